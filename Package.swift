@@ -1,0 +1,98 @@
+// swift-tools-version:6.0
+// chartmogul-etl: one custom ChartMogul data source fed from Stripe, PayPal, Cashier and the app's Postgres.
+// Dependencies are kept few on purpose (CI builds them on 2 cores): see README "Dependencies".
+import PackageDescription
+
+let package = Package(
+  name: "chartmogul-etl",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "chartmogul-etl", targets: ["chartmogul-etl"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+  ],
+  targets: [
+    // System and C shims
+    .systemLibrary(
+      name: "CLibPQ", pkgConfig: "libpq",
+      providers: [.apt(["libpq-dev"])]),
+    .target(name: "CShims"),
+
+    // Core model → staging → stages → CLI
+    .target(name: "RevenueCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(
+      name: "Staging",
+      dependencies: ["RevenueCore", "CShims", .product(name: "Logging", package: "swift-log")]),
+    .target(
+      name: "Transport",
+      dependencies: ["RevenueCore", .product(name: "Logging", package: "swift-log")]),
+    .target(name: "PostgresClient", dependencies: ["CLibPQ", "RevenueCore"]),
+    .target(
+      name: "Extract",
+      dependencies: [
+        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "Transform",
+      dependencies: ["RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
+    .target(
+      name: "Load",
+      dependencies: [
+        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "Reconcile",
+      dependencies: [
+        "RevenueCore", "Staging", "Transport", .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "Sandbox",
+      dependencies: [
+        "RevenueCore", .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(
+      name: "Pipeline",
+      dependencies: [
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Reconcile", "Sandbox",
+        "PostgresClient", .product(name: "Logging", package: "swift-log"),
+      ]),
+    .executableTarget(
+      name: "chartmogul-etl",
+      dependencies: [
+        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .executableTarget(
+      name: "etl-bench",
+      dependencies: ["RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "Pipeline"],
+      path: "Sources/etl-bench"),
+
+    // Tests: one target per module plus end-to-end
+    .target(
+      name: "ETLTestSupport",
+      dependencies: [
+        "RevenueCore", "Staging", "PostgresClient", "Sandbox",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+      ]),
+    .testTarget(name: "RevenueCoreTests", dependencies: ["RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "StagingTests", dependencies: ["Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Sandbox", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "EndToEndTests",
+      dependencies: ["Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "ETLTestSupport"]),
+  ]
+)
