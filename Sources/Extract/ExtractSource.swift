@@ -66,3 +66,23 @@ public final class ExtractSink {
     progress.advance(by: 1)
   }
 }
+
+extension ExtractSink {
+  /// Stages one record that a hot-path serialiser writes itself (the Postgres source writes rows as
+  /// JSON straight from libpq's text). `body` must append exactly one `ExtractedRecord` JSON object
+  /// in `JSONWriter`'s form (sorted keys, no newline).
+  public func emitSerialized(_ body: (inout [UInt8]) throws -> Void) throws {
+    var failure: (any Error)? = nil
+    records.withBuffer { buffer in
+      let mark = buffer.count
+      do { try body(&buffer) } catch {
+        buffer.removeSubrange(mark...)
+        failure = error
+      }
+    }
+    if let failure { throw failure }
+    try records.endLine()
+    emitted += 1
+    progress.advance(by: 1)
+  }
+}

@@ -1,1 +1,1 @@
-// Pipeline module
+// Pipeline orchestration (being wired by the lead).

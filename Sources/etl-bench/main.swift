@@ -10,6 +10,7 @@ guard let which = arguments.first else {
 let rest = Array(arguments.dropFirst())
 switch which {
 // Benchmarks register here, one line each:
+case "load", "load-child": await LoadBenchmark.main(which, rest)
 default:
   FileHandle.standardError.write(Data("etl-bench: unknown benchmark '\(which)'\n".utf8))
   exit(2)

@@ -123,3 +123,9 @@ extension JSONValue {
   /// `.int(n)` or nil when `n` is nil.
   public static func optional(_ n: Int64?) -> JSONValue? { n.map { .int($0) } }
 }
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+  public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    self.init(elements.map { JSONField($0.0, $0.1) })
+  }
+}

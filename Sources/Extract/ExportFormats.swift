@@ -1,0 +1,57 @@
+import RevenueCore
+
+/// The export-file layouts `sources.files` reads (DESIGN.md §4, gateways.md §2, §4, §5.2).
+///
+/// Readers are header-driven: column order is free, unknown columns are kept in the record but never
+/// required, and a missing required column stops the extract with the file and the column names.
+/// Cells stay text exactly as in the file; transform parses amounts and dates (with the file's
+/// `date_format`/`decimal`, which the origin carries).
+struct ExportFormat: Sendable {
+  var name: String
+  var gateway: String
+  /// Each requirement is a list of acceptable spellings (any one present satisfies it).
+  var required: [[String]]
+
+  static let all: [ExportFormat] = [
+    ExportFormat(
+      name: "stripe-payments-csv", gateway: "stripe",
+      required: [["id"], ["Created date (UTC)", "Created (UTC)"], ["Amount"], ["Currency"], ["Status"]]),
+    ExportFormat(
+      name: "stripe-customers-csv", gateway: "stripe",
+      required: [["id"], ["Email"], ["Name"], ["Created (UTC)", "Created date (UTC)"]]),
+    ExportFormat(
+      name: "stripe-subscriptions-csv", gateway: "stripe",
+      required: [["id"], ["Customer ID"], ["Plan"], ["Status"], ["Created (UTC)", "Created date (UTC)"]]),
+    ExportFormat(
+      name: "stripe-refunds-csv", gateway: "stripe",
+      required: [["id"], ["Created (UTC)", "Created date (UTC)"], ["Amount"], ["Currency"], ["Charge ID"], ["Status"]]),
+    ExportFormat(
+      name: "paypal-activity-csv", gateway: "paypal",
+      required: [
+        ["Date"], ["Time"], ["TimeZone"], ["Type"], ["Status"], ["Currency"], ["Gross"], ["Transaction ID"],
+      ]),
+    ExportFormat(
+      name: "cashier-csv", gateway: "cashier",
+      required: [
+        ["transaction_id"], ["merchant_order_id"], ["type"], ["status"], ["created_at"], ["amount"], ["currency"],
+        ["merchant_customer_id"], ["customer_email"], ["mode"],
+      ]),
+  ]
+
+  static func named(_ name: String) -> ExportFormat? { all.first { $0.name == name } }
+
+  static var formatNames: [String] { all.map(\.name) + ["ndjson"] }
+
+  /// Record kinds an `ndjson` entry may name (the API kinds of TEAM-NOTES' staged record contract).
+  static let ndjsonKinds = [
+    "stripe.customer", "stripe.subscription", "stripe.invoice", "stripe.charge", "stripe.refund",
+    "paypal.transaction", "paypal.subscription", "paypal.plan", "cashier.transaction",
+  ]
+
+  /// Requirements the header does not meet (the first spelling names each).
+  func missing(in header: Set<String>) -> [String] {
+    required.filter { alts in !alts.contains { header.contains($0) } }.map { alts in
+      alts.count == 1 ? "'\(alts[0])'" : alts.map { "'\($0)'" }.joined(separator: " or ")
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import RevenueCore
+
+extension ExtractStage {
+  /// `sources.postgres` → `PostgresSource`. Validation checks the keys (`PostgresSource.allowedKeys`)
+  /// without expanding `${DATABASE_URL}`, so commands that do not extract need no database URL.
+  static func makePostgres(_ node: ConfigNode, environment: Environment, checkOnly: Bool) throws -> (any ExtractSource)? {
+    let m = try node.mapping(allowed: PostgresSource.allowedKeys)
+    if checkOnly { return nil }
+    return try PostgresSource(config: m, environment: environment)
+  }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import RevenueCore
+import Staging
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The kinds of record load accounts for, one ledger line each.
+public enum LedgerKind: String, Sendable, CaseIterable {
+  case plan, customer, invoice, transaction, cancellation, attributes
+}
+
+/// `confirmed`: ChartMogul has it; `failed`: refused or never confirmed; `skipped`: deliberately not sent.
+public enum LedgerStatus: String, Sendable {
+  case confirmed, failed, skipped
+}
+
+/// One line of `load/ledger.ndjson`: what happened to one record (README "Ledger").
+///
+/// `key` identifies the record across runs: the external id for plans, customers, invoices and
+/// transactions; `<subscription external id>@<cancelled_at>` for cancellations;
+/// `<customer external id>#<digest of the attribute set>` for attribute sets.
+public struct LedgerEntry: Sendable, Hashable {
+  public var kind: LedgerKind
+  public var key: String
+  public var status: LedgerStatus
+  public var uuid: String?
+  /// How many times the record was sent, over all runs.
+  public var attempts: Int
+  /// The run whose load wrote this outcome.
+  public var runID: String
+  /// Other fields: external ids, app ids, `error`, `http_status`, `request_id`, `response`, `import_id`.
+  public var fields: JSONObject
+
+  public init(
+    kind: LedgerKind, key: String, status: LedgerStatus, uuid: String? = nil, attempts: Int = 0, runID: String,
+    fields: JSONObject = JSONObject()
+  ) {
+    self.kind = kind
+    self.key = key
+    self.status = status
+    self.uuid = uuid
+    self.attempts = attempts
+    self.runID = runID
+    self.fields = fields
+  }
+
+  public var id: String { LedgerEntry.id(kind, key) }
+  public static func id(_ kind: LedgerKind, _ key: String) -> String { "\(kind.rawValue):\(key)" }
+  public var error: String? { fields["error"]?.stringValue }
+
+  public var json: JSONValue {
+    var o = fields
+    o["type"] = .string(kind.rawValue)
+    o["key"] = .string(key)
+    o["status"] = .string(status.rawValue)
+    o.set("uuid", .optional(uuid))
+    o["attempts"] = .int(attempts)
+    o["run_id"] = .string(runID)
+    return .object(o)
+  }
+
+  public init?(json: JSONValue) {
+    guard var o = json.objectValue, let t = o["type"]?.stringValue, let kind = LedgerKind(rawValue: t),
+      let key = o["key"]?.stringValue, let s = o["status"]?.stringValue, let status = LedgerStatus(rawValue: s)
+    else { return nil }
+    self.kind = kind
+    self.key = key
+    self.status = status
+    uuid = o["uuid"]?.stringValue
+    attempts = Int(o["attempts"]?.int64Value ?? 0)
+    runID = o["run_id"]?.stringValue ?? ""
+    for k in ["type", "key", "status", "uuid", "attempts", "run_id"] { o[k] = nil }
+    fields = o
+  }
+
+  /// Merges outcomes of the same record: a confirmation is never undone by a later failure.
+  static func merge(_ old: LedgerEntry?, _ new: LedgerEntry) -> LedgerEntry {
+    guard let old else { return new }
+    if old.status == .confirmed {
+      if new.status == .confirmed, old.uuid == nil, new.uuid != nil { return new }
+      return old
+    }
+    if new.status == .confirmed { return new }
+    var n = new
+    n.attempts = max(old.attempts, new.attempts)
+    return n
+  }
+}
+
+/// What earlier load attempts left behind: every ledger of the pipeline's runs plus this run's partial
+/// ledger, merged per record (confirmed wins), and bulk imports that may still be running.
+struct PriorLedger: Sendable {
+  var entries: [String: LedgerEntry] = [:]
+  /// Bulk imports written to the partial ledger as `submitting` and never marked `finished`.
+  var unfinishedImports: [String: JSONObject] = [:]
+
+  func confirmed(_ kind: LedgerKind, _ key: String) -> LedgerEntry? {
+    guard let e = entries[LedgerEntry.id(kind, key)], e.status == .confirmed else { return nil }
+    return e
+  }
+  func entry(_ kind: LedgerKind, _ key: String) -> LedgerEntry? { entries[LedgerEntry.id(kind, key)] }
+
+  /// Reads `runs/*/load/ledger.ndjson` (oldest first), then `runs/<run>/load.partial/ledger.ndjson`.
+  static func read(area: StagingArea, currentRun: RunFolder) throws -> PriorLedger {
+    var prior = PriorLedger()
+    for id in area.runIDs() {
+      guard let run = try? RunFolder(area: area, id: id) else { continue }
+      let path = run.file("load", LedgerFiles.ledgerName)
+      if FileSystem.exists(path) { try prior.absorb(path: path, partial: false) }
+    }
+    let partial = LedgerFiles.partialPath(currentRun)
+    if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true) }
+    return prior
+  }
+
+  mutating func absorb(path: String, partial: Bool) throws {
+    try NDJSONReader(path: path).forEachValue { result, _ in
+      // A torn last line of a partial ledger (killed mid-write) is ignored: its batch was not fsynced.
+      guard case .success(let v) = result else { return }
+      if partial, v["type"]?.stringValue == "import", let o = v.objectValue, let key = o["key"]?.stringValue {
+        if o["status"]?.stringValue == "finished" {
+          unfinishedImports[key] = nil
+        } else {
+          unfinishedImports[key] = o
+        }
+        return
+      }
+      guard let e = LedgerEntry(json: v) else { return }
+      entries[e.id] = LedgerEntry.merge(entries[e.id], e)
+    }
+  }
+}
+
+enum LedgerFiles {
+  static let ledgerName = "ledger.ndjson"
+  static let requestsName = "requests.ndjson"
+  static func partialDirectory(_ run: RunFolder) -> String { run.path + "/load.partial" }
+  static func partialPath(_ run: RunFolder) -> String { partialDirectory(run) + "/" + ledgerName }
+}
+
+/// Appends outcomes to `load.partial/ledger.ndjson` as load goes, fsyncing once per batch, so a killed
+/// load resumes from what was confirmed (the published ledger is written only at the end).
+actor PartialLedger {
+  private var fd: Int32 = -1
+  private var buffer: [UInt8] = []
+  let path: String
+  private(set) var results: [String: LedgerEntry] = [:]
+
+  init(run: RunFolder) throws {
+    try FileSystem.makeDirectory(LedgerFiles.partialDirectory(run))
+    path = LedgerFiles.partialPath(run)
+    let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+    guard f >= 0 else { throw StagingError("cannot open \(path): \(String(cString: strerror(errno)))") }
+    fd = f
+  }
+
+  deinit { if fd >= 0 { Glibc.close(fd) } }
+
+  /// Records an outcome (kept in memory, written at the next `sync`).
+  func record(_ e: LedgerEntry) {
+    results[e.id] = LedgerEntry.merge(results[e.id], e)
+    append(e.json)
+  }
+
+  func record(_ entries: [LedgerEntry]) { for e in entries { record(e) } }
+
+  func result(_ kind: LedgerKind, _ key: String) -> LedgerEntry? { results[LedgerEntry.id(kind, key)] }
+
+  /// Marks a bulk import as submitted / finished (resume waits for unfinished ones first).
+  func importMarker(key: String, status: String, importID: String?, customers: [String]) throws {
+    var o = JSONObject()
+    o["type"] = "import"
+    o["key"] = .string(key)
+    o["status"] = .string(status)
+    o.set("import_id", .optional(importID))
+    if !customers.isEmpty { o["customers"] = .array(customers.map { .string($0) }) }
+    append(.object(o))
+    try sync()
+  }
+
+  private func append(_ v: JSONValue) {
+    JSONWriter.write(v, into: &buffer)
+    buffer.append(0x0A)
+  }
+
+  /// Writes what was recorded and fsyncs it.
+  func sync() throws {
+    guard !buffer.isEmpty else { return }
+    var off = 0
+    while off < buffer.count {
+      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw StagingError("cannot write \(path): \(String(cString: strerror(errno)))")
+      }
+      off += n
+    }
+    fsync(fd)
+    buffer.removeAll(keepingCapacity: true)
+  }
+
+  func close() throws {
+    try sync()
+    if fd >= 0 { Glibc.close(fd) }
+    fd = -1
+  }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import RevenueCore
+import Staging
+import Transport
+
+/// One load of one run: plan what is not confirmed yet, bulk-import it, send the follow-ups, write
+/// the ledger (partial as it goes, final at the end), write back to Postgres and publish `load/`.
+struct LoadEngine {
+  let config: LoadConfig
+  let ctx: StageContext
+  let transport: any HTTPTransport
+  /// `retry`: only these ledger ids are re-sent; nil: everything not confirmed.
+  let only: Set<String>?
+  var now: Timestamp = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+
+  var run: RunFolder { ctx.run }
+  var logger: Logger { ctx.logger }
+
+  func execute() async throws -> StageResult {
+    let started = Date()
+    let transformManifest = try run.requireManifest("transform", for: "load")
+    let input = try LoadInput.read(run: run)
+    let prior = try PriorLedger.read(area: ctx.area, currentRun: run)
+    let plan = LoadPlan.make(input: input, prior: prior, only: only)
+    let factory = EntryFactory(runID: run.id, prior: prior)
+    let client = ChartMogulClient(config: config, transport: transport, logger: logger)
+    let ledger = try PartialLedger(run: run)
+
+    var batches: [BulkBatch] = []
+    let hasWork = !plan.isEmpty || !prior.unfinishedImports.isEmpty
+    if hasWork {
+      try await client.verifyDataSource(config.dataSourceUUID)
+      var known: [String: String] = [:]
+      for e in prior.entries.values where e.kind == .customer && e.status == .confirmed {
+        if let u = e.uuid { known[e.key] = u }
+      }
+      let resolver = Resolver(client: client, dataSource: config.dataSourceUUID, knownCustomers: known)
+      let importer = BulkImporter(
+        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger,
+        progress: ctx.progress)
+      await importer.settle(prior.unfinishedImports)
+
+      let split = BulkBatch.split(
+        pipeline: ctx.pipeline.name, runID: run.id, plans: plan.plans, units: plan.units,
+        maxCustomers: config.customersPerBatch, maxBytes: config.maxBatchBytes)
+      batches = split.batches
+      for u in split.oversized {
+        await ledger.record(
+          importer.entries(
+            for: u, status: .failed, error: nil,
+            message: "the records of customer \(u.customerExternalID) are larger than ChartMogul's 5 MB bulk import limit"))
+      }
+      ctx.progress.begin("load customers", total: plan.units.count)
+      let late = try await importer.run(batches)
+      ctx.progress.end()
+
+      var work: [FollowUps.Work] = []
+      for (i, t) in plan.lateTransactions + late { work.append(.transaction(i, t)) }
+      for c in plan.cancellations { work.append(.cancellation(c)) }
+      for a in plan.attributes { work.append(.attributes(a)) }
+      let followUps = FollowUps(
+        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now)
+      try await followUps.run(work, progress: ctx.progress)
+    }
+    try await ledger.close()
+    let results = await ledger.results
+
+    // Final ledger: one line per input record, in input order.
+    var final: [String: LedgerEntry] = [:]
+    var lines: [LedgerEntry] = []
+    func settle(_ kind: LedgerKind, _ key: String, _ fields: @autoclosure () -> JSONObject) {
+      let id = LedgerEntry.id(kind, key)
+      let e: LedgerEntry
+      if let r = results[id] {
+        e = r
+      } else if let p = prior.entries[id] {
+        e = p
+      } else {
+        e = factory.make(kind, key, .skipped, fields: fields(), message: "not selected for this retry", sent: false)
+      }
+      if final[id] == nil { lines.append(e) }
+      final[id] = e
+    }
+    for p in input.plans { settle(.plan, p.externalID, EntryFactory.fields(plan: p)) }
+    for cid in input.customerOrder {
+      if input.customers[cid] != nil { settle(.customer, cid, EntryFactory.fields(customer: cid)) }
+      for i in input.invoicesByCustomer[cid] ?? [] {
+        settle(.invoice, i.externalID, EntryFactory.fields(invoice: i))
+        for t in i.transactions { settle(.transaction, t.externalID, EntryFactory.fields(transaction: t, invoice: i)) }
+      }
+    }
+    for c in input.cancellations { settle(.cancellation, LoadInput.key(c), EntryFactory.fields(cancellation: c)) }
+    for a in input.attributes { settle(.attributes, LoadInput.key(a), EntryFactory.fields(attributes: a)) }
+
+    var writeBack: WriteBackStep.Outcome? = nil
+    if let url = config.writeBackURL {
+      writeBack = WriteBackStep(url: url, runID: run.id, logger: logger).run(
+        input: input, final: final, attemptedNow: Set(results.keys), now: now)
+    }
+
+    let stats = await client.http.stats.snapshot()
+    let summary = LoadSummary(
+      lines: lines, results: results, batches: batches, stats: stats, seconds: Date().timeIntervalSince(started),
+      writeBack: writeBack, alreadyConfirmed: plan.alreadyConfirmed)
+    let builder = try StageBuilder(run: run, stage: "load")
+    do {
+      let w = try builder.writer(LedgerFiles.ledgerName)
+      for e in lines { try w.write(e.json) }
+      try builder.publish(
+        inputs: LoadInput.files.compactMap { transformManifest.file($0) }, accounting: summary.accounting,
+        details: summary.details)
+    } catch {
+      builder.abandon()
+      throw error
+    }
+    try? FileSystem.removeTree(LedgerFiles.partialDirectory(run))
+    return StageResult(stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details)
+  }
+}
+
+/// Counts and figures of a load for the one-screen summary and `manifest.json` details.
+struct LoadSummary {
+  var accounting = Accounting()
+  var lines: [String] = []
+  var details = JSONObject()
+
+  init(
+    lines entries: [LedgerEntry], results: [String: LedgerEntry], batches: [BulkBatch], stats: HTTPStats.Snapshot,
+    seconds: Double, writeBack: WriteBackStep.Outcome?, alreadyConfirmed: Int
+  ) {
+    var byKind: [LedgerKind: (confirmed: Int, failed: Int, skipped: Int)] = [:]
+    for e in entries {
+      var v = byKind[e.kind] ?? (0, 0, 0)
+      switch e.status {
+      case .confirmed: v.confirmed += 1
+      case .failed: v.failed += 1
+      case .skipped: v.skipped += 1
+      }
+      byKind[e.kind] = v
+    }
+    let confirmed = byKind.values.reduce(0) { $0 + $1.confirmed }
+    let failed = byKind.values.reduce(0) { $0 + $1.failed }
+    let skipped = byKind.values.reduce(0) { $0 + $1.skipped }
+    accounting = Accounting(input: entries.count, output: confirmed, rejected: 0, skipped: skipped, failed: failed)
+
+    var sent: [LedgerKind: Int] = [:]
+    for e in results.values where e.status != .skipped { sent[e.kind, default: 0] += 1 }
+    let invoicesSent = sent[.invoice] ?? 0
+    let per100 = invoicesSent > 0 ? Double(stats.requests) * 100 / Double(invoicesSent) : 0
+    let errorRate = stats.requests > 0 ? Double(stats.errors) / Double(stats.requests) : 0
+
+    var kinds = JSONObject()
+    for k in LedgerKind.allCases {
+      let v = byKind[k] ?? (0, 0, 0)
+      kinds[k.rawValue] = [
+        "confirmed": .int(v.confirmed), "failed": .int(v.failed), "skipped": .int(v.skipped), "sent": .int(sent[k] ?? 0),
+      ]
+    }
+    details["records"] = .object(kinds)
+    details["imports"] = .int(batches.count)
+    details["already_confirmed"] = .int(alreadyConfirmed)
+    details["requests"] = .int(stats.requests)
+    details["requests_per_100_invoices"] = .number(String(format: "%.2f", per100))
+    details["rate_limited"] = .int(stats.rateLimited)
+    details["retries"] = .int(stats.retries)
+    details["api_error_rate"] = .number(String(format: "%.4f", errorRate))
+    details["median_ms"] = .int(Int((stats.medianSeconds * 1000).rounded()))
+    details["p95_ms"] = .int(Int((stats.p95Seconds * 1000).rounded()))
+    details["http"] = stats.json
+    if let writeBack { details["write_back"] = writeBack.json }
+
+    func k(_ kind: LedgerKind) -> String { (sent[kind] ?? 0).grouped }
+    lines.append(
+      "sent: \(batches.count) bulk imports — customers \(k(.customer)), plans \(k(.plan)), invoices \(k(.invoice)), transactions \(k(.transaction)); cancellations \(k(.cancellation)), attribute sets \(k(.attributes)); already confirmed earlier \(alreadyConfirmed.grouped)"
+    )
+    lines.append(
+      "requests \(stats.requests.grouped) (\(String(format: "%.2f", per100)) per 100 invoices) · 429s \(stats.rateLimited) · retries \(stats.retries) · API error rate \(String(format: "%.1f", errorRate * 100))% · median \(Int(stats.medianSeconds * 1000)) ms · p95 \(Int(stats.p95Seconds * 1000)) ms · \(String(format: "%.1f", seconds)) s"
+    )
+    if failed > 0 {
+      let parts = LedgerKind.allCases.compactMap { k -> String? in
+        let f = byKind[k]?.failed ?? 0
+        return f > 0 ? "\(k.rawValue) \(f.grouped)" : nil
+      }
+      lines.append("failed: \(parts.joined(separator: ", ")) → load/ledger.ndjson (`retry` re-sends them)")
+    }
+    if let writeBack {
+      if let e = writeBack.error {
+        lines.append("write-back FAILED: \(e) (the next load writes it back again)")
+      } else {
+        lines.append(
+          "write-back: \(writeBack.confirmedTransactions.grouped) transactions confirmed, \(writeBack.failedTransactions.grouped) failed, \(writeBack.confirmedCancellations.grouped) cancellations"
+        )
+      }
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import RevenueCore
+import Staging
+
+/// The transform output of a run, grouped by customer (all of a customer's records go in one bulk
+/// request, chartmogul-api.md §8, so invoices are grouped in memory; everything else streams).
+struct LoadInput {
+  var plans: [PlanRecord] = []
+  var customers: [String: CustomerRecord] = [:]
+  /// Customer external ids in input order (customers.ndjson first, then ids only invoices name).
+  var customerOrder: [String] = []
+  var invoicesByCustomer: [String: [InvoiceRecord]] = [:]
+  var cancellations: [CancellationRecord] = []
+  var attributes: [AttributeRecord] = []
+  var invoiceCount = 0
+  var transactionCount = 0
+
+  /// Records counted by the load accounting: plans, customers, invoices, transactions,
+  /// cancellations and attribute sets.
+  var recordCount: Int {
+    plans.count + customers.count + invoiceCount + transactionCount + cancellations.count + attributes.count
+  }
+
+  static let files = [
+    "plans.ndjson", "customers.ndjson", "invoices.ndjson", "cancellations.ndjson", "attributes.ndjson",
+  ]
+
+  static func read(run: RunFolder) throws -> LoadInput {
+    var input = LoadInput()
+    func each(_ name: String, _ body: (JSONValue) throws(RecordShapeError) -> Void) throws {
+      let path = run.file("transform", name)
+      guard FileSystem.exists(path) else { return }
+      try NDJSONReader(path: path).forEachValue { result, line in
+        switch result {
+        case .failure(let e):
+          throw StagingError("transform/\(name) line \(line): \(e); rerun `transform --run-id \(run.id)` to rebuild it")
+        case .success(let v):
+          do throws(RecordShapeError) {
+            try body(v)
+          } catch {
+            throw StagingError(
+              "transform/\(name) line \(line): \(error); rerun `transform --run-id \(run.id)` to rebuild it")
+          }
+        }
+      }
+    }
+    try each("plans.ndjson") { v throws(RecordShapeError) in input.plans.append(try PlanRecord(json: v)) }
+    try each("customers.ndjson") { v throws(RecordShapeError) in
+      let c = try CustomerRecord(json: v)
+      if input.customers[c.externalID] == nil { input.customerOrder.append(c.externalID) }
+      input.customers[c.externalID] = c
+    }
+    try each("invoices.ndjson") { v throws(RecordShapeError) in
+      let i = try InvoiceRecord(json: v)
+      if input.customers[i.customerExternalID] == nil && input.invoicesByCustomer[i.customerExternalID] == nil {
+        input.customerOrder.append(i.customerExternalID)
+      }
+      input.invoicesByCustomer[i.customerExternalID, default: []].append(i)
+      input.invoiceCount += 1
+      input.transactionCount += i.transactions.count
+    }
+    try each("cancellations.ndjson") { v throws(RecordShapeError) in
+      input.cancellations.append(try CancellationRecord(json: v))
+    }
+    try each("attributes.ndjson") { v throws(RecordShapeError) in
+      input.attributes.append(try AttributeRecord(json: v))
+    }
+    return input
+  }
+
+  static func key(_ c: CancellationRecord) -> String { "\(c.subscriptionExternalID)@\(c.cancelledAt.iso8601)" }
+  static func key(_ a: AttributeRecord) -> String {
+    "\(a.customerExternalID)#\(SHA256.hex(JSONWriter.bytes(a.json)).prefix(16))"
+  }
+}
+
+/// What this load still has to send, given what earlier attempts confirmed.
+struct LoadPlan {
+  var plans: [PlanRecord] = []
+  var units: [CustomerUnit] = []
+  /// Transactions (refunds, late payments) on invoices ChartMogul already has.
+  var lateTransactions: [(invoice: InvoiceRecord, transaction: TransactionRecord)] = []
+  var cancellations: [CancellationRecord] = []
+  var attributes: [AttributeRecord] = []
+  /// Records confirmed by earlier attempts (not sent again).
+  var alreadyConfirmed = 0
+
+  var isEmpty: Bool {
+    plans.isEmpty && units.isEmpty && lateTransactions.isEmpty && cancellations.isEmpty && attributes.isEmpty
+  }
+
+  /// `only`: when set (by `retry`), just these ledger ids are considered; everything else is left alone.
+  static func make(input: LoadInput, prior: PriorLedger, only: Set<String>?) -> LoadPlan {
+    var plan = LoadPlan()
+    func wanted(_ kind: LedgerKind, _ key: String) -> Bool {
+      if prior.confirmed(kind, key) != nil {
+        plan.alreadyConfirmed += 1
+        return false
+      }
+      if let only { return only.contains(LedgerEntry.id(kind, key)) }
+      return true
+    }
+    plan.plans = input.plans.filter { wanted(.plan, $0.externalID) }
+    for cid in input.customerOrder {
+      let customer = input.customers[cid]
+      let customerPending = customer != nil && wanted(.customer, cid)
+      var invoices: [InvoiceRecord] = []
+      for inv in input.invoicesByCustomer[cid] ?? [] {
+        if wanted(.invoice, inv.externalID) {
+          invoices.append(inv)
+          // Its transactions travel with it (counted as already confirmed only if a ledger says so).
+          continue
+        }
+        for t in inv.transactions where wanted(.transaction, t.externalID) {
+          plan.lateTransactions.append((inv, t))
+        }
+      }
+      if customerPending || !invoices.isEmpty {
+        plan.units.append(
+          CustomerUnit(customerExternalID: cid, customer: customer, customerPending: customerPending, invoices: invoices))
+      }
+    }
+    plan.cancellations = input.cancellations.filter { wanted(.cancellation, LoadInput.key($0)) }
+    plan.attributes = input.attributes.filter { wanted(.attributes, LoadInput.key($0)) }
+    return plan
+  }
+}

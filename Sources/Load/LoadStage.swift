@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import RevenueCore
+import Staging
+import Transport
+
+/// The load stage: `transform/` → ChartMogul (bulk imports + follow-ups) → `load/ledger.ndjson`.
+///
+/// Idempotent and resumable: every record's outcome goes to a ledger; records confirmed by any
+/// earlier attempt (this run's partial ledger, or any run's published ledger) are never sent again,
+/// and a create answered with "already exists" is looked up by external id and confirmed.
+public enum LoadStage {
+  /// Reads and checks `destination.chartmogul` (unknown keys, limits, credentials, data source).
+  public static func validateConfig(_ pipeline: PipelineFile, environment: Environment) throws -> LoadConfig {
+    try LoadConfig.parse(pipeline, environment: environment)
+  }
+
+  /// Loads the run's transform output. Requires `transform/manifest.json`; writes `load/ledger.ndjson`
+  /// (+ `load/requests.ndjson` with `dryRun`) and `load/manifest.json`.
+  public static func run(_ ctx: StageContext, dryRun: Bool) async throws -> StageResult {
+    try await run(ctx, dryRun: dryRun, transport: URLSessionTransport(maxConnectionsPerHost: 20))
+  }
+
+  /// Same, with an explicit HTTP transport.
+  public static func run(_ ctx: StageContext, dryRun: Bool, transport: any HTTPTransport) async throws -> StageResult {
+    let config = try validateConfig(ctx.pipeline, environment: ctx.environment)
+    announce(config, ctx.logger)
+    if dryRun { return try DryRun(config: config, ctx: ctx).execute() }
+    if !config.syncEnabled { return try disabled(ctx) }
+    return try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()
+  }
+
+  static func announce(_ config: LoadConfig, _ logger: Logger) {
+    if config.usesLegacyCredentials {
+      logger.warning(
+        "destination.chartmogul uses account_token + secret_key, which ChartMogul replaced with API keys in 2021; set api_key (CHARTMOGUL_API_KEY) instead"
+      )
+    }
+  }
+
+  /// `CHARTMOGUL_SYNC_ENABLED=false`: nothing is sent and the load stage is not published.
+  static func disabled(_ ctx: StageContext) throws -> StageResult {
+    let run = ctx.run
+    _ = try run.requireManifest("transform", for: "load")
+    let input = try LoadInput.read(run: run)
+    let message =
+      "ChartMogul sync is disabled (CHARTMOGUL_SYNC_ENABLED=false or destination.chartmogul.sync_enabled: false): nothing was sent and load/ was not written"
+    ctx.logger.notice("\(message)")
+    var details = JSONObject()
+    details["sync_enabled"] = false
+    return StageResult(
+      stage: "load", accounting: Accounting(input: input.recordCount, skipped: input.recordCount), lines: [message],
+      details: details)
+  }
+
+  /// Re-sends records that failed in earlier runs and have had fewer than `max_attempts` attempts
+  /// (per the ledgers, and per the app database's `chartmogul_sync_attempts`). Each affected run's
+  /// `load/` is republished with the new outcomes.
+  public static func retry(
+    pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink
+  ) async throws -> StageResult {
+    try await retry(
+      pipeline: pipeline, environment: environment, area: area, logger: logger, progress: progress,
+      transport: URLSessionTransport(maxConnectionsPerHost: 20))
+  }
+
+  public static func retry(
+    pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink,
+    transport: any HTTPTransport
+  ) async throws -> StageResult {
+    let config = try validateConfig(pipeline, environment: environment)
+    announce(config, logger)
+    var total = Accounting()
+    var lines: [String] = []
+    var details = JSONObject()
+    guard config.syncEnabled else {
+      return StageResult(
+        stage: "retry", accounting: total, lines: ["ChartMogul sync is disabled: nothing was retried"],
+        details: ["sync_enabled": false])
+    }
+    let appFailed =
+      config.writeBackURL.map { WriteBackStep.failedTransactionIDs(url: $0, maxAttempts: config.maxAttempts, logger: logger) }
+      ?? []
+    // Everything ever confirmed, to never resend it.
+    var confirmed = Set<String>()
+    var perRun: [(RunFolder, [LedgerEntry])] = []
+    for id in area.runIDs() {
+      guard let run = try? RunFolder(area: area, id: id), run.isComplete("load") else { continue }
+      var entries: [LedgerEntry] = []
+      try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { r, _ in
+        guard case .success(let v) = r, let e = LedgerEntry(json: v) else { return }
+        if e.status == .confirmed { confirmed.insert(e.id) }
+        entries.append(e)
+      }
+      perRun.append((run, entries))
+    }
+    var gaveUp = 0
+    var runsRetried: [JSONValue] = []
+    for (run, entries) in perRun {
+      var only = Set<String>()
+      for e in entries where e.status == .failed && !confirmed.contains(e.id) {
+        if e.attempts < config.maxAttempts { only.insert(e.id) } else { gaveUp += 1 }
+      }
+      // The app database may know of failures a ledger does not show as failed (e.g. skipped lines).
+      for e in entries where e.kind == .invoice && e.status == .skipped && !confirmed.contains(e.id) {
+        if let app = e.fields["app_transaction_id"]?.stringValue, appFailed.contains(app) { only.insert(e.id) }
+      }
+      guard !only.isEmpty, run.isComplete("transform") else { continue }
+      logger.info("retrying \(only.count) failed records of run \(run.id)")
+      let ctx = StageContext(
+        pipeline: pipeline, environment: environment, area: area, run: run, logger: logger, progress: progress)
+      let r = try await LoadEngine(config: config, ctx: ctx, transport: transport, only: only).execute()
+      let stillFailed = r.accounting.failed
+      total = total + Accounting(input: only.count, output: only.count - stillFailed, failed: stillFailed)
+      lines.append("run \(run.id): retried \(only.count.grouped), still failed \(stillFailed.grouped)")
+      runsRetried.append(["run_id": .string(run.id), "retried": .int(only.count), "still_failed": .int(stillFailed)])
+      // Mark now-confirmed ids so a later run does not resend them.
+      try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { res, _ in
+        if case .success(let v) = res, let e = LedgerEntry(json: v), e.status == .confirmed { confirmed.insert(e.id) }
+      }
+    }
+    if lines.isEmpty { lines.append("nothing to retry: no failed records with fewer than \(config.maxAttempts) attempts") }
+    if gaveUp > 0 {
+      lines.append("\(gaveUp.grouped) failed records reached max_attempts (\(config.maxAttempts)) and were not retried; see `status`")
+    }
+    details["runs"] = .array(runsRetried)
+    details["gave_up"] = .int(gaveUp)
+    return StageResult(stage: "retry", accounting: total, lines: lines, details: details)
+  }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import RevenueCore
+
+/// Settings of the Postgres source (`sources.postgres` in a pipeline file).
+///
+/// - `url` (required, secret): `postgres://` or `postgresql://` URL; TLS (`sslmode`…) and
+///   `?host=/socket/dir` are passed to libpq;
+/// - `batch_size`: at most this many transactions per run (default: `CHARTMOGUL_SYNC_BATCH_SIZE`
+///   when set, else all);
+/// - `backfill` (bool): read everything, ignoring the sync-tracking columns (refunds then travel with
+///   their transactions, so the `refunds` query is not run);
+/// - `queries`: overrides for `users`, `transactions`, `refunds`, `subscriptions`; each must return
+///   exactly the default query's columns (the transactions query may use `$1` = batch size or NULL).
+public struct PostgresSourceSettings: Sendable {
+  public static let allowedKeys = ["url", "batch_size", "backfill", "queries"]
+  public var url: Secret
+  public var batchSize: Int?
+  public var backfill: Bool
+  /// Query name → SQL override.
+  public var overrides: [String: String]
+
+  public init(url: Secret, batchSize: Int? = nil, backfill: Bool = false, overrides: [String: String] = [:]) {
+    self.url = url
+    self.batchSize = batchSize
+    self.backfill = backfill
+    self.overrides = overrides
+  }
+
+  /// Reads and checks the settings; unknown keys, a bad batch size or an unknown query name are
+  /// errors naming the file, line and key.
+  public init(config: ConfigMapping, environment: Environment) throws {
+    _ = try config.node.mapping(allowed: PostgresSourceSettings.allowedKeys)
+    url = try config.requiredSecret("url")
+    ConnectionURL.registerSecrets(url.value)
+    guard ConnectionURL.hasValidScheme(url.value) else {
+      throw ConfigError(
+        file: config.node.file, line: config.child("url")?.line, key: PostgresSourceSettings.path(config, "url"),
+        message: "must be a postgresql:// or postgres:// URL (e.g. postgresql://etl@db:5432/app?sslmode=require)")
+    }
+    if let n = try config.optionalInt("batch_size", range: 1...Int.max) {
+      batchSize = n
+    } else if let raw = environment["CHARTMOGUL_SYNC_BATCH_SIZE"], !raw.isEmpty {
+      guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), n > 0 else {
+        throw ConfigError(
+          file: config.node.file, line: config.node.line, key: PostgresSourceSettings.path(config, "batch_size"),
+          message: "is not set, and the environment variable CHARTMOGUL_SYNC_BATCH_SIZE='\(raw)' is not a positive whole number")
+      }
+      batchSize = n
+    } else {
+      batchSize = nil
+    }
+    backfill = try config.bool("backfill", default: false)
+    var overrides: [String: String] = [:]
+    if let q = try config.mapping("queries", allowed: AppQueries.all.map(\.name)) {
+      for key in q.keys { overrides[key] = try q.requiredString(key) }
+    }
+    self.overrides = overrides
+  }
+
+  static func path(_ config: ConfigMapping, _ key: String) -> String {
+    config.node.path.isEmpty ? key : "\(config.node.path).\(key)"
+  }
+
+  /// The SQL run for one query (override or default) and its parameters; nil when the query is not
+  /// run (`refunds` in backfill mode).
+  public func sql(for spec: AppQueries.Spec) -> (sql: String, parameters: [String?])? {
+    switch spec.name {
+    case AppQueries.users.name: return (overrides[spec.name] ?? AppQueries.usersSQL, [])
+    case AppQueries.transactions.name:
+      let sql = overrides[spec.name] ?? AppQueries.transactionsSQL(backfill: backfill)
+      return (sql, sql.contains("$1") ? [batchSize.map(String.init)] : [])
+    case AppQueries.refunds.name:
+      if backfill { return nil }
+      return (overrides[spec.name] ?? AppQueries.refundsSQL, [])
+    case AppQueries.subscriptions.name:
+      return (overrides[spec.name] ?? AppQueries.subscriptionsSQL(backfill: backfill), [])
+    default: return nil
+    }
+  }
+}
+
+/// Streams one app query as `ExtractedRecord` lines (`{"gateway":"app","kind":…,"origin":{"query":…,
+/// "row":n},"record":{…},"source":"postgres"}`), byte-identical to `JSONWriter` of the same record.
+public enum AppExtract {
+  /// Hands one line's serialiser to the destination (e.g. `ExtractSink.emitSerialized`).
+  public typealias Emit = ((inout [UInt8]) throws -> Void) throws -> Void
+
+  /// Runs `sql` for `spec` and emits one line per row; checks the returned columns first.
+  /// - Returns: the number of rows.
+  public static func stream(
+    _ spec: AppQueries.Spec, sql: String, parameters: [String?], db: PostgresConnection, source: String = "postgres",
+    emit: Emit
+  ) throws -> Int {
+    var encoder: RowJSONEncoder? = nil
+    var head: [UInt8] = []
+    JSONWriter.write(["gateway": "app", "kind": .string(spec.kind)], into: &head)
+    head.removeLast()  // the closing brace
+    head += Array(",\"origin\":{\"query\":".utf8)
+    JSONWriter.writeString(spec.name, into: &head)
+    head += Array(",\"row\":".utf8)
+    let middle = Array("},\"record\":".utf8)
+    var tail = Array(",\"source\":".utf8)
+    JSONWriter.writeString(source, into: &tail)
+    tail.append(UInt8(ascii: "}"))
+    var rowNumber = 0
+    return try db.stream(
+      sql, name: spec.name, parameters: parameters,
+      columns: { columns in
+        try checkColumns(columns.map(\.name), spec: spec)
+        encoder = RowJSONEncoder(columns: columns)
+      },
+      row: { row in
+        rowNumber += 1
+        let n = rowNumber
+        let enc = encoder!
+        try emit { out in
+          out.append(contentsOf: head)
+          appendDecimal(n, into: &out)
+          out.append(contentsOf: middle)
+          try enc.write(row, into: &out)
+          out.append(contentsOf: tail)
+        }
+      })
+  }
+
+  /// The query must return exactly the contract's columns (any order, no duplicates).
+  public static func checkColumns(_ names: [String], spec: AppQueries.Spec) throws {
+    let expected = Set(spec.columns)
+    let got = Set(names)
+    var problems: [String] = []
+    let missing = spec.columns.filter { !got.contains($0) }
+    let extra = names.filter { !expected.contains($0) }
+    var seen: Set<String> = []
+    let duplicated = names.filter { !seen.insert($0).inserted }
+    if !missing.isEmpty { problems.append("missing \(missing.joined(separator: ", "))") }
+    if !extra.isEmpty { problems.append("unexpected \(extra.joined(separator: ", "))") }
+    if !duplicated.isEmpty { problems.append("duplicated \(duplicated.joined(separator: ", "))") }
+    guard problems.isEmpty else {
+      throw PostgresError(
+        kind: .columns, query: spec.name,
+        message:
+          "returns the wrong columns (\(problems.joined(separator: "; "))); a query for \(spec.kind) must return exactly: \(spec.columns.joined(separator: ", ")) (check sources.postgres.queries.\(spec.name))"
+      )
+    }
+  }
+
+  static func appendDecimal(_ n: Int, into out: inout [UInt8]) {
+    var v = n
+    var digits: [UInt8] = []
+    if v == 0 { out.append(48); return }
+    while v > 0 {
+      digits.append(UInt8(48 + v % 10))
+      v /= 10
+    }
+    out.append(contentsOf: digits.reversed())
+  }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import RevenueCore
+import Staging
+import Transport
+
+/// `validate`: local MRR (from `transform/`) against ChartMogul's `/v1/metrics/mrr`, month by month.
+///
+/// Above `validate.mrr_variance_threshold` in any month the result fails (CLI exit 1), an alert goes to
+/// the webhook, and a drill-down lists the customers whose MRR differs most (local vs the `mrr` field of
+/// `GET /v1/customers`). Everything is written to `validate.json` in the run folder.
+public enum ValidateStage {
+  /// Reads `validate:`, `monitoring:` and `alerts:` (unknown keys are errors naming file and line).
+  /// Without an `alerts` section, `ALERT_WEBHOOK_URL` from the environment is used.
+  public static func validateConfig(_ pipeline: PipelineFile, environment: Environment) throws -> ValidateConfig {
+    var cfg = ValidateConfig()
+    if let v = try pipeline.section("validate", allowed: ValidateConfig.validateKeys) {
+      cfg.enabled = try v.bool("enabled", default: true)
+      cfg.varianceThreshold = try v.double("mrr_variance_threshold", default: 0.01, range: 0...1)
+      let code = try v.string("reporting_currency") ?? "USD"
+      guard let reporting = Currency(code) else {
+        throw v.child("reporting_currency")!.error("'\(code)' is not an ISO 4217 currency code")
+      }
+      var rates: [String: Double] = [:]
+      if let fx = try v.mapping("fx", allowed: nil) {
+        for (k, node) in fx.entries {
+          guard Currency(k) != nil else { throw node.error("'\(k)' is not an ISO 4217 currency code") }
+          rates[k.uppercased()] = try fx.double(k, default: 0, range: 1e-12...1e9)
+        }
+      }
+      cfg.fx = FXTable(reporting: reporting, rates: rates)
+      cfg.months = try v.optionalInt("months", range: 1...1200)
+      cfg.drillDown = try v.int("drill_down", default: 10, range: 0...10_000)
+    }
+    if let m = try pipeline.section("monitoring", allowed: ValidateConfig.monitoringKeys) {
+      cfg.thresholds = try MonitoringThresholds.parse(try m.mapping("thresholds", allowed: MonitoringThresholds.keys))
+    }
+    if let a = try pipeline.section("alerts", allowed: ValidateConfig.alertKeys) {
+      cfg.webhookURL = try a.secret("webhook_url")
+    } else if let env = environment["ALERT_WEBHOOK_URL"], !env.isEmpty {
+      cfg.webhookURL = Secret(env)
+    }
+    if let w = cfg.webhookURL, URL(string: w.value)?.host == nil {
+      throw ConfigError(
+        file: pipeline.path, line: nil, key: "alerts.webhook_url", message: "is not an http(s) URL")
+    }
+    return cfg
+  }
+
+  /// Runs validation for the run in `ctx`. `asOf` is "now" (injectable for tests): only months that
+  /// ended before it are compared, and customer MRR for the drill-down is read at it.
+  public static func run(_ ctx: StageContext) async throws -> ValidationResult {
+    try await run(ctx, asOf: Timestamp(seconds: Int64(Date().timeIntervalSince1970)), transport: URLSessionTransport())
+  }
+
+  public static func run(_ ctx: StageContext, asOf: Timestamp, transport: any HTTPTransport) async throws
+    -> ValidationResult
+  {
+    let cfg = try validateConfig(ctx.pipeline, environment: ctx.environment)
+    let target = try ChartMogulTarget.from(ctx.pipeline)
+    _ = try ctx.run.requireManifest("transform", for: "validate")
+    let local = try LocalMRR.compute(run: ctx.run, fx: cfg.fx, progress: ctx.progress)
+    if !local.currenciesWithoutRate.isEmpty {
+      throw ConfigError(
+        file: ctx.pipeline.path, line: nil, key: "validate.fx",
+        message:
+          "has no rate for \(local.currenciesWithoutRate.joined(separator: ", ")) (needed to convert local MRR into \(cfg.fx.reporting.code)); add e.g. `\(local.currenciesWithoutRate[0]): <\(cfg.fx.reporting.code) per unit>`"
+      )
+    }
+    var months = local.monthsWithData.filter { $0.endInstant < asOf }
+    if let n = cfg.months, months.count > n { months = Array(months.suffix(n)) }
+    let client = MetricsClient(target: target, http: HTTPClient(transport: transport, logger: ctx.logger), logger: ctx.logger)
+    ctx.logger.info("validate: comparing \(months.count) month(s) of MRR with ChartMogul")
+    var remote: [String: MetricsClient.MRREntry] = [:]
+    if let first = months.first, let last = months.last {
+      for e in try await client.mrr(from: first.firstInstant.dateString, to: last.lastDay) { remote[e.date] = e }
+    }
+    let localMonths = local.monthly(months)
+    var comparisons: [MonthComparison] = []
+    for m in localMonths {
+      let r = remote[m.month.lastDay]
+      comparisons.append(MonthComparison(local: m, remote: r))
+    }
+    let maxVariance = comparisons.map(\.variance).max() ?? 0
+    let passed = maxVariance <= cfg.varianceThreshold + 1e-12
+    var drill: [CustomerDifference] = []
+    var drillAt: Timestamp? = nil
+    if comparisons.contains(where: { $0.difference != 0 }) && cfg.drillDown > 0 {
+      let remoteCustomers = try await client.customerMRR()
+      drill = CustomerDifference.top(local: local.customerMRR(at: asOf), remote: remoteCustomers, limit: cfg.drillDown)
+      drillAt = asOf
+    }
+    let result = ValidationResult(
+      runID: ctx.run.id, passed: passed, threshold: cfg.varianceThreshold, reportingCurrency: cfg.fx.reporting.code,
+      months: comparisons, maxVariance: maxVariance, drillDown: drill, drillDownAt: drillAt, issues: local.issues,
+      subscriptions: local.subscriptions, invoices: local.invoices,
+      path: ctx.run.path + "/" + ValidationResult.fileName)
+    try AtomicFile.writeJSON(result.json, to: result.path)
+    if !passed {
+      ctx.logger.error("validate: MRR differs from ChartMogul by up to \(percent(maxVariance)) (threshold \(percent(cfg.varianceThreshold)))")
+      await AlertSender(webhook: cfg.webhookURL, logger: ctx.logger).send(
+        Alert.mrrVariance(pipeline: ctx.pipeline.name, result: result))
+    }
+    return result
+  }
+
+  static func percent(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import RevenueCore
+
+/// The columns of an `app.transaction` / `app.refund` row Transform reads (TEAM-NOTES contract).
+/// Filled either from a parsed `JSONValue` or by `AppTransactionScanner` (the fast path), which must
+/// give exactly the same values.
+struct AppTransactionRow: Equatable {
+  var id: String? = nil
+  var userID: String? = nil
+  var subscriptionID: String? = nil
+  var gateway: String? = nil
+  var gatewayTransactionID: String? = nil
+  var productType: String? = nil
+  var planName: String? = nil
+  var amount: Int64? = nil
+  var discount: Int64? = nil
+  var tax: Int64? = nil
+  var currency: String? = nil
+  var country: String? = nil
+  var status: String? = nil
+  var transactionDate: String? = nil
+  var periodStart: String? = nil
+  var periodEnd: String? = nil
+  var refundedAmount: Int64? = nil
+  var refundedAt: String? = nil
+  var refundSynced: Int64? = nil
+  var gatewaySubscriptionID: String? = nil
+  var userEmail: String? = nil
+  /// `metadata.livemode` when it is a boolean.
+  var livemode: Bool? = nil
+  /// `metadata.referrer_user_id` when it is a string.
+  var referrer: String? = nil
+  /// A column holding the wrong JSON type (named in the reject).
+  var badField: String? = nil
+
+  init() {}
+
+  init(_ v: JSONValue) {
+    guard let o = v.objectValue else {
+      badField = "record"
+      return
+    }
+    for f in o {
+      guard let field = AppField(rawValue: f.key) else { continue }
+      let value: FieldValue
+      switch f.value {
+      case .string(let s): value = .string(s)
+      case .number(let n): value = .number(n)
+      case .null: value = .null
+      default: value = .other(f.value)
+      }
+      set(field, value)
+    }
+  }
+
+  /// A column value as either path reads it.
+  enum FieldValue {
+    case string(String), number(String), null, other(JSONValue)
+  }
+
+  /// Applies one column (later duplicates override earlier ones, like iterating the parsed object).
+  mutating func set(_ field: AppField, _ v: FieldValue) {
+    switch field {
+    case .id: id = str(v, field)
+    case .userID: userID = str(v, field)
+    case .subscriptionID: subscriptionID = str(v, field)
+    case .gateway: gateway = str(v, field)
+    case .gatewayTransactionID: gatewayTransactionID = str(v, field)
+    case .productType: productType = str(v, field)
+    case .planName: planName = str(v, field)
+    case .amount: amount = int(v, field)
+    case .discount: discount = int(v, field)
+    case .tax: tax = int(v, field)
+    case .currency: currency = str(v, field)
+    case .country: country = str(v, field)
+    case .status: status = str(v, field)
+    case .transactionDate: transactionDate = str(v, field)
+    case .periodStart: periodStart = str(v, field)
+    case .periodEnd: periodEnd = str(v, field)
+    case .refundedAmount: refundedAmount = int(v, field)
+    case .refundedAt: refundedAt = str(v, field)
+    case .refundSynced: refundSynced = int(v, field)
+    case .gatewaySubscriptionID: gatewaySubscriptionID = str(v, field)
+    case .userEmail: userEmail = str(v, field)
+    case .metadata:
+      if case .other(.object(let m)) = v {
+        if case .bool(let b)? = m["livemode"] { livemode = b }
+        if case .string(let s)? = m["referrer_user_id"] { referrer = s }
+      }
+    }
+  }
+
+  private mutating func str(_ v: FieldValue, _ key: AppField) -> String? {
+    switch v {
+    case .string(let s): return s
+    case .null: return nil
+    case .number(let n): return n
+    case .other:
+      badField = badField ?? key.rawValue
+      return nil
+    }
+  }
+
+  private mutating func int(_ v: FieldValue, _ key: AppField) -> Int64? {
+    switch v {
+    case .number(let n):
+      if let i = Int64(n) { return i }
+      badField = badField ?? key.rawValue
+      return nil
+    case .null: return nil
+    default:
+      badField = badField ?? key.rawValue
+      return nil
+    }
+  }
+}
+
+/// The `app.transaction` columns Transform reads.
+enum AppField: String, CaseIterable {
+  case id, userID = "user_id", subscriptionID = "subscription_id", gateway,
+    gatewayTransactionID = "gateway_transaction_id", productType = "product_type", planName = "plan_name",
+    amount = "amount_cents", discount = "discount_amount_cents", tax = "tax_amount_cents", currency, country, status,
+    transactionDate = "transaction_date", periodStart = "period_start", periodEnd = "period_end",
+    refundedAmount = "refunded_amount_cents", refundedAt = "refunded_at", refundSynced = "refund_synced_cents",
+    gatewaySubscriptionID = "gateway_subscription_id", userEmail = "user_email", metadata
+
+  private static let table: [(bytes: [UInt8], field: AppField)] = allCases.map { (Array($0.rawValue.utf8), $0) }
+
+  /// Finds a column by its raw key bytes without allocating a String.
+  static func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> AppField? {
+    for e in table where e.bytes.count == n {
+      if e.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return e.field }
+    }
+    return nil
+  }
+}
+
+enum AppMapping {
+  /// `app.transaction` / `app.refund` → a payment (DESIGN.md §5: amounts in minor units, after
+  /// discount, tax included). Failed and pending payments are skipped with their status; test rows
+  /// (`metadata.livemode: false`) are skipped as test data.
+  static func payment(_ r: AppTransactionRow, refundRow: Bool) -> ReadOutcome {
+    if let b = r.badField { return .reject(code: "bad_field", reason: "field '\(b)' has the wrong type") }
+    guard let gateway = r.gateway?.trimmingASCIIWhitespace().lowercased(), !gateway.isEmpty else {
+      return .reject(code: "missing_field", reason: "field 'gateway' is missing")
+    }
+    guard let gtid = r.gatewayTransactionID?.trimmingASCIIWhitespace(), !gtid.isEmpty else {
+      return .reject(code: "missing_field", reason: "field 'gateway_transaction_id' is missing")
+    }
+    guard let user = r.userID, !user.isEmpty else {
+      return .reject(code: "missing_field", reason: "field 'user_id' is missing")
+    }
+    if r.livemode == false { return .skip(code: "test_data", reason: "metadata.livemode is false") }
+    switch r.status {
+    case "completed", "refunded": break
+    case "failed": return .skip(code: "failed_payment", reason: "payment status is failed (not revenue)")
+    case "pending": return .skip(code: "pending_payment", reason: "payment is pending; it is read again next run")
+    default: return .reject(code: "bad_status", reason: "status '\(r.status ?? "null")' is not pending, completed, failed or refunded")
+    }
+    guard let amount = r.amount else { return .reject(code: "missing_field", reason: "field 'amount_cents' is missing") }
+    guard let cur = r.currency else { return .reject(code: "missing_field", reason: "field 'currency' is missing") }
+    guard let ds = r.transactionDate, let date = Timestamp.parse(ds) else {
+      return .reject(code: "bad_date", reason: "field 'transaction_date' is missing or not a timestamp")
+    }
+    var periodStart: Timestamp? = nil
+    var periodEnd: Timestamp? = nil
+    if let s = r.periodStart {
+      guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_start '\(s)' is not a timestamp") }
+      periodStart = t
+    }
+    if let s = r.periodEnd {
+      guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_end '\(s)' is not a timestamp") }
+      periodEnd = t
+    }
+    var line = RawLine(type: .subscription, amount: amount)
+    line.tax = r.tax ?? 0
+    line.discount = r.discount ?? 0
+    switch r.productType {
+    case "subscription":
+      line.planID = r.planName
+      line.subscriptionID = r.gatewaySubscriptionID
+      line.periodStart = periodStart
+      line.periodEnd = periodEnd
+      if line.subscriptionID == nil {
+        return .reject(
+          code: "no_subscription",
+          reason: "subscription payment without gateway_subscription_id (subscription_id \(r.subscriptionID ?? "null"))")
+      }
+    case "one_time":
+      line.type = .oneTime
+      line.description = r.planName ?? "One-time payment"
+    default:
+      return .reject(code: "bad_field", reason: "product_type '\(r.productType ?? "null")' is not subscription or one_time")
+    }
+    var p = RawPayment(
+      role: refundRow ? .appRefund : .appTransaction, gateway: gateway, id: gtid, appUserID: user,
+      currencyCode: cur, date: date, total: amount, lines: [line])
+    var refunded = r.refundedAmount ?? 0
+    if r.status == "refunded" && refunded == 0 { refunded = amount }
+    p.cumulativeRefund = refunded
+    p.cumulativeRefundDate = r.refundedAt.flatMap(Timestamp.parse) ?? date
+    p.refundSynced = refundRow ? (r.refundSynced ?? 0) : 0
+    p.appTransactionID = r.id
+    p.countryHint = r.country
+    p.referrerHint = r.referrer
+    if let e = r.userEmail { p.identity = Identity(gateway: gateway, email: Normalize.email(e)) }
+    return .payment(p)
+  }
+}

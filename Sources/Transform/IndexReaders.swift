@@ -1,0 +1,176 @@
+import RevenueCore
+
+/// Pass-1 readers: records that describe people, subscriptions and plans (memory grows with those,
+/// never with payments).
+struct IndexReaders {
+  let customers: CustomerIndex
+  let subscriptions: SubscriptionIndex
+  var planIntervals: [String: (IntervalUnit, Int)] = [:]
+
+  /// `app.user`: users + usage_stats + support_stats; `is_test` users are skipped as test data.
+  func appUser(_ r: JSONValue) -> ReadOutcome {
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    let created = r.time("created_at")
+    if r["created_at"] != nil && r.text("created_at") != nil && created == nil {
+      return .reject(code: "bad_date", reason: "created_at '\(r.text("created_at")!)' is not a timestamp")
+    }
+    let isTest = r.flag("is_test") ?? false
+    customers.addUser(
+      AppUser(
+        id: id, email: Normalize.email(r.text("email")), name: Normalize.name(r.text("name")),
+        country: Normalize.country(r.text("country")), createdAt: created, isTest: isTest, virtual: false, row: r))
+    if isTest { return .skip(code: "test_data", reason: "users.is_test is true") }
+    if customers.config.isTestEmail(Normalize.email(r.text("email"))) {
+      return .skip(code: "test_data", reason: "e-mail matches transform.test_emails")
+    }
+    return .indexed
+  }
+
+  /// `app.subscription`: a subscription cancelled in the app whose cancellation was not sent yet.
+  func appSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+    guard let user = r.text("user_id"), let gw = r.text("gateway")?.lowercased(), let gsid = r.text("gateway_subscription_id")
+    else { return .reject(code: "missing_field", reason: "user_id, gateway and gateway_subscription_id are required") }
+    var s = SubscriptionInfo(gateway: gw, id: gsid, appUserID: user, priority: 0, source: source, line: line)
+    s.planID = r.text("plan_name")
+    s.start = r.time("started_at")
+    s.requestedAt = r.time("canceled_at")
+    s.periodEnd = r.time("last_period_end")
+    s.cancelled = s.requestedAt != nil || r.text("status") == "canceled"
+    s.appSubscriptionID = r.text("id")
+    if s.cancelled && s.requestedAt == nil && s.periodEnd == nil {
+      return .reject(code: "missing_field", reason: "cancelled subscription without canceled_at or last_period_end")
+    }
+    subscriptions.add(s)
+    return .indexed
+  }
+
+  /// `stripe.customer` / `stripe-customers-csv`.
+  func stripeCustomer(_ r: JSONValue, csv: Bool) -> ReadOutcome {
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    if r.flag("deleted") == true { return .skip(code: "deleted", reason: "customer \(id) is deleted in Stripe") }
+    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    var i = Identity(gateway: "stripe", customerID: id)
+    if csv {
+      i.email = Normalize.email(r.text("Email"))
+      i.name = Normalize.name(r.text("Name"))
+      i.createdAt = r.time("Created (UTC)") ?? r.time("Created date (UTC)")
+      i.appUserID = r.text("app_user_id (metadata)")
+    } else {
+      i.email = Normalize.email(r.text("email"))
+      i.name = Normalize.name(r.text("name"))
+      i.country = Normalize.country(r.at("address")?.text("country"))
+      i.createdAt = r.time("created")
+      i.appUserID = r.at("metadata")?.text("app_user_id")
+    }
+    customers.addIdentity(i)
+    return .indexed
+  }
+
+  /// `stripe.subscription` (API object, basil or legacy shape).
+  mutating func stripeSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+    guard let id = r.text("id"), let cus = r.text("customer") else {
+      return .reject(code: "missing_field", reason: "fields 'id' and 'customer' are required")
+    }
+    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    let status = r.text("status") ?? ""
+    var s = SubscriptionInfo(gateway: "stripe", id: id, priority: 1, source: source, line: line)
+    s.identity = Identity(gateway: "stripe", customerID: cus)
+    s.currency = r.text("currency")
+    let item = r.at("items", "data")?.arrayValue?.first
+    if let price = item?.at("price") ?? item?.at("plan") {
+      s.planID = price.text("id")
+      if let rec = price.at("recurring"), let w = rec.text("interval") {
+        s.interval = PlanSpec.interval(w, count: Int(rec.integer("interval_count") ?? 1))
+      } else if let w = price.text("interval") {
+        s.interval = PlanSpec.interval(w, count: Int(price.integer("interval_count") ?? 1))
+      }
+      if let p = s.planID, let iv = s.interval { planIntervals[p] = iv }
+      if let lk = price.text("lookup_key"), let iv = s.interval { planIntervals[lk] = iv }
+      s.currency = s.currency ?? price.text("currency")
+    }
+    s.start = r.time("start_date") ?? r.time("created")
+    s.periodEnd = item?.time("current_period_end") ?? r.time("current_period_end")
+    s.requestedAt = r.time("canceled_at")
+    let ended = r.time("ended_at")
+    let atPeriodEnd = r.flag("cancel_at_period_end") ?? false
+    s.endsAt = ended ?? r.time("cancel_at") ?? (atPeriodEnd ? s.periodEnd : nil)
+    s.cancelled = ended != nil || atPeriodEnd || r.time("cancel_at") != nil || status == "canceled"
+    s.appSubscriptionID = r.at("metadata")?.text("app_subscription_id")
+    customers.addIdentity(s.identity!)
+    if status == "incomplete_expired" || status == "incomplete" {
+      return .skip(code: "never_started", reason: "subscription \(id) is \(status): it was never paid")
+    }
+    subscriptions.add(s)
+    return .indexed
+  }
+
+  /// `stripe-subscriptions-csv` (gateways.md §2.3; columns found by name).
+  mutating func stripeSubscriptionCSV(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "column 'id' is empty") }
+    let status = r.text("Status")?.lowercased() ?? ""
+    var s = SubscriptionInfo(gateway: "stripe", id: id, priority: 2, source: source, line: line)
+    s.identity = Identity(
+      gateway: "stripe", customerID: r.text("Customer ID"), email: Normalize.email(r.text("Customer Email")),
+      name: Normalize.name(r.text("Customer Name")))
+    s.planID = r.text("Plan")
+    s.currency = r.text("Currency")
+    if let w = r.text("Interval") {
+      s.interval = PlanSpec.interval(w, count: Int(r.text("Interval Count").flatMap { Int64($0) } ?? 1))
+      if let p = s.planID, let iv = s.interval { planIntervals[p] = iv }
+    }
+    s.start = r.time("Start Date (UTC)") ?? r.time("Start (UTC)") ?? r.time("Created (UTC)")
+    s.periodEnd = r.time("Current Period End (UTC)")
+    s.requestedAt = r.time("Canceled At (UTC)")
+    let ended = r.time("Ended At (UTC)")
+    let atPeriodEnd = r.flag("Cancel At Period End") ?? false
+    s.endsAt = ended ?? (atPeriodEnd ? s.periodEnd : nil)
+    s.cancelled = ended != nil || atPeriodEnd || status == "canceled"
+    s.appSubscriptionID = r.text("app_subscription_id (metadata)")
+    if s.identity!.customerID != nil || s.identity!.email != nil { customers.addIdentity(s.identity!) }
+    if status == "incomplete_expired" || status == "incomplete" {
+      return .skip(code: "never_started", reason: "subscription \(id) is \(status): it was never paid")
+    }
+    subscriptions.add(s)
+    return .indexed
+  }
+
+  /// `paypal.plan`: the REGULAR billing cycle gives the interval (gateways.md §3.3).
+  mutating func paypalPlan(_ r: JSONValue) -> ReadOutcome {
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    let cycles = r.at("billing_cycles")?.arrayValue ?? []
+    guard let regular = cycles.first(where: { $0.text("tenure_type") == "REGULAR" }),
+      let f = regular.at("frequency"), let w = f.text("interval_unit"),
+      let iv = PlanSpec.interval(w, count: Int(f.integer("interval_count") ?? 1))
+    else { return .reject(code: "bad_plan", reason: "plan \(id) has no REGULAR billing cycle with an interval") }
+    planIntervals[id] = iv
+    return .indexed
+  }
+
+  /// `paypal.subscription`: CANCELLED/EXPIRED ones are cancellations; the end of the last paid period
+  /// is the last payment time plus the plan interval when the interval is known.
+  func paypalSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    let status = r.text("status") ?? ""
+    var s = SubscriptionInfo(gateway: "paypal", id: id, priority: 1, source: source, line: line)
+    let sub = r.at("subscriber")
+    let n = sub?.at("name")
+    let full = [n?.text("given_name"), n?.text("surname")].compactMap { $0 }.joined(separator: " ")
+    s.identity = Identity(
+      gateway: "paypal", customerID: sub?.text("payer_id"), appUserID: r.text("custom_id"),
+      email: Normalize.email(sub?.text("email_address")), name: Normalize.name(full),
+      country: Normalize.country(sub?.at("shipping_address", "address")?.text("country_code")),
+      createdAt: r.time("create_time"))
+    s.planID = r.text("plan_id")
+    s.start = r.time("start_time")
+    s.cancelled = status == "CANCELLED" || status == "EXPIRED"
+    s.requestedAt = s.cancelled ? r.time("status_update_time") : nil
+    s.lastPayment = r.at("billing_info", "last_payment")?.time("time")
+    s.appSubscriptionID = nil
+    customers.addIdentity(s.identity!)
+    if status == "APPROVAL_PENDING" || status == "APPROVED" {
+      return .skip(code: "never_started", reason: "subscription \(id) is \(status): it was never paid")
+    }
+    subscriptions.add(s)
+    return .indexed
+  }
+}

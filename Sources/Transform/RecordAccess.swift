@@ -1,0 +1,79 @@
+import RevenueCore
+
+/// Small typed reads over raw gateway/app records, tolerant of the shapes sources actually send
+/// (CSV cells are text, `""` means empty; API nulls; numbers as JSON numbers or text).
+extension JSONValue {
+  /// Non-empty text of a scalar at `key` (strings trimmed; `""` and null are nil).
+  func text(_ key: String) -> String? {
+    guard let v = self[key], let s = v.scalarText else { return nil }
+    let t = s.trimmingASCIIWhitespace()
+    return t.isEmpty ? nil : t
+  }
+
+  /// Follows a path of object keys.
+  func at(_ path: String...) -> JSONValue? {
+    var cur: JSONValue? = self
+    for k in path { cur = cur?[k] }
+    if let c = cur, c.isNull { return nil }
+    return cur
+  }
+
+  /// Integer at `key`: a JSON integer or integer text.
+  func integer(_ key: String) -> Int64? {
+    guard let v = self[key] else { return nil }
+    if let n = v.int64Value { return n }
+    if let s = v.stringValue { return Int64(s.trimmingASCIIWhitespace()) }
+    return nil
+  }
+
+  /// Boolean at `key`: JSON boolean or `true`/`false` text (any case).
+  func flag(_ key: String) -> Bool? {
+    guard let v = self[key] else { return nil }
+    if let b = v.boolValue { return b }
+    switch v.stringValue?.trimmingASCIIWhitespace().lowercased() {
+    case "true", "t", "yes", "1": return true
+    case "false", "f", "no", "0": return false
+    default: return nil
+    }
+  }
+
+  /// A timestamp at `key`: ISO/Postgres text, or Unix seconds (Stripe).
+  func time(_ key: String) -> Timestamp? {
+    guard let v = self[key] else { return nil }
+    if let n = v.int64Value { return Timestamp(seconds: n) }
+    guard let s = v.stringValue?.trimmingASCIIWhitespace(), !s.isEmpty else { return nil }
+    return Timestamp.parse(s)
+  }
+}
+
+/// A value that could not be read: becomes a reject naming the field.
+struct FieldProblem: Error {
+  var code: String
+  var message: String
+  init(_ code: String, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+}
+
+enum Normalize {
+  /// E-mail comparison form: trimmed (all Unicode whitespace) and lower-cased; nil when empty.
+  static func email(_ s: String?) -> String? {
+    guard let s else { return nil }
+    let t = s.filter { !$0.isWhitespace }.lowercased()
+    return t.isEmpty ? nil : t
+  }
+
+  /// Two-letter country code, upper-case; anything else is dropped.
+  static func country(_ s: String?) -> String? {
+    guard let s = s?.trimmingASCIIWhitespace(), s.count == 2, s.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+      return nil
+    }
+    return s.uppercased()
+  }
+
+  static func name(_ s: String?) -> String? {
+    guard let t = s?.trimmingASCIIWhitespace(), !t.isEmpty else { return nil }
+    return t
+  }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import RevenueCore
+import Staging
+
+/// Runs the two passes of the transform over a set of extract files (see `TransformStage`).
+final class TransformEngine {
+  let config: TransformConfig
+  let inputs: [String]
+  let ledger: RecordLedger
+  let builder: StageBuilder
+  let formats: ActivityFormats
+  let progress: any ProgressSink
+  let totalLines: Int
+  let customers: CustomerIndex
+  let subscriptions = SubscriptionIndex()
+  let aliases = PaymentAliases()
+  var index: IndexReaders
+  var trackers = BuildTrackers()
+  /// Lines already settled in pass 1 (bad JSON, index records) are not revisited: pass 2 knows them by kind.
+  static let indexKinds: Set<String> = [
+    "app.user", "app.subscription", "stripe.customer", "stripe-customers-csv", "stripe.subscription",
+    "stripe-subscriptions-csv", "paypal.plan", "paypal.subscription",
+  ]
+  static let paymentKinds: Set<String> = [
+    "app.transaction", "app.refund", "stripe.invoice", "stripe.charge", "stripe.refund", "stripe-payments-csv",
+    "stripe-refunds-csv", "paypal.transaction", "paypal-activity-csv", "cashier.transaction", "cashier-csv",
+  ]
+
+  init(
+    config: TransformConfig, inputs: [String], names: [String], builder: StageBuilder, formats: ActivityFormats,
+    progress: any ProgressSink, totalLines: Int
+  ) throws {
+    self.config = config
+    self.inputs = inputs
+    self.builder = builder
+    self.formats = formats
+    self.progress = progress
+    self.totalLines = totalLines
+    ledger = RecordLedger(
+      sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
+    customers = CustomerIndex(config: config)
+    index = IndexReaders(customers: customers, subscriptions: subscriptions)
+  }
+
+  /// One staged line split into its envelope parts.
+  struct Envelope {
+    var kind: String
+    var gateway: String
+    var record: JSONValue
+    var originFile: String?
+  }
+
+  static func envelope(_ v: JSONValue) -> Envelope? {
+    guard case .object(let o) = v, let kind = o["kind"]?.stringValue, let rec = o["record"] else { return nil }
+    return Envelope(
+      kind: kind, gateway: o["gateway"]?.stringValue ?? "", record: rec, originFile: o["origin"]?["file"]?.stringValue)
+  }
+
+  func run() throws -> JSONObject {
+    progress.begin("transform: index customers and subscriptions", total: totalLines)
+    for (s, path) in inputs.enumerated() { try pass1(source: s, path: path) }
+    progress.end()
+    customers.finish()
+    aliases.finish()
+
+    let sorter = try ExternalSorter(directory: builder.directory + "/.sort", maxRecords: config.sortChunkRecords)
+    progress.begin("transform: map payments", total: totalLines)
+    for (s, path) in inputs.enumerated() { try pass2(source: s, path: path, sorter: sorter) }
+    progress.end()
+
+    progress.begin("transform: write invoices", total: sorter.count)
+    let invoices = try builder.writer("invoices.ndjson")
+    try emitInvoices(sorter: sorter, to: invoices)
+    try? FileSystem.removeTree(builder.directory + "/.sort")
+    progress.end()
+
+    try writeCancellations()
+    return try writeCustomersAndPlans(invoiceCount: invoices.lineCount)
+  }
+
+  // MARK: - Pass 1
+
+  func pass1(source s: Int, path: String) throws {
+    let reader = NDJSONReader(path: path)
+    var stripe = StripeReaders(subscriptions: nil)
+    let paypal = PayPalCashierReaders(subscriptions: nil)
+    _ = stripe
+    try reader.forEachLine { bytes, line in
+      ledger.input(s)
+      progress.advance(by: 1)
+      if AppTransactionScanner.isAppPaymentLine(bytes) { return }
+      let value: JSONValue
+      do { value = try JSONParser.parse(bytes) } catch {
+        try ledger.reject(s, line, "bad_json", "line is not valid JSON: \(error)")
+        return
+      }
+      guard let env = Self.envelope(value) else {
+        try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
+        return
+      }
+      if Self.paymentKinds.contains(env.kind) {
+        stripe = StripeReaders(subscriptions: nil)
+        let outcome = readPayment(env, stripe: stripe, paypal: paypal)
+        registerAliases(env)
+        if case .payment(let p) = outcome, let id = p.identity, p.appUserID == nil || id.customerID != nil || id.email != nil {
+          if p.role != .appTransaction && p.role != .appRefund { customers.addIdentity(id) }
+        }
+        return
+      }
+      let before = subscriptions.all.count
+      let outcome: ReadOutcome
+      switch env.kind {
+      case "app.user": outcome = index.appUser(env.record)
+      case "app.subscription": outcome = index.appSubscription(env.record, source: s, line: line)
+      case "stripe.customer": outcome = index.stripeCustomer(env.record, csv: false)
+      case "stripe-customers-csv": outcome = index.stripeCustomer(env.record, csv: true)
+      case "stripe.subscription": outcome = index.stripeSubscription(env.record, source: s, line: line)
+      case "stripe-subscriptions-csv": outcome = index.stripeSubscriptionCSV(env.record, source: s, line: line)
+      case "paypal.plan": outcome = index.paypalPlan(env.record)
+      case "paypal.subscription": outcome = index.paypalSubscription(env.record, source: s, line: line)
+      default:
+        try ledger.reject(s, line, "unknown_kind", "kind '\(env.kind)' is not one Transform reads", record: env.record)
+        return
+      }
+      switch outcome {
+      case .indexed:
+        // Cancelled subscriptions are counted when their cancellation is decided.
+        if subscriptions.all.count > before, subscriptions.all.last!.cancelled { return }
+        ledger.out(s)
+      case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: env.record)
+      case .reject(let code, let reason): try ledger.reject(s, line, code, reason, record: env.record)
+      case .payment: ledger.out(s)
+      }
+    }
+  }
+
+  func registerAliases(_ env: Envelope) {
+    let r = env.record
+    switch env.kind {
+    case "stripe.invoice": aliases.link(StripeReaders.invoiceAliases(r))
+    case "stripe.charge": aliases.link([r.text("id"), r.text("payment_intent"), r.text("invoice")])
+    case "stripe.refund": aliases.link([r.text("charge"), r.text("payment_intent")])
+    case "stripe-payments-csv": aliases.link([r.text("id"), r.text("Invoice ID"), r.text("PaymentIntent ID")])
+    case "stripe-refunds-csv": aliases.link([r.text("Charge ID"), r.text("PaymentIntent ID"), r.text("Invoice ID")])
+    default: break
+    }
+  }
+
+  func readPayment(_ env: Envelope, stripe: StripeReaders, paypal: PayPalCashierReaders) -> ReadOutcome {
+    let r = env.record
+    switch env.kind {
+    case "app.transaction": return AppMapping.payment(AppTransactionRow(r), refundRow: false)
+    case "app.refund": return AppMapping.payment(AppTransactionRow(r), refundRow: true)
+    case "stripe.invoice": return stripe.invoice(r)
+    case "stripe.charge": return stripe.charge(r)
+    case "stripe.refund": return stripe.refund(r)
+    case "stripe-payments-csv": return stripe.paymentRow(r)
+    case "stripe-refunds-csv": return stripe.refundRow(r)
+    case "paypal.transaction": return paypal.transaction(r)
+    case "paypal-activity-csv": return paypal.activityRow(r, format: formats.format(forFile: env.originFile))
+    case "cashier.transaction", "cashier-csv": return paypal.cashier(r)
+    default: return .reject(code: "unknown_kind", reason: "kind '\(env.kind)' is not one Transform reads")
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import RevenueCore
+import Staging
+
+/// The transform stage: `extract/*.ndjson` → `transform/` (customers, plans, invoices, cancellations,
+/// attributes, rejects, skipped + manifest). DESIGN.md §3, §6; issue 6.
+///
+/// Two streaming passes over the extract files:
+/// 1. people, subscriptions, plans and Stripe id aliases are indexed (memory grows with customers,
+///    subscriptions and Stripe payments with several ids, never with app rows);
+/// 2. every payment/refund record becomes an invoice *fragment* keyed by invoice external id and goes
+///    to an external sort (bounded chunks on disk in the stage's scratch folder); the merged, sorted
+///    stream is grouped by key and each group becomes one invoice, so output is ordered by
+///    `external_id` and the same payment from several sources is one invoice.
+/// Every input record is counted once per source: in = out + rejected + skipped.
+public enum TransformStage {
+  public static let stage = "transform"
+
+  /// Parses the `transform:` section (allowed keys only; errors name file, line and key).
+  public static func validateConfig(_ pipeline: PipelineFile) throws -> TransformConfig {
+    try TransformConfig(pipeline: pipeline)
+  }
+
+  public static func run(_ ctx: StageContext) async throws -> StageResult {
+    let config = try validateConfig(ctx.pipeline)
+    let manifest = try ctx.run.requireManifest("extract", for: stage)
+    let inputs = manifest.files.filter { $0.name.hasSuffix(".ndjson") && !$0.name.hasPrefix("rejects-") }
+      .sorted { $0.name < $1.name }
+    let builder = try StageBuilder(run: ctx.run, stage: stage)
+    do {
+      let engine = try TransformEngine(
+        config: config, inputs: inputs.map { ctx.run.file("extract", $0.name) },
+        names: inputs.map { String($0.name.dropLast(".ndjson".count)) }, builder: builder,
+        formats: ActivityFormats(pipeline: ctx.pipeline), progress: ctx.progress,
+        totalLines: inputs.reduce(0) { $0 + $1.lines })
+      let summary = try engine.run()
+      var bySource: [String: Accounting] = [:]
+      for (i, n) in engine.ledger.sourceNames.enumerated() { bySource[n] = engine.ledger.accounting[i] }
+      let total = engine.ledger.accounting.reduce(Accounting(), +)
+      let m = try builder.publish(inputs: inputs, accounting: total, bySource: bySource, details: summary)
+      ctx.logger.info("transform: \(total.equation)")
+      var lines = [
+        "out: " + ["customers", "plans", "invoices", "cancellations", "attributes"].map { n in
+          "\(n) \((m.file("\(n).ndjson")?.lines ?? 0).grouped)"
+        }.joined(separator: " "),
+        "missing attribute rate: \(summary["missing_attribute_rate"]?.stringValue ?? "0")",
+      ]
+      if !engine.ledger.rejectCodes.isEmpty {
+        lines.append("rejects: " + engine.ledger.rejectCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))
+      }
+      if !engine.ledger.skipCodes.isEmpty {
+        lines.append("skipped: " + engine.ledger.skipCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))
+      }
+      return StageResult(stage: stage, accounting: total, lines: lines, details: summary)
+    } catch {
+      builder.abandon()
+      throw error
+    }
+  }
+}
+
+/// Per-file settings of PayPal Activity exports, from the pipeline's `sources.files` entries.
+struct ActivityFormats {
+  var entries: [(pattern: String, format: ActivityFormat)] = []
+
+  init(entries: [(String, ActivityFormat)] = []) { self.entries = entries.map { ($0.0, $0.1) } }
+
+  init(pipeline: PipelineFile) {
+    guard let sources = try? pipeline.root.mapping("sources", allowed: nil),
+      let files = try? sources.sequence("files")
+    else { return }
+    for node in files {
+      guard let m = try? node.mapping(allowed: nil), (try? m.string("format")) == "paypal-activity-csv",
+        let path = try? m.string("path")
+      else { continue }
+      var f = ActivityFormat()
+      switch (try? m.string("date_format")) ?? "MM/DD/YYYY" {
+      case "DD/MM/YYYY": f.order = .dmy
+      case "DD.MM.YYYY":
+        f.order = .dmy
+        f.separator = "."
+      default: break
+      }
+      if (try? m.string("decimal")) == "comma" { f.decimal = .comma }
+      entries.append((path, f))
+    }
+  }
+
+  func format(forFile file: String?) -> ActivityFormat {
+    guard let file else { return entries.first?.format ?? ActivityFormat() }
+    for e in entries where e.pattern == file || fnmatch(e.pattern, file, 0) == 0 { return e.format }
+    return entries.count == 1 ? entries[0].format : ActivityFormat()
+  }
+}

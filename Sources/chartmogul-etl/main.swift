@@ -1,0 +1,1 @@
+print("chartmogul-etl: being wired")
