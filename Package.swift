@@ -55,6 +55,7 @@ let package = Package(
       name: "Sandbox",
       dependencies: [
         "RevenueCore", .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "FlyingSocks", package: "FlyingFox"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(

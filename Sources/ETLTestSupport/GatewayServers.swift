@@ -32,7 +32,7 @@ public struct FixtureResponse: Sendable {
     self.body = body
   }
 
-  public static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> FixtureResponse {
+  public static func json(_ value: RevenueCore.JSONValue, status: Int = 200, headers: [(String, String)] = []) -> FixtureResponse {
     FixtureResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: JSONWriter.bytes(value))
   }
 }
@@ -116,7 +116,9 @@ public final class FixtureServer: Sendable {
         query: request.query.map { ($0.name, $0.value) },
         headers: Dictionary(request.headers.map { ($0.key.rawValue.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),
         body: [UInt8](try await request.bodyData))
-      let response = await state.record(recorded) ?? route(recorded)
+      let injected = await state.record(recorded)
+      let response: FixtureResponse
+      if let injected { response = injected } else { response = await route(recorded) }
       var headers = HTTPHeaders()
       for (k, v) in response.headers { headers[HTTPHeader(k)] = v }
       return HTTPResponse(
@@ -178,7 +180,7 @@ public final class FixtureServer: Sendable {
 /// Helpers for fixture data.
 public enum FixtureData {
   /// Parses a JSON fixture file under `fixtures/`.
-  public static func json(_ relative: String) throws -> JSONValue {
+  public static func json(_ relative: String) throws -> RevenueCore.JSONValue {
     let path = RepositoryPaths.fixture(relative)
     guard let data = FileManager.default.contents(atPath: path) else {
       throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
@@ -187,7 +189,7 @@ public enum FixtureData {
   }
 
   /// The `data` array of a list-shaped fixture (`{"data":[…]}`), or the array itself.
-  public static func list(_ relative: String) throws -> [JSONValue] {
+  public static func list(_ relative: String) throws -> [RevenueCore.JSONValue] {
     let v = try json(relative)
     return v["data"]?.arrayValue ?? v["transaction_details"]?.arrayValue ?? v.arrayValue ?? []
   }

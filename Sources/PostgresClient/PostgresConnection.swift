@@ -106,6 +106,7 @@ public final class PostgresConnection {
   }
 
   /// Runs `body` inside BEGIN … COMMIT; any error rolls back and is rethrown.
+  @discardableResult
   public func transaction<T>(name: String, _ body: () throws -> T) throws -> T {
     try execute("BEGIN", name: name)
     do {

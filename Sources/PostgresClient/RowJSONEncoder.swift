@@ -151,7 +151,10 @@ public struct RowJSONEncoder: Sendable {
     if assumeUTC {
       guard offsetLength == 0 else { writeString(v, into: &out); return }
     } else {
-      guard offsetLength == 3 || offsetLength == 6, v[t] == 0x2B || v[t] == 0x2D else {
+      func digit(_ k: Int) -> Bool { v[k] >= 0x30 && v[k] <= 0x39 }
+      guard offsetLength == 3 || offsetLength == 6, v[t] == 0x2B || v[t] == 0x2D, digit(t + 1), digit(t + 2),
+        offsetLength == 3 || (v[t + 3] == 0x3A && digit(t + 4) && digit(t + 5))
+      else {
         writeString(v, into: &out)
         return
       }

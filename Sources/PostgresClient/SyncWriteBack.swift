@@ -73,6 +73,7 @@ public final class SyncWriteBack: @unchecked Sendable {
     try Migrations.requireMigrated(db)
   }
 
+  @discardableResult
   private func locked<T>(_ body: () throws -> T) throws -> T {
     lock.lock()
     defer { lock.unlock() }

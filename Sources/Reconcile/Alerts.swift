@@ -90,10 +90,11 @@ public struct AlertSender: Sendable {
     logger: Logger = Logger(label: "chartmogul-etl.alerts")
   ) {
     self.webhook = webhook
-    // Few, quick retries: an alert must not hold up the run.
+    // Few, quick retries: an alert must not hold up the run. The HTTP layer logs request paths, and a
+    // webhook's path is its token, so it gets a silent logger; the outcome is logged here.
     self.http = HTTPClient(
       transport: transport, policy: RetryPolicy(maxAttempts: 3, baseDelay: 0.5, maxDelay: 5, maxTotalSeconds: 20),
-      logger: logger)
+      logger: Logger(label: "chartmogul-etl.alerts.http", factory: { _ in SwiftLogNoOpLogHandler() }))
     self.logger = logger
   }
 
@@ -105,14 +106,20 @@ public struct AlertSender: Sendable {
     let req = HTTPRequest(
       method: "POST", url: url, headers: [("Content-Type", "application/json")], body: JSONWriter.bytes(alert.json),
       timeout: 10)
+    // A webhook URL's path is its token (Slack: /services/T…/B…/secret): never log it.
+    func clean(_ text: String) -> String {
+      var t = Redactor.shared.redact(text)
+      if url.path.count > 1 { t = t.replacingOccurrences(of: url.path, with: "/[redacted]") }
+      return t
+    }
     do {
       let resp = try await http.send(req)
       if resp.isSuccess { return true }
       logger.error(
-        "alert webhook answered \(resp.status): \(Redactor.shared.redact(String(resp.bodyText.prefix(200))))",
+        "alert webhook answered \(resp.status): \(clean(String(resp.bodyText.prefix(200))))",
         metadata: ["http.host": "\(url.host ?? "?")"])
     } catch {
-      logger.error("alert webhook failed: \(Redactor.shared.redact("\(error)"))", metadata: ["http.host": "\(url.host ?? "?")"])
+      logger.error("alert webhook failed: \(clean("\(error)"))", metadata: ["http.host": "\(url.host ?? "?")"])
     }
     return false
   }

@@ -14,6 +14,13 @@ public struct Monitoring {
     public var limit: Double
     public var isMinimum: Bool
 
+    public init(figure: String, value: Double, limit: Double, isMinimum: Bool) {
+      self.figure = figure
+      self.value = value
+      self.limit = limit
+      self.isMinimum = isMinimum
+    }
+
     public var sentence: String {
       "\(figure) is \(Monitoring.display(figure, value)) (\(isMinimum ? "minimum" : "maximum") \(Monitoring.display(figure, limit)))"
     }

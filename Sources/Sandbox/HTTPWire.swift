@@ -99,35 +99,35 @@ final class WireServer: @unchecked Sendable {
         continue
       }
       setNoDelay(conn.socket)
-      lock.lock()
-      if stopped {
-        lock.unlock()
+      let accepted = lock.withLock { () -> Bool in
+        if stopped { return false }
+        let id = nextID
+        nextID += 1
+        sockets[id] = conn.socket
+        tasks[id] = Task { [self] in
+          let abortive = await serve(conn)
+          lock.withLock {
+            tasks[id] = nil
+            sockets[id] = nil
+          }
+          // The only place a connection's descriptor is closed (never twice, never while in use).
+          if abortive { Self.abort(conn.socket) } else { try? conn.close() }
+        }
+        return true
+      }
+      if !accepted {
         try? conn.close()
         return
       }
-      let id = nextID
-      nextID += 1
-      sockets[id] = conn.socket
-      tasks[id] = Task { [self] in
-        let abortive = await serve(conn)
-        lock.lock()
-        tasks[id] = nil
-        sockets[id] = nil
-        lock.unlock()
-        // The only place a connection's descriptor is closed (never twice, never while in use).
-        if abortive { Self.abort(conn.socket) } else { try? conn.close() }
-      }
-      lock.unlock()
     }
   }
 
   /// Stops accepting, aborts open connections and the socket pool.
   func stop() async {
-    lock.lock()
-    stopped = true
-    let running = Array(tasks.values)
-    let open = Array(sockets.values)
-    lock.unlock()
+    let (running, open) = lock.withLock { () -> ([Task<Void, Never>], [Socket]) in
+      stopped = true
+      return (Array(tasks.values), Array(sockets.values))
+    }
     acceptTask?.cancel()
     for t in running { t.cancel() }
     // Wake blocked reads/writes; each connection task then closes its own descriptor.

@@ -55,39 +55,98 @@ extension SandboxEngine {
     let s = req.path.split(separator: "/").map(String.init)
     guard s.first == "v1" else { return Self.code(404, "No such endpoint: \(req.path)", param: nil) }
     let m = req.method
-    do {
-      switch (m, Array(s.dropFirst())) {
-      case ("GET", ["ping"]):
-        return Self.json(200, ["data": "pong!"])
-      case ("POST", ["data_sources"]): return try createDataSource(req)
-      case ("GET", ["data_sources"]): return listDataSources(req)
-      case ("GET", ["data_sources", let ds]): return getDataSource(ds)
-      case ("POST", ["data_sources", let ds, "json_imports"]): return try createImport(ds, req)
-      case ("GET", ["data_sources", let ds, "json_imports", let id]): return getImport(ds, id)
-      case ("POST", ["plans"]): return try createPlan(req)
-      case ("GET", ["plans"]): return try listPlans(req)
-      case ("GET", ["plans", let id]): return getPlan(id)
-      case ("POST", ["customers"]): return try createCustomer(req)
-      case ("GET", ["customers"]): return try listCustomers(req)
-      case ("GET", ["customers", "search"]): return try searchCustomers(req)
-      case ("POST", ["customers", "merges"]): return try mergeCustomers(req)
-      case ("GET", ["customers", let id]): return getCustomer(id)
-      case ("GET", ["customers", let id, "subscriptions"]): return try metricsSubscriptions(id, req)
-      case ("GET", ["customers", let id, "attributes"]): return getAttributes(id)
-      case ("POST", ["customers", let id, "attributes", "tags"]): return try addTags(id, req)
-      case ("POST", ["customers", let id, "attributes", "custom"]): return try addCustom(id, req)
-      case ("PUT", ["customers", let id, "attributes", "custom"]): return try updateCustom(id, req)
-      case ("POST", ["import", "customers", let id, "invoices"]): return try importInvoices(id, req)
-      case ("GET", ["import", "customers", let id, "invoices"]): return try listCustomerInvoices(id, req)
-      case ("GET", ["import", "customers", let id, "subscriptions"]): return try importSubscriptions(id, req)
-      case ("PATCH", ["import", "subscriptions", let id]): return try cancelSubscription(id, req)
-      case ("POST", ["import", "invoices", let id, "transactions"]): return try addTransaction(id, req)
-      case ("GET", ["invoices"]): return try listInvoices(req)
-      case ("GET", ["invoices", let id]): return getInvoice(id)
-      case ("GET", ["metrics", let metric]): return try metrics(metric, req)
-      default:
-        return Self.code(404, "No such endpoint: \(m) \(req.path) (not implemented by the sandbox)", param: nil)
+    let p = Array(s.dropFirst())
+    func at(_ method: String, _ pattern: String) -> [String]? {
+      guard method == m else { return nil }
+      let parts = pattern.split(separator: "/").map(String.init)
+      guard parts.count == p.count else { return nil }
+      var ids: [String] = []
+      for (a, b) in zip(parts, p) {
+        if a == "*" { ids.append(b) } else if a != b { return nil }
       }
+      return ids
+    }
+    do {
+      if at("GET", "ping") != nil { return Self.json(200, ["data": "pong!"]) }
+      if at("POST", "data_sources") != nil { return try createDataSource(req) }
+      if at("GET", "data_sources") != nil { return listDataSources(req) }
+      if let ids = at("GET", "data_sources/*") {
+        let ds = ids[0]
+        return getDataSource(ds)
+      }
+      if let ids = at("POST", "data_sources/*/json_imports") {
+        let ds = ids[0]
+        return try createImport(ds, req)
+      }
+      if let ids = at("GET", "data_sources/*/json_imports/*") {
+        let ds = ids[0]
+        let id = ids[1]
+        return getImport(ds, id)
+      }
+      if at("POST", "plans") != nil { return try createPlan(req) }
+      if at("GET", "plans") != nil { return try listPlans(req) }
+      if let ids = at("GET", "plans/*") {
+        let id = ids[0]
+        return getPlan(id)
+      }
+      if at("POST", "customers") != nil { return try createCustomer(req) }
+      if at("GET", "customers") != nil { return try listCustomers(req) }
+      if at("GET", "customers/search") != nil { return try searchCustomers(req) }
+      if at("POST", "customers/merges") != nil { return try mergeCustomers(req) }
+      if let ids = at("GET", "customers/*") {
+        let id = ids[0]
+        return getCustomer(id)
+      }
+      if let ids = at("GET", "customers/*/subscriptions") {
+        let id = ids[0]
+        return try metricsSubscriptions(id, req)
+      }
+      if let ids = at("GET", "customers/*/attributes") {
+        let id = ids[0]
+        return getAttributes(id)
+      }
+      if let ids = at("POST", "customers/*/attributes/tags") {
+        let id = ids[0]
+        return try addTags(id, req)
+      }
+      if let ids = at("POST", "customers/*/attributes/custom") {
+        let id = ids[0]
+        return try addCustom(id, req)
+      }
+      if let ids = at("PUT", "customers/*/attributes/custom") {
+        let id = ids[0]
+        return try updateCustom(id, req)
+      }
+      if let ids = at("POST", "import/customers/*/invoices") {
+        let id = ids[0]
+        return try importInvoices(id, req)
+      }
+      if let ids = at("GET", "import/customers/*/invoices") {
+        let id = ids[0]
+        return try listCustomerInvoices(id, req)
+      }
+      if let ids = at("GET", "import/customers/*/subscriptions") {
+        let id = ids[0]
+        return try importSubscriptions(id, req)
+      }
+      if let ids = at("PATCH", "import/subscriptions/*") {
+        let id = ids[0]
+        return try cancelSubscription(id, req)
+      }
+      if let ids = at("POST", "import/invoices/*/transactions") {
+        let id = ids[0]
+        return try addTransaction(id, req)
+      }
+      if at("GET", "invoices") != nil { return try listInvoices(req) }
+      if let ids = at("GET", "invoices/*") {
+        let id = ids[0]
+        return getInvoice(id)
+      }
+      if let ids = at("GET", "metrics/*") {
+        let metric = ids[0]
+        return try metrics(metric, req)
+      }
+      return Self.code(404, "No such endpoint: \(m) \(req.path) (not implemented by the sandbox)", param: nil)
     } catch {
       return error.response
     }

@@ -80,7 +80,7 @@ enum LoadBenchmark {
       try cw.write(CustomerRecord(externalID: cid, name: "Customer \(c)", email: "c\(c)@bench.example", country: "DE").json)
       let plan = plans[c % 2]
       for m in 0..<perCustomer where written < invoices {
-        let date = Timestamp.utc(2024, 1, 1).adding(months: m)
+        let date = Timestamp.utc(2024, 1, 1)!.adding(months: m)
         let inv = InvoiceRecord(
           externalID: "stripe_ch_\(c)_\(m)", customerExternalID: cid, date: date, currency: plan.currency,
           lineItems: [

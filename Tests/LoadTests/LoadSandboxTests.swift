@@ -65,7 +65,7 @@ import Testing
     _ = try await h.load(try h.newRun(first, id: "a"))
     var second = first
     second.invoices[1].transactions.append(
-      TransactionRecord(externalID: "stripe_ch_1_0-refund-700", type: .refund, result: .successful, date: Timestamp.utc(2025, 1, 9), amountInCents: 700))
+      TransactionRecord(externalID: "stripe_ch_1_0-refund-700", type: .refund, result: .successful, date: Timestamp.utc(2025, 1, 9)!, amountInCents: 700))
     let run = try h.newRun(second, id: "b")
     let r = try await h.load(run)
     #expect(r.accounting.failed == 0, "\(r.lines)")

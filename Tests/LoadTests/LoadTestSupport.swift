@@ -29,12 +29,12 @@ struct LoadData {
       d.customers.append(
         CustomerRecord(
           externalID: cid, name: "Customer \(i)", email: "c\(i)@example.com", country: i % 2 == 0 ? "DE" : "US",
-          leadCreatedAt: Timestamp.utc(2024, 12, 1)))
+          leadCreatedAt: Timestamp.utc(2024, 12, 1)!))
       let plan = i % 2 == 0 ? growth : starter
       let sub = "stripe_sub_\(i)"
-      var last = Timestamp.utc(2025, 1, 1)
+      var last = Timestamp.utc(2025, 1, 1)!
       for m in 0..<k {
-        let date = Timestamp.utc(2025, 1, 1).adding(months: m)
+        let date = Timestamp.utc(2025, 1, 1)!.adding(months: m)
         let end = date.adding(months: 1)
         last = end
         let ext = "stripe_ch_\(i)_\(m)"

@@ -25,7 +25,7 @@ import Testing
       planExternalID: plan.externalID, servicePeriodStart: Self.t(start), servicePeriodEnd: Self.t(end), prorated: prorated)
   }
 
-  func invoice(_ id: String, _ customer: String, _ date: String, _ currency: String = "USD", _ lines: [LineItemRecord])
+  func invoice(_ id: String, _ customer: String, _ date: String, _ lines: [LineItemRecord], currency: String = "USD")
     -> InvoiceRecord
   {
     InvoiceRecord(
@@ -120,7 +120,7 @@ import Testing
     let r = engine([
       invoice("in_u", "c1", "2026-01-01", [sub(monthly, "su", "2026-01-01", "2026-02-01", amount: 1000)]),
       // 500.00 EGP × 0.0205 = 10.25 USD
-      invoice("in_e", "c2", "2026-01-01", "EGP", [sub(egp, "se", "2026-01-01", "2026-02-01", amount: 50_000)]),
+      invoice("in_e", "c2", "2026-01-01", [sub(egp, "se", "2026-01-01", "2026-02-01", amount: 50_000)], currency: "EGP"),
     ]).finish()
     let jan = r.monthly([Self.month(2026, 1)])[0]
     #expect(jan.mrr == 2025)
@@ -132,27 +132,42 @@ import Testing
     #expect(fx.convert(100, from: "CHF") == nil)
   }
 
-  @Test func reactivationAfterCancellationAndGapCarryForward() {
-    let cancel = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-02-01"))
-    let reactivated = engine(
-      [
-        invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 2000)]),
-        invoice("in_2", "c1", "2026-04-01", [sub(monthly, "s1", "2026-04-01", "2026-05-01", amount: 2000)]),
-      ], cancellations: [cancel]
-    ).finish()
+  @Test func reactivationAfterCancellationAndAfterAGap() {
+    let cancel = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-01-20"))
+    let lines = [
+      invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 2000)]),
+      // renewed right at the period end, after the cancellation: a reactivation on Feb 1
+      invoice("in_2", "c1", "2026-02-01", [sub(monthly, "s1", "2026-02-01", "2026-03-01", amount: 2000)]),
+      invoice("in_3", "c1", "2026-04-01", [sub(monthly, "s1", "2026-04-01", "2026-05-01", amount: 2000)]),
+    ]
+    let reactivated = engine(lines, cancellations: [cancel]).finish()
+    #expect(reactivated.mrr(at: Self.t("2026-01-19T23:59:59Z")) == 2000)
+    #expect(reactivated.mrr(at: Self.t("2026-01-20T00:00:00Z")) == 0)
+    #expect(reactivated.mrr(at: Self.t("2026-02-01T00:00:00Z")) == 2000)
     let months = YearMonth.range(Self.month(2026, 1), Self.month(2026, 5))
-    #expect(monthEnds(reactivated, months) == [2000, 0, 0, 2000, 0])
+    // March: the February period ended without renewal (churn); April's period reactivates.
+    #expect(monthEnds(reactivated, months) == [0, 2000, 0, 2000, 0])
     let m = reactivated.monthly(months)
     #expect(m[0].movements[.newBusiness] == 2000)
-    #expect(m[1].movements[.churn] == -2000)
+    #expect(m[0].movements[.churn] == -2000)
+    #expect(m[1].movements[.reactivation] == 2000)
+    #expect(m[2].movements[.churn] == -2000)
     #expect(m[3].movements[.reactivation] == 2000)
     #expect(m[3].movements[.newBusiness] == 0)
-    // Without the cancellation the gap is a late renewal: MRR carries over February and March.
-    let gap = engine([
-      invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 2000)]),
-      invoice("in_2", "c1", "2026-04-01", [sub(monthly, "s1", "2026-04-01", "2026-05-01", amount: 2000)]),
+    #expect(m[4].movements[.churn] == -2000)
+  }
+
+  @Test func laterOverlappingLineSupersedesTheEarlierOne() {
+    // Upgrade mid-period without proration: Pro from Jan 16 replaces Basic for the overlap.
+    let r = engine([
+      invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 1000)]),
+      invoice("in_2", "c1", "2026-01-16", [sub(pro, "s1", "2026-01-16", "2026-02-16", amount: 3000)]),
     ]).finish()
-    #expect(monthEnds(gap, months) == [2000, 2000, 2000, 2000, 0])
+    #expect(r.mrr(at: Self.t("2026-01-15T23:59:59Z")) == 1000)
+    #expect(r.mrr(at: Self.t("2026-01-20")) == 3000)
+    #expect(r.mrr(at: Self.t("2026-02-10")) == 3000)
+    #expect(r.mrr(at: Self.t("2026-02-16")) == 0)
+    #expect(r.monthly([Self.month(2026, 1)])[0].movements[.expansion] == 2000)
   }
 
   @Test func expansionAndContractionPerCustomer() {
@@ -173,14 +188,15 @@ import Testing
     #expect(m[0].movements[.newBusiness] == 1000)
   }
 
-  @Test func proratedUpgradeAddsToTheRunningLine() {
+  @Test func proratedUpgradeLineCountsAtItsFullPeriodRate() {
+    // $30 → $60 on Jan 16: the prorated line charges 30.97 for 16 of 31 days: 3097 × 31 / 16 = 6000.4 → 6000.
     let r = engine([
       invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 3000)]),
-      invoice("in_2", "c1", "2026-01-16", [sub(monthly, "s1", "2026-01-16", "2026-02-01", amount: 1548, prorated: true)]),
+      invoice("in_2", "c1", "2026-01-16", [sub(pro, "s1", "2026-01-16", "2026-02-01", amount: 3097, prorated: true)]),
     ]).finish()
     #expect(r.mrr(at: Self.t("2026-01-15T23:59:59Z")) == 3000)
-    #expect(r.mrr(at: Self.month(2026, 1).endInstant) == 5999)
-    #expect(r.monthly([Self.month(2026, 1)])[0].movements[.expansion] == 2999)
+    #expect(r.mrr(at: Self.month(2026, 1).endInstant) == 6000)
+    #expect(r.monthly([Self.month(2026, 1)])[0].movements[.expansion] == 3000)
   }
 
   @Test func memoryGrowsWithSubscriptionsNotLinesAndOrderDoesNotMatter() {

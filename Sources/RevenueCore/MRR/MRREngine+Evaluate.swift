@@ -1,43 +1,34 @@
 extension MRREngine {
   /// The MRR changes of one subscription, in its own currency: `(instant, value from then on)`.
   static func steps(of t: Timeline) -> [(Int64, Int64)] {
-    var points = Set(t.deltas.keys)
+    let segments = t.allSegments
+    var points = Set<Int64>()
+    for s in segments {
+      points.insert(s.start)
+      points.insert(s.end)
+    }
     points.formUnion(t.cancellations)
-    if let s = t.starts { points.formUnion(s) }
-    let cancels = Set(t.cancellations)
-    var sum: Int64 = 0
-    var cancelled = false
-    var carried: Int64 = 0
     var value: Int64 = 0
     var out: [(Int64, Int64)] = []
     for p in points.sorted() {
-      sum += t.deltas[p] ?? 0
-      if cancels.contains(p) {
-        cancelled = true
-        carried = 0
-      }
-      // A line starting at or after a cancellation reactivates the subscription.
-      if cancelled, t.starts?.contains(p) == true, t.cancellations.contains(where: { $0 <= p }) {
-        cancelled = false
-      }
-      let v: Int64
-      if cancelled {
-        v = 0
-      } else if sum != 0 {
-        v = sum
-        carried = sum
-      } else if p < t.lastEnd {
-        v = carried  // a gap before a renewal keeps the previous MRR
-      } else {
-        v = 0
-        carried = 0
-      }
+      let v = MRREngine.value(of: segments, cancellations: t.cancellations, at: p)
       if v != value {
         out.append((p, v))
         value = v
       }
     }
     return out
+  }
+
+  /// The lines covering `t` with the latest start win; a cancellation after that start ends MRR.
+  static func value(of segments: [Segment], cancellations: [Int64], at t: Int64) -> Int64 {
+    var latest = Int64.min
+    for s in segments where s.start <= t && t < s.end { latest = max(latest, s.start) }
+    guard latest != .min else { return 0 }
+    if let c = cancellations.last(where: { $0 <= t }), latest < c { return 0 }
+    var sum: Int64 = 0
+    for s in segments where s.start == latest && t < s.end { sum += s.mrr }
+    return sum
   }
 
   /// Evaluates every subscription and aggregates per customer, per currency and in total.
@@ -68,7 +59,7 @@ extension MRREngine {
       var everActive = false
       for (i, time) in f.times.enumerated() {
         let after = f.values[i]
-        totalDeltas[time, default: 0] += after - before
+        totalDeltas[time, default: 0] += max(after, 0) - max(before, 0)
         if let kind = MovementKind.classify(before: before, after: after, everActive: everActive) {
           let month = YearMonth(Timestamp(seconds: time))
           movements[month, default: MovementTotals()][kind] += after - before

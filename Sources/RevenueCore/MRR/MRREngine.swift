@@ -1,23 +1,24 @@
 /// The local MRR engine: ChartMogul's MRR rules applied to transform output, without any I/O.
 ///
 /// Feed it plans, then cancellations, then invoices, one record at a time (`add`), and call `finish()`.
-/// Memory grows with subscriptions, not lines: each subscription keeps a step function of MRR changes
-/// (`+mrr` at a line's service-period start, `−mrr` at its end), and the two points where one period
-/// ends and an equally priced renewal starts cancel out and are dropped, so a subscription renewed
-/// 36 times at one price holds two points.
+/// Memory grows with subscriptions, not lines: while a subscription's service periods do not overlap
+/// it keeps a step function of MRR changes (`+mrr` at a period start, `−mrr` at its end), where the
+/// point at which one period ends and an equally priced renewal starts cancels out and is dropped —
+/// a subscription renewed 36 times at one price holds two points. Only a subscription whose periods
+/// overlap (a mid-period plan change) keeps its lines individually.
 ///
 /// Rules (reference/chartmogul-api.md §9, DESIGN.md §6), documented choices marked *choice*:
 /// - Line MRR: `MRRRules.lineMRR` (net of tax, plan interval normalised to a month, one-time lines and
 ///   refunds excluded; transactions play no part — ChartMogul's MRR is invoice-based).
-/// - A subscription's MRR at an instant is the sum of the MRR of its lines whose service period
-///   `[start, end)` covers it (so differential prorated lines add up, as ChartMogul's do).
-/// - *choice*: a gap between two periods of one subscription (a late renewal) keeps the previous MRR;
-///   the subscription ends when its last service period ends without renewal, or at a cancellation.
+/// - A line counts on `[service_period_start, service_period_end)`. *choice*: when lines of one
+///   subscription overlap, the lines with the latest start win (a newer line — upgrade, downgrade,
+///   renewal — supersedes an older overlapping one); lines sharing that start add up.
+/// - *choice*: a subscription without a cancellation is active through the end of its last service
+///   period and churns there; a gap between two periods churns and the next period reactivates it.
 /// - A cancellation (`cancelled_at`) sets the subscription's MRR to 0 from that instant; a line starting
-///   at or after it reactivates the subscription. *choice*: lines that started before the cancellation
-///   and still run after the reactivation count again from then on.
+///   at or after it reactivates the subscription.
 /// - Values are read at the end of a UTC day (`23:59:59`), the way ChartMogul's daily and month-end
-///   entries include the day's events.
+///   entries include the day's events. Customers with MRR ≤ 0 count as inactive.
 public struct MRREngine: Sendable {
   /// What the engine could not use, by reason (each is also a data problem worth reporting).
   public struct Issues: Sendable, Hashable {
@@ -44,31 +45,79 @@ public struct MRREngine: Sendable {
     var subscription: String
   }
 
+  /// One line's (or a merged run of equal lines') contribution.
+  struct Segment: Sendable, Hashable {
+    var start: Int64
+    var end: Int64
+    var mrr: Int64
+  }
+
   /// One subscription's accumulated lines and cancellations.
   struct Timeline: Sendable {
+    struct Change: Sendable, Hashable {
+      var mrr: Int64 = 0
+      var count: Int32 = 0
+    }
     var currency: String?
-    /// Instant (seconds) → change of the covering sum of line MRR at that instant.
-    var deltas: [Int64: Int64] = [:]
+    /// Compact form (no overlapping periods): instant → change of MRR and of covering line count.
+    var changes: [Int64: Change] = [:]
+    /// Detailed form, once periods overlap: every line.
+    var segments: [Segment]? = nil
     var cancellations: [Int64] = []
-    /// Line starts, tracked only once a cancellation is known (needed to find reactivations).
-    var starts: Set<Int64>? = nil
-    var firstStart = Int64.max
-    var lastEnd = Int64.min
+    /// Once a cancellation is known, renewal points are kept (they can be reactivations).
+    var keepPoints = false
     var lineCount = 0
 
     mutating func addLine(start: Int64, end: Int64, mrr: Int64) {
       lineCount += 1
-      firstStart = min(firstStart, start)
-      lastEnd = max(lastEnd, end)
-      bump(start, mrr)
-      bump(end, -mrr)
-      starts?.insert(start)
+      if segments != nil {
+        segments!.append(Segment(start: start, end: end, mrr: mrr))
+        return
+      }
+      if overlapsCoverage(start, end) {
+        segments = compactSegments() + [Segment(start: start, end: end, mrr: mrr)]
+        changes = [:]
+        return
+      }
+      bump(start, Change(mrr: mrr, count: 1))
+      bump(end, Change(mrr: -mrr, count: -1))
     }
 
-    private mutating func bump(_ t: Int64, _ d: Int64) {
-      let v = (deltas[t] ?? 0) + d
-      if v == 0 && starts == nil { deltas[t] = nil } else { deltas[t] = v }
+    private mutating func bump(_ t: Int64, _ d: Change) {
+      var c = changes[t] ?? Change()
+      c.mrr += d.mrr
+      c.count += d.count
+      if c == Change() && !keepPoints { changes[t] = nil } else { changes[t] = c }
     }
+
+    /// Does `[start, end)` intersect a period already recorded?
+    func overlapsCoverage(_ start: Int64, _ end: Int64) -> Bool {
+      var count: Int32 = 0
+      let keys = changes.keys.sorted()
+      for (i, k) in keys.enumerated() {
+        count += changes[k]!.count
+        let next = i + 1 < keys.count ? keys[i + 1] : Int64.max
+        if count > 0 && k < end && next > start { return true }
+      }
+      return false
+    }
+
+    /// The compact step function as segments between consecutive change points.
+    func compactSegments() -> [Segment] {
+      var out: [Segment] = []
+      var count: Int32 = 0
+      var mrr: Int64 = 0
+      let keys = changes.keys.sorted()
+      for (i, k) in keys.enumerated() {
+        count += changes[k]!.count
+        mrr += changes[k]!.mrr
+        if count > 0, i + 1 < keys.count { out.append(Segment(start: k, end: keys[i + 1], mrr: mrr)) }
+      }
+      return out
+    }
+
+    var allSegments: [Segment] { segments ?? compactSegments() }
+    var pointCount: Int { (segments?.count ?? changes.count) + cancellations.count }
   }
 
   public let fx: FXTable
@@ -86,13 +135,10 @@ public struct MRREngine: Sendable {
   public mutating func add(_ c: CancellationRecord) {
     let key = SubscriptionKey(customer: c.customerExternalID, subscription: c.subscriptionExternalID)
     var t = timelines[key] ?? Timeline()
-    if t.starts == nil {
-      if t.lineCount > 0 {
-        issues.lateCancellations += 1
-        t.starts = Set(t.deltas.filter { $0.value > 0 }.map(\.key))
-      } else {
-        t.starts = []
-      }
+    if !t.keepPoints {
+      // Renewal points already compacted away cannot be restored: count it (add cancellations first).
+      if t.lineCount > 0 && t.segments == nil { issues.lateCancellations += 1 }
+      t.keepPoints = true
     }
     let at = c.cancelledAt.seconds
     if !t.cancellations.contains(at) {
@@ -137,7 +183,7 @@ public struct MRREngine: Sendable {
   }
 
   /// Step points held in memory over all subscriptions (grows with subscriptions and price changes).
-  public var storedPoints: Int { timelines.values.reduce(0) { $0 + $1.deltas.count + $1.cancellations.count } }
+  public var storedPoints: Int { timelines.values.reduce(0) { $0 + $1.pointCount } }
 
   public var subscriptionCount: Int { timelines.values.filter { $0.lineCount > 0 }.count }
 

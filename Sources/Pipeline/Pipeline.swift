@@ -1,1 +1,0 @@
-// Pipeline orchestration (being wired by the lead).

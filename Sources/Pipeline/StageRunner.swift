@@ -1,0 +1,228 @@
+import Extract
+import Foundation
+import Load
+import Logging
+import Reconcile
+import RevenueCore
+import Staging
+import Transform
+
+/// What a command did: the stages it ran, whether any record failed, and the run it used.
+public struct CommandOutcome: Sendable {
+  public var runID: String?
+  public var stages: [StageResult] = []
+  public var validation: ValidationResult?
+  public var messages: [String] = []
+
+  public init(runID: String?) { self.runID = runID }
+
+  /// Exit code by DESIGN.md §2: 0 when every record is accounted for and nothing failed, 1 otherwise.
+  public var exitCode: Int32 {
+    if stages.contains(where: \.hasFailures) { return 1 }
+    if let validation, !validation.passed { return 1 }
+    return 0
+  }
+}
+
+/// Runs stages under the pipeline lock, keeps `run.json` current and commits incremental cursors
+/// only after a confirmed load (anchors.md idea 2).
+public struct StageRunner: Sendable {
+  public let session: PipelineSession
+  /// Called after each stage with its result (the CLI prints the one-screen summary).
+  public let onStageFinished: @Sendable (StageResult, Double, RunFolder) -> Void
+
+  public init(session: PipelineSession, onStageFinished: @escaping @Sendable (StageResult, Double, RunFolder) -> Void) {
+    self.session = session
+    self.onStageFinished = onStageFinished
+  }
+
+  var area: StagingArea { session.area }
+
+  // MARK: - Commands
+
+  /// `run`: extract → transform → load (→ validate when enabled).
+  public func run(runID: String?) async throws -> CommandOutcome {
+    try session.checkDestination()
+    let run = try area.createRun(id: runID)
+    return try await locked(run: run, command: "run") { outcome in
+      outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: nil) })
+      outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
+      let load = try await stage("load", run) { try await LoadStage.run($0, dryRun: false) }
+      outcome.stages.append(load)
+      if load.accounting.failed == 0, !load.isNoOp { try commitCursors(run) }
+      let config = try ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+      if config.enabled, !load.isNoOp {
+        outcome.validation = try await validate(run)
+      }
+    }
+  }
+
+  /// `extract`: a new run (or the one named), all sources or one.
+  public func extract(runID: String?, source: String?) async throws -> CommandOutcome {
+    let run = try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
+      ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
+    return try await locked(run: run, command: "extract") { outcome in
+      outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: source) })
+    }
+  }
+
+  public func transform(runID: String?) async throws -> CommandOutcome {
+    let run = try area.resolveRun(runID)
+    return try await locked(run: run, command: "transform") { outcome in
+      outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
+    }
+  }
+
+  public func load(runID: String?, dryRun: Bool) async throws -> CommandOutcome {
+    try session.checkDestination()
+    let run = try area.resolveRun(runID)
+    return try await locked(run: run, command: dryRun ? "load --dry-run" : "load") { outcome in
+      let result = try await stage(dryRun ? "load-dry-run" : "load", run) {
+        try await LoadStage.run($0, dryRun: dryRun)
+      }
+      outcome.stages.append(result)
+      if !dryRun, result.accounting.failed == 0, !result.isNoOp { try commitCursors(run) }
+    }
+  }
+
+  public func validateOnly(runID: String?) async throws -> CommandOutcome {
+    try session.checkDestination()
+    let run = try area.resolveRun(runID)
+    var outcome = CommandOutcome(runID: run.id)
+    outcome.validation = try await validate(run)
+    return outcome
+  }
+
+  public func retry() async throws -> CommandOutcome {
+    try session.checkDestination()
+    let lock = try RunLock.acquire(area: area, runID: "retry", command: "retry")
+    defer { lock.release() }
+    var outcome = CommandOutcome(runID: nil)
+    let started = Date()
+    let result = try await LoadStage.retry(
+      pipeline: session.pipeline, environment: session.environment, area: area, logger: session.logger,
+      progress: session.progress)
+    if let run = try? area.resolveRun(nil) { onStageFinished(result, Date().timeIntervalSince(started), run) }
+    outcome.stages.append(result)
+    return outcome
+  }
+
+  // MARK: - Plumbing
+
+  /// Takes the lock, records the command in `run.json`, runs `body`, records the outcome.
+  func locked(run: RunFolder, command: String, _ body: (inout CommandOutcome) async throws -> Void) async throws
+    -> CommandOutcome
+  {
+    let lock = try RunLock.acquire(area: area, runID: run.id, command: command)
+    defer { lock.release() }
+    if let previous = lock.previousHolder, let pid = previous["pid"]?.scalarText {
+      session.logger.notice("took over a stale lock left by pid \(pid) (run \(previous["run_id"]?.scalarText ?? "?"))")
+    }
+    try RunRecord.update(run) { r in
+      r["pipeline_sha256"] = .string(session.pipeline.sha256)
+      r["pipeline_file"] = .string(session.pipeline.path)
+      if r["started_at"] == nil { r["started_at"] = .string(RunRecord.now()) }
+      r["command"] = .string(command)
+      r["outcome"] = .string("running")
+    }
+    var outcome = CommandOutcome(runID: run.id)
+    do {
+      try await body(&outcome)
+    } catch {
+      try? RunRecord.update(run) { r in
+        r["outcome"] = .string("failed")
+        r["error"] = .string(Redactor.shared.redact("\(error)"))
+        r["finished_at"] = .string(RunRecord.now())
+      }
+      await alert(.runFailed(pipeline: session.pipeline.name, runID: run.id, reason: Redactor.shared.redact("\(error)")))
+      throw error
+    }
+    let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+    let figures = try? Monitoring.figures(
+      run: run, area: area, thresholds: config?.thresholds ?? MonitoringThresholds())
+    try RunRecord.update(run) { r in
+      r["outcome"] = .string(outcome.exitCode == 0 ? "succeeded" : "completed_with_failures")
+      r["finished_at"] = .string(RunRecord.now())
+      r["error"] = nil
+      if let figures { r["monitoring"] = .object(figures) }
+    }
+    if let figures, let a = Alert.thresholds(
+      pipeline: session.pipeline.name, runID: run.id, breaches: Monitoring.breaches(in: figures))
+    {
+      await alert(a)
+    }
+    return outcome
+  }
+
+  /// Runs one stage, timing it and recording it in `run.json`.
+  func stage(_ name: String, _ run: RunFolder, _ body: (StageContext) async throws -> StageResult) async throws
+    -> StageResult
+  {
+    let started = Date()
+    try RunRecord.updateStage(run, name) { s in
+      s["started_at"] = .string(RunRecord.now())
+      s["outcome"] = .string("running")
+      s["finished_at"] = nil
+      s["error"] = nil
+    }
+    let result: StageResult
+    do {
+      result = try await body(session.context(run: run))
+    } catch {
+      try? RunRecord.updateStage(run, name) { s in
+        s["outcome"] = .string("failed")
+        s["error"] = .string(Redactor.shared.redact("\(error)"))
+        s["finished_at"] = .string(RunRecord.now())
+        s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
+      }
+      throw error
+    }
+    let seconds = Date().timeIntervalSince(started)
+    try RunRecord.updateStage(run, name) { s in
+      s["outcome"] = .string(result.hasFailures ? "completed_with_failures" : "succeeded")
+      s["finished_at"] = .string(RunRecord.now())
+      s["duration_s"] = .number(String(format: "%.3f", seconds))
+      s["accounting"] = result.accounting.json
+      s["details"] = .object(result.details)
+    }
+    onStageFinished(result, seconds, run)
+    return result
+  }
+
+  func validate(_ run: RunFolder) async throws -> ValidationResult {
+    let started = Date()
+    let result = try await ValidateStage.run(session.context(run: run))
+    try RunRecord.updateStage(run, "validate") { s in
+      s["outcome"] = .string(result.passed ? "succeeded" : "failed")
+      s["finished_at"] = .string(RunRecord.now())
+      s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
+      s["details"] = result.json
+    }
+    return result
+  }
+
+  /// Sends an alert when a webhook is configured; a failing webhook is logged, never fatal.
+  func alert(_ a: Alert) async {
+    guard let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment),
+      let url = config.webhookURL
+    else { return }
+    _ = await AlertSender(webhook: url, logger: session.logger).send(a)
+  }
+
+  /// Moves the cursors extract proposed into `state.json`: only after ChartMogul confirmed the load.
+  func commitCursors(_ run: RunFolder) throws {
+    guard let manifest = try run.manifest("extract"),
+      let proposed = manifest.details["proposed_cursors"]?.objectValue, proposed.count > 0
+    else { return }
+    var cursors: [String: JSONObject] = [:]
+    for f in proposed { if let o = f.value.objectValue { cursors[f.key] = o } }
+    try StateStore(area: area).commit(cursors)
+    try RunRecord.update(run) { r in r["committed_cursors"] = .object(proposed) }
+    session.logger.info("advanced incremental cursors for \(cursors.keys.sorted().joined(separator: ", "))")
+  }
+}
+
+extension StageResult {
+  /// Load did nothing on purpose (`CHARTMOGUL_SYNC_ENABLED=false` or dry run).
+  public var isNoOp: Bool { details["no_op"]?.boolValue == true || details["dry_run"]?.boolValue == true }
+}

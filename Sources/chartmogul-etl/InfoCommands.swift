@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import PostgresClient
+import Reconcile
+import RevenueCore
+import Sandbox
+import Staging
+
+struct StatusCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status", abstract: "Runs, stages, counts and failures of a pipeline.")
+  @OptionGroup var options: PipelineOptions
+  @Option(name: .long, help: "Only this run.") var runId: String?
+  @Flag(name: .long, help: "Machine-readable JSON on stdout.") var json = false
+  @Option(name: .long, help: "How many recent runs to show.") var limit = 10
+
+  func run() async throws {
+    let pipeline = try PipelineFile.load(
+      path: options.pipeline, environment: Environment(ProcessInfo.processInfo.environment))
+    let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
+    let status = try RunInspector(area: area).status(runID: runId, limit: limit)
+    if json {
+      writeOut(JSONWriter.string(status) + "\n")
+      return
+    }
+    var out = "pipeline \(pipeline.name)  (staging: \(area.root))\n"
+    if let holder = status["lock"]?.objectValue {
+      out += "  locked by run \(holder["run_id"]?.scalarText ?? "?") (pid \(holder["pid"]?.scalarText ?? "?"), `\(holder["command"]?.scalarText ?? "?")`)\n"
+    }
+    let runs = status["runs"]?.arrayValue ?? []
+    if runs.isEmpty { out += "  no runs yet\n" }
+    for run in runs {
+      let id = run["run_id"]?.scalarText ?? "?"
+      let outcome = run["outcome"]?.scalarText ?? "unknown"
+      out += "\nrun \(id)  \(outcome)  started \(run["started_at"]?.scalarText ?? "-")  finished \(run["finished_at"]?.scalarText ?? "-")\n"
+      if let error = run["error"]?.scalarText { out += "  error: \(error)\n" }
+      for stage in ["extract", "transform", "load", "validate"] {
+        guard let s = run["stages"]?[stage]?.objectValue else { continue }
+        let complete = s["complete"]?.boolValue
+        var line = "  \(stage.padding(toLength: 10, withPad: " ", startingAt: 0))"
+        if complete == false && s["outcome"] == nil { continue }
+        line += (s["outcome"]?.scalarText ?? (complete == true ? "complete" : "incomplete"))
+        if let acc = s["accounting"], let a = try? Accounting(json: acc) { line += "  " + a.equation }
+        if let d = s["duration_s"]?.scalarText { line += "  (\(d)s)" }
+        if let e = s["error"]?.scalarText { line += "\n             error: \(e)" }
+        out += line + "\n"
+      }
+    }
+    writeOut(out)
+  }
+}
+
+struct InspectCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inspect", abstract: "Show staged records of a stage and what happened to them.")
+  @OptionGroup var options: PipelineOptions
+  @Option(name: .long, help: "Run id (default: the latest run).") var runId: String?
+  @Argument(help: "Stage: extract, transform or load.") var stage: String
+  @Option(name: .long, help: "A file of the stage, e.g. invoices.ndjson.") var file: String?
+  @Option(name: .long, help: "Only records mentioning this id; without --file, traces it through every stage.")
+  var externalId: String?
+  @Option(name: .long, help: "At most this many records.") var limit = 50
+
+  func validate() throws {
+    guard RunFolder.stages.contains(stage) else {
+      throw ValidationError("stage must be one of \(RunFolder.stages.joined(separator: ", "))")
+    }
+  }
+
+  func run() async throws {
+    let pipeline = try PipelineFile.load(
+      path: options.pipeline, environment: Environment(ProcessInfo.processInfo.environment))
+    let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
+    let inspector = RunInspector(area: area)
+    let run = try area.resolveRun(runId)
+    if let file {
+      var n = 0
+      try inspector.lines(run: run, stage: stage, file: file, externalID: externalId, limit: limit) { line, value in
+        writeOut("\(stage)/\(file):\(line) \(JSONWriter.string(value))\n")
+        n += 1
+      }
+      if n == 0 { writeOut("no matching records in \(stage)/\(file)\n") }
+      return
+    }
+    if let externalId {
+      let found = try inspector.trace(run: run, externalID: externalId)
+      if found.isEmpty { writeOut("no record of '\(externalId)' in run \(run.id)\n") }
+      for f in found { writeOut("\(f.stage)/\(f.file):\(f.line) \(JSONWriter.string(f.value))\n") }
+      return
+    }
+    let (manifest, problems) = try inspector.listFiles(run: run, stage: stage)
+    var out = "\(stage) of run \(run.id): \(manifest.accounting.equation)\n"
+    for f in manifest.files {
+      out += "  \(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f.lines.grouped) lines  sha256 \(f.sha256.prefix(12))…\n"
+    }
+    for (source, a) in manifest.bySource.sorted(by: { $0.key < $1.key }) { out += "  source \(source): \(a.equation)\n" }
+    for p in problems { out += "  PROBLEM: \(p)\n" }
+    writeOut(out)
+    if !problems.isEmpty { throw ExitCode(1) }
+  }
+}
+
+struct ReportCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report", abstract: "Write report.html (funnel, MRR, rejects, monitoring) into the run folder.")
+  @OptionGroup var options: PipelineOptions
+  @Option(name: .long, help: "Run id (default: the latest run).") var runId: String?
+
+  static func write(session: PipelineSession, runID: String?) throws -> String {
+    let run = try session.area.resolveRun(runID)
+    return try RunReport.write(run: run, pipeline: session.pipeline)
+  }
+
+  func run() async throws {
+    let session = try await options.open(destination: false)
+    let path = try ReportCommand.write(session: session, runID: runId)
+    writeOut("report: \(path)\n")
+    await session.close()
+  }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "migrate", abstract: "Add the sync-tracking columns and table to the app database (idempotent).")
+  @Option(name: .long, help: "postgres:// or postgresql:// URL of the app database (default: $DATABASE_URL).")
+  var databaseUrl: String?
+
+  func run() async throws {
+    guard let url = databaseUrl ?? ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else {
+      throw ValidationError("give --database-url URL (or set DATABASE_URL)")
+    }
+    _ = Secret(url)
+    let report = try Migrations.migrate(url: url)
+    writeOut("\(report)\n")
+  }
+}
+
+struct SandboxCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sandbox", abstract: "Serve the ChartMogul-compatible sandbox on 127.0.0.1.")
+  @Option(name: .long, help: "Port (0 picks a free one).") var port = 0
+  @Option(name: .long, help: "API key clients must send (default: $CHARTMOGUL_API_KEY, else a random key).")
+  var apiKey: String?
+  @Option(name: .long, help: "Persist the sandbox state to this JSON file.") var stateFile: String?
+  @Option(name: .long, help: "Create a data source with this uuid at start.") var dataSourceUuid: String?
+
+  func validate() throws {
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+  }
+
+  func run() async throws {
+    var options = SandboxOptions()
+    options.port = port
+    let key = apiKey ?? ProcessInfo.processInfo.environment["CHARTMOGUL_API_KEY"]
+    options.apiKey = key
+    options.stateFile = stateFile
+    if let dataSourceUuid { options.dataSources = [(name: "sandbox", uuid: dataSourceUuid)] }
+    let server = try await SandboxServer.start(options)
+    writeOut("ChartMogul sandbox listening on \(server.baseURL)\n")
+    if key == nil { writeOut("API key (generated): \(server.apiKey)\n") }
+    if let dataSourceUuid { writeOut("data source: \(dataSourceUuid)\n") }
+    while !Task.isCancelled { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+  }
+}

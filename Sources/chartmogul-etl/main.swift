@@ -1,1 +1,0 @@
-print("chartmogul-etl: being wired")
