@@ -73,6 +73,9 @@ public final class PipelineSession: @unchecked Sendable {
     options.apiKey = try config.string("api_key") ?? "sandbox-demo-key"
     options.dataSources = [(name: "chartmogul-etl \(pipeline.name)", uuid: dataSourceUUID)]
     options.stateFile = try config.string("state_file")
+    if let stateFile = options.stateFile {
+      try FileSystem.makeDirectory((stateFile as NSString).deletingLastPathComponent)
+    }
     options.fx = fx
     options.accountCurrency = try config.string("account_currency") ?? "USD"
     let server = try await SandboxServer.start(options)

@@ -83,3 +83,15 @@ struct TransformHarness {
 }
 
 func ts(_ s: String) -> Timestamp { Timestamp.parse(s)! }
+
+extension TransformHarness {
+  /// Copies the transform output to `dir` (used to refresh fixtures/transform goldens on request).
+  func export(to dir: String) throws {
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    for f in try FileManager.default.contentsOfDirectory(atPath: run.stagePath("transform")) where f.hasSuffix(".ndjson") {
+      let dst = dir + "/" + f
+      try? FileManager.default.removeItem(atPath: dst)
+      try FileManager.default.copyItem(atPath: run.file("transform", f), toPath: dst)
+    }
+  }
+}
