@@ -23,6 +23,11 @@ public struct CLIProcess {
     public var stdout: String
     public var stderr: String
     public var output: String { stdout + stderr }
+    public init(status: Int32, stdout: String, stderr: String) {
+      self.status = status
+      self.stdout = stdout
+      self.stderr = stderr
+    }
   }
 
   /// Starts the CLI; the caller waits or kills. Output goes to files so large output never blocks.

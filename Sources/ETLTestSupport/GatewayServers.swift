@@ -109,7 +109,7 @@ public final class FixtureServer: Sendable {
 
   public static func start(_ route: @escaping Route) async throws -> FixtureServer {
     let state = FixtureServerState()
-    let server = HTTPServer(address: .loopback(port: 0), timeout: 30, logger: .disabled)
+    let server = HTTPServer(address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: 30, logger: .disabled)
     await server.appendRoute("*") { request in
       let recorded = RecordedRequest(
         method: request.method.rawValue, path: request.path,

@@ -37,6 +37,8 @@ public final class CSVReader {
     self.chunkSize = chunkSize
   }
 
+  static let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+
   private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
   /// Calls `body` for every row in order.
@@ -55,7 +57,7 @@ public final class CSVReader {
     var rowLine = 1
     var problem: String? = nil
     var afterCR = false
-    var first = true
+    var bomAt = 0  // bytes of a leading UTF-8 BOM matched so far (3 = done or none)
     var inRow = false
 
     func finishRow() throws {
@@ -89,9 +91,13 @@ public final class CSVReader {
       }
       if n == 0 { break }
       var i = 0
-      if first {
-        first = false
-        if n >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF { i = 3 }
+      while bomAt < 3 && i < n {
+        if buffer[i] == CSVReader.bom[bomAt] {
+          bomAt += 1
+          i += 1
+        } else {
+          bomAt = 3
+        }
       }
       while i < n {
         let b = buffer[i]

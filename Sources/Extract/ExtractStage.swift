@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 import RevenueCore
 import Staging
 import Transport
@@ -139,7 +140,10 @@ public enum ExtractStage {
 
   static func wrap(_ error: Error, source: String) -> Error {
     switch error {
-    case is ConfigError, is ExtractError, is CancellationError: return error
+    case is ConfigError, is ExtractError, is CancellationError, is ConfigurationProblem: return error
+    case let pg as PostgresError where [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind):
+      // The database is reachable but set up or configured wrongly: a configuration error (exit 2).
+      return ConfigurationError("extract source '\(source)': \(pg)")
     default: return ExtractError(source: source, "\(error)")
     }
   }

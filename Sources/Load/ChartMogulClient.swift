@@ -108,7 +108,7 @@ public struct ChartMogulError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Configuration-level failures of load (bad key, missing data source): exit code 2 material.
-public struct LoadConfigurationError: Error, Sendable, CustomStringConvertible {
+public struct LoadConfigurationError: ConfigurationProblem, Sendable, CustomStringConvertible {
   public var message: String
   public init(_ message: String) { self.message = message }
   public var description: String { Redactor.shared.redact(message) }
@@ -126,7 +126,7 @@ final class ChartMogulClient: Sendable {
 
   init(config: LoadConfig, transport: any HTTPTransport, logger: Logger) {
     http = HTTPClient(
-      transport: transport, policy: config.retryPolicy, requestsPerSecond: min(config.requestsPerSecond, 40),
+      transport: TimeoutTransport(base: transport, seconds: config.requestTimeoutSeconds), policy: config.retryPolicy, requestsPerSecond: min(config.requestsPerSecond, 40),
       maxConcurrent: min(config.maxConnections, 20), logger: logger)
     var b = config.apiURL.absoluteString
     while b.hasSuffix("/") { b.removeLast() }

@@ -224,5 +224,8 @@ public struct StageRunner: Sendable {
 
 extension StageResult {
   /// Load did nothing on purpose (`CHARTMOGUL_SYNC_ENABLED=false` or dry run).
-  public var isNoOp: Bool { details["no_op"]?.boolValue == true || details["dry_run"]?.boolValue == true }
+  public var isNoOp: Bool {
+    details["no_op"]?.boolValue == true || details["dry_run"]?.boolValue == true
+      || details["sync_enabled"]?.boolValue == false
+  }
 }

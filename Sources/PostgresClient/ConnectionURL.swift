@@ -7,6 +7,7 @@ import RevenueCore
 /// only check the scheme, hide the password and change the database name.
 public enum ConnectionURL {
   static let schemes = ["postgresql://", "postgres://"]
+  static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 
   /// True when `url` starts with a scheme libpq accepts as a URL.
   public static func hasValidScheme(_ url: String) -> Bool {
@@ -72,7 +73,7 @@ public enum ConnectionURL {
   /// The same URL pointing at another database (the path is replaced; host, port, user, query kept).
   public static func withDatabase(_ url: String, _ database: String) -> String? {
     guard let parts = split(url) else { return nil }
-    let encoded = database.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? database
+    let encoded = database.addingPercentEncoding(withAllowedCharacters: unreserved) ?? database
     return parts.scheme + parts.authority + "/" + encoded + (parts.query.isEmpty ? "" : "?" + parts.query)
   }
 }

@@ -129,12 +129,13 @@ public struct Monitoring {
     return parts.isEmpty ? nil : parts.reduce(0, +)
   }
 
-  /// Transform's merge figure: `merges` (a count, a list, or an object of counts) or `merged_customers`.
+  /// Transform's merges: `merges` = `[{"into","merged":[ids…],"email"}]` (each merged id is one
+  /// duplicate), or a plain count / list / object of counts.
   static func mergeCount(_ d: JSONObject) -> Double? {
     for key in ["merges", "merged_customers", "customer_merges"] {
       guard let v = d[key] else { continue }
       if let n = number(v) { return n }
-      if let a = v.arrayValue { return Double(a.count) }
+      if let a = v.arrayValue { return a.reduce(0) { $0 + Double($1["merged"]?.arrayValue?.count ?? 1) } }
       if let o = v.objectValue { return o.reduce(0) { $0 + (number($1.value) ?? 0) } }
     }
     return nil
@@ -149,8 +150,9 @@ public struct Monitoring {
       guard FileSystem.exists(path) else { continue }
       sawLedger = true
       try NDJSONReader(path: path).forEachValue { result, _ in
+        // Load's ledger lines: `{"type","key","status",…}` (`key` = the record's idempotency key).
         guard case .success(let v) = result, let status = v["status"]?.stringValue,
-          let ext = v["external_id"]?.stringValue
+          let ext = v["key"]?.stringValue ?? v["external_id"]?.stringValue
         else { return }
         let type = v["type"]?.stringValue ?? v["record_type"]?.stringValue ?? v["kind"]?.stringValue ?? ""
         let key = type + "\u{1}" + ext

@@ -55,26 +55,22 @@ enum ReportCharts {
     let downs: [MovementKind] = [.contraction, .churn]
     let maxUp = points.map { p in ups.reduce(0.0) { $0 + Double(max(0, p.movements[$1])) } }.max() ?? 0
     let maxDown = points.map { p in downs.reduce(0.0) { $0 + Double(-min(0, p.movements[$1])) } }.max() ?? 0
-    let span = max(1, (maxUp + maxDown) / scale)
+    // Round steps: the same step above and below the zero line.
+    let step = niceStep(max(maxUp, maxDown) / scale / 2)
+    let upTop = max(step, (maxUp / scale / step).rounded(.up) * step)
+    let downTop = maxDown > 0 ? (maxDown / scale / step).rounded(.up) * step : 0
     let plotH = h - bottom - top
-    let zeroY = top + plotH * (maxUp / scale) / span
-    let unit = plotH / span
+    let unit = plotH / (upTop + downTop)
+    let zeroY = top + upTop * unit
     let slot = (w - left - 8) / Double(max(points.count, 1))
     let bw = min(40, slot * 0.6)
     var s = "<svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"MRR movements by month\">"
-    for frac in [0.0, 0.5, 1.0] {
-      let upV = maxUp / scale * frac
-      let y = zeroY - upV * unit
-      if maxUp > 0 || frac == 0 {
-        s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(w - 4))\" y2=\"\(f(y))\" stroke=\"\(frac == 0 ? "#8a93a3" : "#e6e9ef")\"/>"
-        s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(upV))</text>"
-      }
-      if frac > 0 && maxDown > 0 {
-        let downV = maxDown / scale * frac
-        let yd = zeroY + downV * unit
-        s += "<line x1=\"\(f(left))\" y1=\"\(f(yd))\" x2=\"\(f(w - 4))\" y2=\"\(f(yd))\" stroke=\"#e6e9ef\"/>"
-        s += "<text x=\"\(f(left - 6))\" y=\"\(f(yd + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">-\(HTML.compact(downV))</text>"
-      }
+    var v = -downTop
+    while v <= upTop + step / 2 {
+      let y = zeroY - v * unit
+      s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(w - 4))\" y2=\"\(f(y))\" stroke=\"\(abs(v) < step / 2 ? "#8a93a3" : "#e6e9ef")\"/>"
+      s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(abs(v) < step / 2 ? 0 : v))</text>"
+      v += step
     }
     for (i, p) in points.enumerated() {
       let x = left + slot * (Double(i) + 0.5) - bw / 2
@@ -149,10 +145,15 @@ enum ReportCharts {
 
   /// 0 … a round maximum ≥ `maxV`, in 4 steps.
   static func niceTicks(_ maxV: Double) -> ([Double], Double) {
-    let raw = maxV / 4
-    let mag = pow(10, floor(log10(raw)))
-    let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
+    let step = niceStep(maxV / 4)
     let top = step * 4
     return ((0...4).map { Double($0) * step }, top)
+  }
+
+  /// The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ `raw` (1 for raw ≤ 0).
+  static func niceStep(_ raw: Double) -> Double {
+    guard raw > 0, raw.isFinite else { return 1 }
+    let mag = pow(10, floor(log10(raw)))
+    return [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw * (1 - 1e-12) } ?? raw
   }
 }

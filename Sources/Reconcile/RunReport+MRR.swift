@@ -9,6 +9,7 @@ extension RunReport {
     var currency = cfg.fx.reporting.code
     var drill: [JSONValue] = []
     var verdict = ""
+    var threshold = cfg.varianceThreshold
     if let v = try AtomicFile.readJSON(run.path + "/" + ValidationResult.fileName) {
       currency = v["reporting_currency"]?.stringValue ?? currency
       for m in v["months"]?.arrayValue ?? [] {
@@ -23,6 +24,7 @@ extension RunReport {
       let passed = v["passed"]?.boolValue ?? false
       let maxV = v["max_variance"]?.doubleValue ?? 0
       let thr = v["threshold"]?.doubleValue ?? cfg.varianceThreshold
+      threshold = thr
       verdict =
         "<p>Validation <span class=\"badge \(passed ? "ok" : "bad")\">\(passed ? "passed" : "failed")</span> — largest monthly variance \(HTML.percent(maxV)), threshold \(HTML.percent(thr)).</p>"
     } else if run.isComplete("transform") {
@@ -52,11 +54,11 @@ extension RunReport {
     s += MovementKind.allCases.map { "<th class=\"n\">\($0.rawValue.replacingOccurrences(of: "_", with: " "))</th>" }.joined()
     s += "</tr>"
     for p in points {
-      let variance: String
+      var variance = "—"
       if let r = p.remote {
-        variance = r == 0 ? (p.local == 0 ? "0.00%" : "100.00%") : HTML.percent(Double((p.local - r).magnitude) / Double(r.magnitude))
-      } else {
-        variance = "—"
+        let v = r == 0 ? (p.local == 0 ? 0 : 1) : Double((p.local - r).magnitude) / Double(r.magnitude)
+        let cls = v > threshold ? "badge bad" : "badge ok"
+        variance = "<span class=\"\(cls)\">\(HTML.percent(v))</span>"
       }
       s += "<tr><td>\(HTML.esc(p.label))</td><td class=\"n\">\(HTML.money(p.local, exponent: exp))</td>"
       s += "<td class=\"n\">\(p.remote.map { HTML.money($0, exponent: exp) } ?? "—")</td><td class=\"n\">\(variance)</td>"

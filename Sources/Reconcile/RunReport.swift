@@ -93,6 +93,7 @@ public enum RunReport {
     if !rows.isEmpty {
       s += ReportCharts.legend([("out", "#3d5a99"), ("rejected", "#d9534f"), ("skipped", "#9aa3b2"), ("failed", "#8b1e3f")])
       s += ReportCharts.funnel(rows)
+      s += "<p class=\"muted\" style=\"font-size:12px;margin:4px 0 10px\">Bars are scaled to the largest stage input. Each stage counts its own records: extract raw rows, transform source records, load every object sent (customers, plans, invoices, transactions, cancellations, attributes).</p>"
     }
     s += "<table><tr><th>stage</th><th class=\"n\">in</th><th class=\"n\">out</th><th class=\"n\">rejected</th><th class=\"n\">skipped</th><th class=\"n\">failed</th></tr>\(table)</table></section>"
     return s
@@ -142,6 +143,16 @@ public enum RunReport {
 
   // MARK: - Monitoring
 
+  static let figureLabels = [
+    "sync_success_rate": "Sync success rate (load)", "duration_s": "Run duration",
+    "failed_backlog": "Failed backlog (records not yet confirmed, all runs)", "mrr_variance": "MRR variance vs ChartMogul",
+    "customer_duplication_rate": "Customer duplication rate (merges / customers)",
+    "missing_attribute_rate": "Missing-attribute rate", "api_requests": "API requests",
+    "api_error_rate": "API error rate", "api_errors_per_hour": "API errors per hour",
+    "rate_limited_share": "429 share of requests", "median_response_ms": "Median response time",
+    "p95_response_ms": "p95 response time",
+  ]
+
   static func monitoringSection(run: RunFolder, cfg: ValidateConfig) throws -> String {
     let m = try Monitoring.figures(run: run, area: run.area, thresholds: cfg.thresholds)
     let figures = m["figures"]?.objectValue ?? JSONObject()
@@ -162,7 +173,7 @@ public enum RunReport {
       } else {
         status = ""
       }
-      s += "<tr><td>\(key.replacingOccurrences(of: "_", with: " "))</td><td class=\"n\">\(v.map { Monitoring.display(key, $0) } ?? "—")</td><td class=\"n\">\(limit)</td><td>\(status)</td></tr>"
+      s += "<tr><td>\(figureLabels[key] ?? key)</td><td class=\"n\">\(v.map { Monitoring.display(key, $0) } ?? "—")</td><td class=\"n\">\(limit)</td><td>\(status)</td></tr>"
     }
     return s + "</table></section>"
   }

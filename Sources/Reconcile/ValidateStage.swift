@@ -69,7 +69,8 @@ public enum ValidateStage {
     }
     var months = local.monthsWithData.filter { $0.endInstant < asOf }
     if let n = cfg.months, months.count > n { months = Array(months.suffix(n)) }
-    let client = MetricsClient(target: target, http: HTTPClient(transport: transport, logger: ctx.logger), logger: ctx.logger)
+    let http = HTTPClient(transport: transport, requestsPerSecond: 20, maxConcurrent: 4, logger: ctx.logger)
+    let client = MetricsClient(target: target, http: http, logger: ctx.logger)
     ctx.logger.info("validate: comparing \(months.count) month(s) of MRR with ChartMogul")
     var remote: [String: MetricsClient.MRREntry] = [:]
     if let first = months.first, let last = months.last {

@@ -110,6 +110,7 @@ public struct ValidationResult: Sendable {
         "\(m.local.month)  local \(Money.format(m.local.mrr, exponent: e)) \(cur)  ChartMogul \(r)  variance \(ValidateStage.percent(m.variance))"
       )
     }
+    if months.isEmpty { out.append("no complete month with subscription MRR to compare yet") }
     out.append(
       (passed ? "passed" : "FAILED") + ": max variance \(ValidateStage.percent(maxVariance)), threshold \(ValidateStage.percent(threshold))")
     if !drillDown.isEmpty {

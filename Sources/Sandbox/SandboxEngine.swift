@@ -166,7 +166,7 @@ actor SandboxEngine {
     guard options.stateFile != nil, saveTask == nil else { return }
     saveTask = Task {
       try? await Task.sleep(nanoseconds: 100_000_000)
-      await self.flushScheduled()
+      self.flushScheduled()
     }
   }
 

@@ -64,10 +64,10 @@ extension SandboxEngine {
     importTasks[id] = Task {
       try? await Task.sleep(nanoseconds: half)
       guard !Task.isCancelled else { return }
-      await self.setImportStatus(id, "processing")
+      self.setImportStatus(id, "processing")
       try? await Task.sleep(nanoseconds: half)
       guard !Task.isCancelled else { return }
-      await self.processImport(id)
+      self.processImport(id)
     }
   }
 

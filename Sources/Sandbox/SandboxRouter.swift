@@ -20,7 +20,7 @@ struct Page<T> {
 }
 
 extension SandboxEngine {
-  /// Cuts `items` at the request's cursor. Cursors are opaque to clients (base64 of an offset);
+  /// Cuts `items` at the request's cursor. Cursors are opaque to clients (base64url of an offset);
   /// the offset-based `page` parameter is refused as ChartMogul deprecated it.
   func paginate<T>(_ items: [T], _ req: WireRequest) throws(ResponseError) -> Page<T> {
     var perPage = 200
@@ -36,7 +36,9 @@ extension SandboxEngine {
     }
     var offset = 0
     if let c = req.queryValue("cursor"), !c.isEmpty {
-      guard let d = Data(base64Encoded: c), let text = String(data: d, encoding: .utf8), text.hasPrefix("o:"),
+      var b64 = c.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+      while b64.count % 4 != 0 { b64 += "=" }
+      guard let d = Data(base64Encoded: b64), let text = String(data: d, encoding: .utf8), text.hasPrefix("o:"),
         let n = Int(text.dropFirst(2)), n >= 0
       else { throw ResponseError(Self.code(400, "Invalid cursor", param: "cursor")) }
       offset = n
@@ -44,7 +46,11 @@ extension SandboxEngine {
     let start = min(offset, items.count)
     let end = min(start + perPage, items.count)
     let more = end < items.count
-    let cursor = more ? Data("o:\(end)".utf8).base64EncodedString() : nil
+    // base64url without padding: survives query strings that are not percent-encoded.
+    let cursor =
+      more
+      ? Data("o:\(end)".utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "") : nil
     return Page(
       items: items[start..<end], cursor: cursor, hasMore: more, perPage: perPage, currentPage: start / perPage + 1,
       totalPages: max(1, (items.count + perPage - 1) / perPage))

@@ -4,7 +4,10 @@ import RevenueCore
 
 /// A local, ChartMogul-compatible API server for the demo and the tests.
 ///
-/// Build cost: BUILD_COST_SENTENCE
+/// Build cost: FlyingFox 0.27.1 adds about 36 s of compiler CPU time to a clean debug build
+/// (FlyingSocks, the socket layer this server uses, ≈19 s; the FlyingFox HTTP module, which test
+/// helpers use, ≈18 s; measured with `time swift build --target …` on the 2-core build box) and
+/// nothing to incremental builds.
 ///
 /// Serves the endpoints the loader and validator use (see docs in each `SandboxHandlers+*.swift`)
 /// on `127.0.0.1` only, with ChartMogul's paths, status codes, envelopes, cursor pagination,

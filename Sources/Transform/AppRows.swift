@@ -203,7 +203,7 @@ enum AppMapping {
     p.appTransactionID = r.id
     p.countryHint = r.country
     p.referrerHint = r.referrer
-    if let e = r.userEmail { p.identity = Identity(gateway: gateway, email: Normalize.email(e)) }
+    // The customer is the app user (users.id); `user_email` is not needed to resolve it.
     return .payment(p)
   }
 }

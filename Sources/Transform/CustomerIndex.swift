@@ -21,7 +21,40 @@ struct AppUser: Sendable {
   var isTest: Bool
   /// Not from `app.user` but from a gateway record carrying the app's user id (exports-only backfill).
   var virtual: Bool
-  var row: JSONValue?
+  /// Enrichment columns only (not the whole row: memory grows with users, keep it small).
+  var attributes: UserAttributes?
+}
+
+/// The `app.user` columns custom attributes come from (usage_stats, support_stats included).
+struct UserAttributes: Sendable {
+  var acquisitionChannel: String?
+  var referrer: String?
+  var lastLogin: Timestamp?
+  var loginCount: Int64?
+  var aiGenerations: Int64?
+  var projectsCreated: Int64?
+  var lastEvent: Timestamp?
+  var preferredGateway: String?
+  var ticketCount: Int64?
+  /// `avg_rating` as its exact decimal text.
+  var avgRating: String?
+
+  init(row r: JSONValue) {
+    acquisitionChannel = r.text("acquisition_channel")
+    referrer = r.text("referrer_user_id")
+    lastLogin = r.time("last_login_at")
+    loginCount = r.integer("login_count")
+    aiGenerations = r.integer("ai_generations")
+    projectsCreated = r.integer("projects_created")
+    lastEvent = r.time("last_event_at")
+    preferredGateway = r.text("preferred_gateway")?.lowercased()
+    ticketCount = r.integer("ticket_count")
+    switch r["avg_rating"] {
+    case .number(let n)?: avgRating = n
+    case .string(let s)? where Double(s) != nil: avgRating = s
+    default: avgRating = nil
+    }
+  }
 }
 
 /// Resolves every record's person to one customer `external_id` (DESIGN.md §6):
@@ -95,7 +128,7 @@ final class CustomerIndex {
       if users[app] == nil {
         users[app] = AppUser(
           id: app, email: id.email, name: id.name, country: id.country, createdAt: id.createdAt, isTest: false,
-          virtual: true, row: nil)
+          virtual: true, attributes: nil)
       } else if var u = users[app], u.virtual {
         u.email = u.email ?? id.email
         u.name = u.name ?? id.name

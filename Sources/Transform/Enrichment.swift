@@ -12,30 +12,25 @@ enum Enrichment {
   static func attributes(
     customer: CustomerRecord, user: AppUser?, gateways: Set<String>, referrer: String?
   ) -> (record: AttributeRecord, missing: Int) {
-    let row = user?.row
+    let a = user?.attributes
     var custom: [CustomAttribute] = []
     func add(_ key: String, _ type: CustomAttribute.Kind, _ value: JSONValue?) {
       if let value { custom.append(CustomAttribute(type: type, key: key, value: value)) }
     }
-    func time(_ k: String) -> JSONValue? { row?.time(k).map { .string($0.iso8601) } }
-    func int(_ k: String) -> JSONValue? { row?.integer(k).map { .int($0) } }
-    let preferred = row?.text("preferred_gateway")?.lowercased()
-    add("acquisition_channel", .string, .string(row?.text("acquisition_channel") ?? "direct"))
-    add("acquisition_date", .timestamp, (user?.createdAt ?? customer.leadCreatedAt).map { .string($0.iso8601) })
-    add("referrer_id", .string, (row?.text("referrer_user_id") ?? referrer).map { .string($0) })
-    add("last_login", .timestamp, time("last_login_at"))
-    add("total_logins", .integer, int("login_count"))
-    add("ai_generations_total", .integer, int("ai_generations"))
-    add("projects_created", .integer, int("projects_created"))
-    add("last_active", .timestamp, time("last_event_at"))
+    func time(_ t: Timestamp?) -> JSONValue? { t.map { .string($0.iso8601) } }
+    func int(_ n: Int64?) -> JSONValue? { n.map { .int($0) } }
+    let preferred = a?.preferredGateway
+    add("acquisition_channel", .string, .string(a?.acquisitionChannel ?? "direct"))
+    add("acquisition_date", .timestamp, time(user?.createdAt ?? customer.leadCreatedAt))
+    add("referrer_id", .string, (a?.referrer ?? referrer).map { .string($0) })
+    add("last_login", .timestamp, time(a?.lastLogin))
+    add("total_logins", .integer, int(a?.loginCount))
+    add("ai_generations_total", .integer, int(a?.aiGenerations))
+    add("projects_created", .integer, int(a?.projectsCreated))
+    add("last_active", .timestamp, time(a?.lastEvent))
     add("primary_gateway", .string, (preferred ?? gateways.sorted().first).map { .string($0) })
-    add("support_tickets", .integer, int("ticket_count"))
-    let rating: JSONValue? = row?["avg_rating"].flatMap { v in
-      if case .number = v { return v }
-      if let s = v.stringValue, Double(s) != nil { return .number(s) }
-      return nil
-    }
-    add("satisfaction_score", .decimal, rating)
+    add("support_tickets", .integer, int(a?.ticketCount))
+    add("satisfaction_score", .decimal, a?.avgRating.map { .number($0) })
     var tags = gateways
     if let p = preferred { tags.insert(p) }
     var tagList = tags.sorted()

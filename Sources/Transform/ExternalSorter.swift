@@ -17,7 +17,7 @@ final class ExternalSorter {
   private var runs: [String] = []
   private(set) var count = 0
 
-  init(directory: String, maxRecords: Int, maxBytes: Int = 48 << 20) throws {
+  init(directory: String, maxRecords: Int, maxBytes: Int = 32 << 20) throws {
     self.directory = directory
     self.maxRecords = maxRecords
     self.maxBytes = maxBytes
@@ -32,8 +32,8 @@ final class ExternalSorter {
     if offsets.count >= maxRecords || buffer.count >= maxBytes { try flushRun() }
   }
 
-  private func flushRun() throws {
-    guard !offsets.isEmpty else { return }
+  /// Indices of the buffered lines in sorted order.
+  private func sortedOrder() -> [Int] {
     let n = offsets.count
     var order = Array(0..<n)
     buffer.withUnsafeBufferPointer { buf in
@@ -47,14 +47,39 @@ final class ExternalSorter {
         return ExternalSorter.less(base + sa, ea - sa, base + sb, eb - sb)
       }
     }
+    return order
+  }
+
+  private func flushRun() throws {
+    guard !offsets.isEmpty else { return }
+    let order = sortedOrder()
+    let n = offsets.count
     let path = directory + "/run-\(runs.count).tmp"
-    let w = try NDJSONWriter(path: path)
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw StagingError("cannot create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    out.reserveCapacity(1 << 20)
+    func spill() throws {
+      var off = 0
+      while off < out.count {
+        let w = out.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if w < 0 {
+          if errno == EINTR { continue }
+          throw StagingError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        off += w
+      }
+      out.removeAll(keepingCapacity: true)
+    }
     for i in order {
       let s = offsets[i]
       let e = i + 1 < n ? offsets[i + 1] : buffer.count
-      try w.writeLine(buffer[s..<e])
+      out.append(contentsOf: buffer[s..<e])
+      out.append(0x0A)
+      if out.count >= 1 << 20 { try spill() }
     }
-    try w.close()
+    try spill()
     runs.append(path)
     buffer.removeAll(keepingCapacity: true)
     offsets.removeAll(keepingCapacity: true)
@@ -68,6 +93,21 @@ final class ExternalSorter {
 
   /// Calls `body` with every line in sorted order, then deletes the run files.
   func drain(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    if runs.isEmpty {
+      // Everything fit in one chunk: no run files at all.
+      let order = sortedOrder()
+      let n = offsets.count
+      try buffer.withUnsafeBytes { raw in
+        for i in order {
+          let s = offsets[i]
+          let e = i + 1 < n ? offsets[i + 1] : raw.count
+          try body(UnsafeRawBufferPointer(rebasing: raw[s..<e]))
+        }
+      }
+      buffer.removeAll()
+      offsets.removeAll()
+      return
+    }
     try flushRun()
     defer {
       for r in runs { unlink(r) }

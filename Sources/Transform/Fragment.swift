@@ -51,22 +51,63 @@ struct Fragment {
     return .object(o)
   }
 
-  /// Serialises to one line (no trailing newline).
+  /// Serialises to one line (no trailing newline): `key \t role \t source \t line \t meta \t invoice`.
+  /// The meta part is only written when it says more than role/source/line (joins need it).
   func encode(into out: inout [UInt8]) {
     out.append(contentsOf: key.utf8)
     out.append(0x09)
-    JSONWriter.write(meta(), into: &out)
+    FastJSON.int(Int64(role.rawValue), &out)
     out.append(0x09)
-    if let invoice { JSONWriter.write(invoice.json, into: &out) } else { out.append(contentsOf: [0x7B, 0x7D]) }
+    FastJSON.int(Int64(source), &out)
+    out.append(0x09)
+    FastJSON.int(Int64(line), &out)
+    out.append(0x09)
+    writeMeta(into: &out)
+    out.append(0x09)
+    if let invoice { FastJSON.invoice(invoice, &out) } else { out.append(contentsOf: [0x7B, 0x7D]) }
+  }
+
+  /// `meta()` written by hand (keys in sorted order; read back by `decode`).
+  func writeMeta(into out: inout [UInt8]) {
+    out.append(contentsOf: Array(#"{"c":"#.utf8))
+    FastJSON.string(currency, &out)
+    if let (a, b) = givenPeriod {
+      out.append(contentsOf: Array(#","gp":["#.utf8))
+      FastJSON.int(a.seconds, &out)
+      out.append(0x2C)
+      FastJSON.int(b.seconds, &out)
+      out.append(0x5D)
+    }
+    if cumulativeRefund != 0 {
+      out.append(contentsOf: Array(#","rc":"#.utf8))
+      FastJSON.int(cumulativeRefund, &out)
+    }
+    if let d = cumulativeRefundDate {
+      out.append(contentsOf: Array(#","rd":"#.utf8))
+      FastJSON.int(d.seconds, &out)
+    }
+    if !itemizedRefunds.isEmpty {
+      out.append(contentsOf: Array(#","rf":"#.utf8))
+      JSONWriter.write(.array(itemizedRefunds.map(\.json)), into: &out)
+    }
+    if refundSynced != 0 {
+      out.append(contentsOf: Array(#","rs":"#.utf8))
+      FastJSON.int(refundSynced, &out)
+    }
+    out.append(contentsOf: Array(#","t":"#.utf8))
+    FastJSON.int(total, &out)
+    out.append(contentsOf: Array(#","x":"#.utf8))
+    FastJSON.int(tax, &out)
+    out.append(0x7D)
   }
 
   /// Parses the meta part (and the invoice, when `withInvoice`).
-  static func decode(key: String, meta: UnsafeRawBufferPointer, invoice: UnsafeRawBufferPointer?) throws -> Fragment {
+  static func decode(key: String, role: Role, source: Int, line: Int, meta: UnsafeRawBufferPointer,
+    invoice: UnsafeRawBufferPointer?) throws -> Fragment
+  {
     let m = try JSONParser.parse(meta)
     let r = FieldReader(object: m.objectValue ?? JSONObject())
-    guard let role = Role(rawValue: Int(try r.int("r"))) else { throw StagingFormatError("bad fragment role") }
-    var f = Fragment(
-      key: key, role: role, source: Int(try r.int("s")), line: Int(try r.int("l")), currency: try r.string("c"))
+    var f = Fragment(key: key, role: role, source: source, line: line, currency: try r.string("c"))
     f.total = try r.int("t")
     f.tax = try r.int("x")
     f.cumulativeRefund = try r.optionalInt("rc") ?? 0

@@ -173,7 +173,7 @@ struct FragmentBuilder {
       externalID: key, customerExternalID: customer, date: p.date, currency: currency.code, lineItems: items,
       transactions: txs, gateway: p.gateway, appTransactionID: p.appTransactionID)
 
-    for plan in planRefs { trackers.plans[plan.externalID] = plan }
+    for plan in planRefs where trackers.plans[plan.externalID] == nil { trackers.plans[plan.externalID] = plan }
     for (sub, end) in subEnds {
       if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
       if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }

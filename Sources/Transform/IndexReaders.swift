@@ -18,7 +18,7 @@ struct IndexReaders {
     customers.addUser(
       AppUser(
         id: id, email: Normalize.email(r.text("email")), name: Normalize.name(r.text("name")),
-        country: Normalize.country(r.text("country")), createdAt: created, isTest: isTest, virtual: false, row: r))
+        country: Normalize.country(r.text("country")), createdAt: created, isTest: isTest, virtual: false, attributes: UserAttributes(row: r)))
     if isTest { return .skip(code: "test_data", reason: "users.is_test is true") }
     if customers.config.isTestEmail(Normalize.email(r.text("email"))) {
       return .skip(code: "test_data", reason: "e-mail matches transform.test_emails")

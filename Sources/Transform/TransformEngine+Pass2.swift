@@ -56,30 +56,52 @@ extension TransformEngine {
 
   // MARK: - Groups → invoices
 
+  /// One sorted fragment line split at its tabs (see `Fragment.encode`).
+  struct FragmentLine {
+    var role: Fragment.Role
+    var source: Int
+    var line: Int
+    var meta: [UInt8]
+    var invoice: [UInt8]
+  }
+
+  static func parseSmallInt(_ b: Slice<UnsafeRawBufferPointer>) throws -> Int {
+    var v = 0
+    guard !b.isEmpty else { throw StagingFormatError("empty number in a sort run") }
+    for c in b {
+      guard c >= 0x30 && c <= 0x39 else { throw StagingFormatError("bad number in a sort run") }
+      v = v * 10 + Int(c - 0x30)
+    }
+    return v
+  }
+
   func emitInvoices(sorter: ExternalSorter, to out: NDJSONWriter) throws {
     var groupKey: [UInt8] = []
-    var group: [(meta: [UInt8], invoice: [UInt8])] = []
+    var group: [FragmentLine] = []
     func flush() throws {
       guard !group.isEmpty else { return }
       defer { group.removeAll(keepingCapacity: true) }
       progress.advance(by: group.count)
-      let key = String(decoding: groupKey, as: UTF8.self)
       if group.count == 1 {
-        let f = try group[0].meta.withUnsafeBytes { try Fragment.decode(key: key, meta: $0, invoice: nil) }
-        if f.role.isPayment {
-          try out.writeLine(group[0].invoice)
-          ledger.out(f.source)
+        let g = group[0]
+        if g.role.isPayment {
+          try out.writeLine(g.invoice)
+          ledger.out(g.source)
         } else {
+          let key = String(decoding: groupKey, as: UTF8.self)
           try ledger.reject(
-            f.source, f.line, "refund_without_payment",
+            g.source, g.line, "refund_without_payment",
             "refund of \(key) but the payment is not in this run's extract", externalID: key)
         }
         return
       }
+      let key = String(decoding: groupKey, as: UTF8.self)
       var frags: [(Fragment, [UInt8])] = []
       for g in group {
         let f = try g.meta.withUnsafeBytes { m in
-          try g.invoice.withUnsafeBytes { i in try Fragment.decode(key: key, meta: m, invoice: i) }
+          try g.invoice.withUnsafeBytes { i in
+            try Fragment.decode(key: key, role: g.role, source: g.source, line: g.line, meta: m, invoice: i)
+          }
         }
         frags.append((f, g.invoice))
       }
@@ -91,28 +113,41 @@ extension TransformEngine {
       }
       let list = frags.map(\.0)
       let (outcome, dups) = InvoiceAssembler.assemble(list, ledger: ledger)
-      for i in dups {
+      for i in dups.sorted() {
         try ledger.skip(list[i].source, list[i].line, "duplicate", "same record as another in this run", externalID: key)
       }
       let live = list.indices.filter { !dups.contains($0) }.map { list[$0] }
       switch outcome {
       case .invoice(let inv):
-        try out.write(inv.json)
+        try out.withBuffer { FastJSON.invoice(inv, &$0) }
+        try out.endLine()
         for f in live { ledger.out(f.source) }
       case .rejected(let code, let reason):
         for f in live { try ledger.reject(f.source, f.line, code, reason, externalID: key) }
       }
     }
     try sorter.drain { line in
-      guard let t1 = line.firstIndex(of: 0x09) else { throw StagingFormatError("sort run line without key") }
-      let rest = line[(t1 + 1)...]
-      guard let t2 = rest.firstIndex(of: 0x09) else { throw StagingFormatError("sort run line without meta") }
-      let key = line[..<t1]
+      var tabs: [Int] = []
+      tabs.reserveCapacity(5)
+      for (i, c) in line.enumerated() where c == 0x09 {
+        tabs.append(i)
+        if tabs.count == 5 { break }
+      }
+      guard tabs.count == 5 else { throw StagingFormatError("sort run line has \(tabs.count) tabs, expected 5") }
+      let key = line[..<tabs[0]]
       if !key.elementsEqual(groupKey) {
         try flush()
-        groupKey = Array(key)
+        groupKey.removeAll(keepingCapacity: true)
+        groupKey.append(contentsOf: key)
       }
-      group.append((Array(line[(t1 + 1)..<t2]), Array(line[(t2 + 1)...])))
+      guard let role = Fragment.Role(rawValue: try Self.parseSmallInt(line[(tabs[0] + 1)..<tabs[1]])) else {
+        throw StagingFormatError("bad fragment role in a sort run")
+      }
+      group.append(
+        FragmentLine(
+          role: role, source: try Self.parseSmallInt(line[(tabs[1] + 1)..<tabs[2]]),
+          line: try Self.parseSmallInt(line[(tabs[2] + 1)..<tabs[3]]), meta: Array(line[(tabs[3] + 1)..<tabs[4]]),
+          invoice: Array(line[(tabs[4] + 1)...])))
     }
     try flush()
   }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
 import RevenueCore
 import Staging
 
@@ -67,6 +68,10 @@ enum Main {
       || "\(type(of: error))".contains("ParserError")
     {
       writeErr(ChartmogulETL.fullMessage(for: error) + "\n")
+      return 2
+    }
+    if let pg = error as? PostgresError, [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind) {
+      writeErr("configuration error: \(pg)\n")
       return 2
     }
     if let configurationProblem = error as? ConfigurationProblem {

@@ -10,6 +10,8 @@ guard let which = arguments.first else {
 let rest = Array(arguments.dropFirst())
 switch which {
 // Benchmarks register here, one line each:
+case "transform": try await TransformBenchmark.run(rest)
+case "postgres-extract": PostgresExtractBenchmark.main(rest)
 case "load", "load-child": await LoadBenchmark.main(which, rest)
 default:
   FileHandle.standardError.write(Data("etl-bench: unknown benchmark '\(which)'\n".utf8))

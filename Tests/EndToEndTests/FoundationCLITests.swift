@@ -79,7 +79,7 @@ struct FoundationCLITests {
   @Test("SIGKILL while extract publishes leaves either no stage or a complete one; the rerun redoes it identically")
   func killDuringPublish() async throws {
     let dir = try TempDirectory()
-    try writePipeline(dir, lines: 150_000)
+    try writePipeline(dir, lines: 30_000)
     let clean = try CLIProcess.run(
       ["extract", "--pipeline", "pipeline.yaml", "--run-id", "clean"], directory: dir.path)
     #expect(clean.status == 0, "\(clean.output)")
@@ -92,14 +92,20 @@ struct FoundationCLITests {
       let p = try CLIProcess.start(
         ["extract", "--pipeline", "pipeline.yaml", "--run-id", id], directory: dir.path,
         outputPrefix: dir.file(".kill-\(attempt)"))
-      // Kill at a different moment of the stage each time (start-up, writing, publishing).
-      try await Task.sleep(nanoseconds: UInt64(50_000_000 + attempt * 120_000_000))
+      // Wait until the stage is being written, then kill at a different moment each time (writing,
+      // publishing, or just after).
+      let run = try RunFolder(area: area, id: id)
+      for _ in 0..<400 where p.isRunning {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: run.path)) ?? []
+        if names.contains(where: { $0.hasPrefix(".extract.tmp-") }) { break }
+        try await Task.sleep(nanoseconds: 10_000_000)
+      }
+      try await Task.sleep(nanoseconds: UInt64(attempt) * 250_000_000)
       if p.isRunning {
         kill(p.processIdentifier, SIGKILL)
         killed += 1
       }
       p.waitUntilExit()
-      let run = try RunFolder(area: area, id: id)
       if let m = try run.manifest("extract") {
         // Complete: every file intact.
         #expect(m.verify(stageDirectory: run.stagePath("extract")).isEmpty)

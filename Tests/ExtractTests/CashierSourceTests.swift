@@ -31,16 +31,24 @@ import Testing
     #expect(recs.allSatisfy { $0.kind == "cashier.transaction" && $0.origin["endpoint"] == "/v1/transactions" })
     let pages = await server.requests(path: "/v1/transactions").compactMap { $0.value("page") }
     #expect(pages == (1...((rows.count + 6) / 7)).map(String.init))
-    // The pending yearly payment holds the cursor at its created_at.
+    // Pending rows older than 30 days no longer hold the cursor: it is the newest settled row.
+    let newest = rows.filter { $0["status"] != "PENDING" }.compactMap { $0["created_at"]?.stringValue.flatMap(Timestamp.parse) }.max()
+    let full = try #require(try h.manifest("r1")?.details["proposed_cursors"]?["cashier"]?["created_at"]?.stringValue)
+    #expect(Timestamp.parse(full) == newest)
+
+    // A recent PENDING row holds the cursor at its created_at, so the next run (24 h overlap) reads it again.
     let pending = try #require(rows.first { $0["status"] == "PENDING" })
-    let cursor = try #require(try h.manifest("r1")?.details["proposed_cursors"]?["cashier"]?["created_at"]?.stringValue)
-    #expect(Timestamp.parse(cursor) == Timestamp.parse(pending["created_at"]!.stringValue!))
-    try h.commitCursors("r1")
+    let pendingAt = try #require(Timestamp.parse(pending["created_at"]!.stringValue!))
+    h.now = pendingAt.adding(days: 3)
+    try await h.run("p1")
+    let cursor = try #require(try h.manifest("p1")?.details["proposed_cursors"]?["cashier"]?["created_at"]?.stringValue)
+    #expect(Timestamp.parse(cursor) == pendingAt)
+    try h.commitCursors("p1")
     h.now = h.now.adding(days: 1)
-    try await h.run("r2")
+    try await h.run("p2")
     let second = await server.requests(path: "/v1/transactions").last!
-    #expect(Timestamp.parse(second.value("created_gte")!)!.seconds == Timestamp.parse(cursor)!.seconds - 86400)
-    #expect(try h.records("r2", "cashier").contains { $0["transaction_id"] == pending["transaction_id"] })
+    #expect(Timestamp.parse(second.value("created_gte")!)!.seconds == pendingAt.seconds - 86400)
+    #expect(try h.records("p2", "cashier").contains { $0["transaction_id"] == pending["transaction_id"] })
   }
 
   @Test func badKeyAndPersistentFailure() async throws {

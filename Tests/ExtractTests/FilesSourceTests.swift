@@ -9,14 +9,14 @@ import Testing
   @Test func allFixtureExportsParseCleanlyWithOrigins() async throws {
     let ex = RepositoryPaths.fixture("exports")
     let h = try ExtractHarness(sources: """
-        files:
-          - { format: stripe-payments-csv, path: \(ex)/stripe/payments.csv }
-          - { format: stripe-customers-csv, path: \(ex)/stripe/customers.csv }
-          - { format: stripe-subscriptions-csv, path: \(ex)/stripe/subscriptions.csv }
-          - { format: stripe-refunds-csv, path: \(ex)/stripe/refunds.csv }
-          - { format: paypal-activity-csv, path: \(ex)/paypal/activity-usd.csv, date_format: MM/DD/YYYY }
-          - { format: paypal-activity-csv, path: \(ex)/paypal/activity-eur.csv, date_format: DD.MM.YYYY, decimal: comma }
-          - { format: cashier-csv, path: \(ex)/cashier/*.csv }
+          files:
+            - { format: stripe-payments-csv, path: \(ex)/stripe/payments.csv }
+            - { format: stripe-customers-csv, path: \(ex)/stripe/customers.csv }
+            - { format: stripe-subscriptions-csv, path: \(ex)/stripe/subscriptions.csv }
+            - { format: stripe-refunds-csv, path: \(ex)/stripe/refunds.csv }
+            - { format: paypal-activity-csv, path: \(ex)/paypal/activity-usd.csv, date_format: MM/DD/YYYY }
+            - { format: paypal-activity-csv, path: \(ex)/paypal/activity-eur.csv, date_format: DD.MM.YYYY, decimal: comma }
+            - { format: cashier-csv, path: \(ex)/cashier/*.csv }
         """)
     let result = try await h.run()
     let recs = try h.records("r1", "files")

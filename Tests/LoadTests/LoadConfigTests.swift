@@ -57,11 +57,11 @@ import Testing
   @Test func writeBackDefaultsToThePostgresSource() throws {
     let c = try pipeline(
       "api_key: k-123456\ndata_source_uuid: d", env: ["DATABASE_URL": "postgresql://u:pw@h/db"],
-      sources: "sources:\n  postgres: { url: ${DATABASE_URL} }\n")
+      sources: "sources:\n  postgres:\n    url: ${DATABASE_URL}\n")
     #expect(c.writeBackURL?.value == "postgresql://u:pw@h/db")
     let off = try pipeline(
       "api_key: k-123456\ndata_source_uuid: d\nwrite_back: false", env: ["DATABASE_URL": "postgresql://h/db"],
-      sources: "sources:\n  postgres: { url: ${DATABASE_URL} }\n")
+      sources: "sources:\n  postgres:\n    url: ${DATABASE_URL}\n")
     #expect(off.writeBackURL == nil)
   }
 }

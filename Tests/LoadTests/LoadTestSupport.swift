@@ -122,7 +122,7 @@ final class LoadHarness: @unchecked Sendable {
           retry_max_delay_seconds: 0.05
           max_request_attempts: 20
           max_retry_seconds: 60
-          request_timeout_seconds: 10
+          request_timeout_seconds: 3
       \(extraConfig)
       """
     pipelinePath = try temp.write("pipeline.yaml", yaml)

@@ -26,7 +26,10 @@ import Testing
     try f.writeTransform(
       customers: [CustomerRecord(externalID: "1001", name: "Ada"), CustomerRecord(externalID: "1002", name: "Omar")],
       plans: [starter, growth], invoices: invoices, rejects: rejects,
-      details: JSONObject(["merges": 1, "missing_attribute_rate": .number("0.25")]))
+      details: JSONObject([
+        "merges": [["into": "1001", "merged": ["stripe:cus_A"], "email": "ada@example.com"]],
+        "missing_attribute_rate": "0.2500",
+      ]))
   }
 
   @Test func figuresComeFromStageDataAndMissingOnesAreNull() throws {

@@ -47,7 +47,9 @@ final class RunFixture: @unchecked Sendable {
     for (type, id, status) in ledger {
       var o = JSONObject()
       o["type"] = .string(type)
-      o["external_id"] = .string(id)
+      o["key"] = .string(id)
+      o["attempts"] = 1
+      o["run_id"] = .string(target.id)
       o["status"] = .string(status)
       if status == "failed" { o["error"] = "422 plan_uuid doesn't exist" } else { o["uuid"] = .string("cus_" + id) }
       try w.write(.object(o))

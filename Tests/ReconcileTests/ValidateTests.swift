@@ -147,6 +147,35 @@ import Testing
     await sb.stop()
   }
 
+  @Test func drillDownPagesThroughEveryChartMogulCustomer() async throws {
+    let now = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+    let c = now.components
+    let start = Timestamp.utc(c.year, c.month, 1)!.adding(months: -3)
+    let local = (0...3).map { i in
+      Fx.invoice("stripe_ch_p\(i)", "2001", "USD", [Fx.line(Self.monthly, "stripe_sub_2001", start.adding(months: i), amount: 4900)])
+    }
+    // ChartMogul holds 205 customers (two pages of 200); only the last one differs from local data.
+    let customers = (1...205).map { CustomerRecord(externalID: String(2000 + $0)) }
+    let sb = try await SandboxHarness.start()
+    do {
+      var loader = SandboxFixture(sb)
+      try await loader.load(customers: customers, plans: [Self.monthly, Self.yearly], invoices: local, cancellations: [])
+      try await loader.importInvoice(
+        Fx.invoice("manual_205", "2205", "USD", [Fx.line(Self.yearly, "manual_sub_2205", start, amount: 120_000)]))
+      let f = try RunFixture()
+      try f.writeTransform(customers: [CustomerRecord(externalID: "2001")], plans: [Self.monthly, Self.yearly], invoices: local)
+      let result = try await ValidateStage.run(f.context(try f.pipeline(Self.pipelineYAML(sb, webhook: nil))))
+      #expect(!result.passed)
+      #expect(result.drillDown.map(\.externalID) == ["2205"])
+      #expect(result.drillDown.first?.chartMogul == 10_000)
+      #expect(result.drillDown.first?.local == 0)
+    } catch {
+      await sb.stop()
+      throw error
+    }
+    await sb.stop()
+  }
+
   @Test func missingFXRateIsAConfigErrorNamingTheKey() async throws {
     let now = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
     let d = Self.data(now: now)

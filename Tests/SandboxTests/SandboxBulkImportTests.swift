@@ -41,7 +41,7 @@ import Testing
   }
 
   @Test func queuedThenCompletedWithPerCustomerFailure() async throws {
-    try await withSandbox(SandboxOptions(processingDelay: 0.3)) { sb in
+    try await withSandbox(SandboxOptions(processingDelay: 3)) { sb in
       let path = "/v1/data_sources/\(sb.dataSourceUUID)/json_imports"
       let r = try await sb.client.post(path, Self.payload(badCustomer: true))
       #expect(r.status == 200)
@@ -50,7 +50,7 @@ import Testing
       #expect(try await sb.client.get("\(path)/\(id)").json?["status"] == "queued")
       var seen: Set<String> = []
       var final: JSONValue?
-      for _ in 0..<200 {
+      for _ in 0..<1000 {
         let s = try await sb.client.get("\(path)/\(id)")
         let status = s.json?["status"]?.stringValue ?? "?"
         seen.insert(status)

@@ -73,3 +73,9 @@ func invoice(_ ext: String, date: String, currency: String = "USD", lines: [JSON
 func isoDays(_ days: Int) -> String {
   Timestamp(seconds: Int64(Date().timeIntervalSince1970)).startOfDay.adding(days: days).iso8601
 }
+
+/// Equal JSON regardless of object key order (compares `JSONWriter`'s sorted-key bytes).
+func sameJSON(_ a: JSONValue?, _ b: JSONValue) -> Bool {
+  guard let a else { return false }
+  return JSONWriter.string(a) == JSONWriter.string(b)
+}

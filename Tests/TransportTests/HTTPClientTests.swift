@@ -30,7 +30,8 @@ struct HTTPClientTests {
     let r = try await http.send(HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/v1/thing")!))
     #expect(r.status == 200)
     #expect(r.json?["ok"]?.boolValue == true)
-    #expect(await sleeper.waits == [0.05])  // Retry-After 2 s, capped by maxDelay in this test policy
+    let waits = await sleeper.waits
+    #expect(waits == [0.05])  // Retry-After 2 s, capped by maxDelay in this test policy
     let s = await http.stats.snapshot()
     #expect(s.requests == 2)
     #expect(s.rateLimited == 1)
@@ -45,7 +46,8 @@ struct HTTPClientTests {
     let http = client(RecordingSleeper())
     let r = try await http.send(HTTPRequest(method: "POST", url: URL(string: server.baseURL + "/v1/x")!, body: Array("{}".utf8)))
     #expect(r.status == 200)
-    #expect(await server.requests(path: "/v1/x").count == 3)
+    let seen = await server.requests(path: "/v1/x").count
+    #expect(seen == 3)
   }
 
   @Test("retries are bounded: a server that never recovers gives a clear error")
@@ -59,7 +61,8 @@ struct HTTPClientTests {
     #expect(error?.attempts == 3)
     #expect(error?.lastStatus == 500)
     #expect("\(error!)".contains("GET /v1/never"))
-    #expect(await server.requests().count == 3)
+    let count = await server.requests().count
+    #expect(count == 3)
   }
 
   @Test("other 4xx are returned at once, never retried")
@@ -69,7 +72,8 @@ struct HTTPClientTests {
     let http = client(RecordingSleeper())
     let r = try await http.send(HTTPRequest(method: "POST", url: URL(string: server.baseURL + "/v1/customers")!))
     #expect(r.status == 422)
-    #expect(await server.requests().count == 1)
+    let count = await server.requests().count
+    #expect(count == 1)
   }
 
   @Test("connection refused is a retryable network error and ends in a clear error")

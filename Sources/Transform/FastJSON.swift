@@ -1,0 +1,169 @@
+import RevenueCore
+
+/// Hand-written serialisation of the hot records, byte-identical to `JSONWriter.write(record.json)`
+/// (keys in sorted order, same escaping, optional fields omitted). Pinned by `FastJSONTests`.
+enum FastJSON {
+  @inline(__always) static func key(_ k: StaticString, _ out: inout [UInt8], first: Bool = false) {
+    if !first { out.append(0x2C) }
+    out.append(0x22)
+    out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+    out.append(0x22)
+    out.append(0x3A)
+  }
+
+  @inline(__always) static func int(_ v: Int64, _ out: inout [UInt8]) {
+    if v == 0 {
+      out.append(0x30)
+      return
+    }
+    var n = v.magnitude
+    if v < 0 { out.append(0x2D) }
+    var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var len = 0
+    withUnsafeMutableBytes(of: &tmp) { b in
+      while n > 0 {
+        b[19 - len] = UInt8(n % 10) + 0x30
+        n /= 10
+        len += 1
+      }
+      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[(20 - len)...]))
+    }
+  }
+
+  static func string(_ s: String, _ out: inout [UInt8]) { JSONWriter.writeString(s, into: &out) }
+
+  /// `"YYYY-MM-DDTHH:MM:SSZ"` with quotes.
+  static func time(_ t: Timestamp, _ out: inout [UInt8]) {
+    let c = t.components
+    out.append(0x22)
+    func d(_ v: Int, _ w: Int) {
+      var p = 1
+      for _ in 1..<w { p *= 10 }
+      var v = v
+      while p > 0 {
+        out.append(UInt8(v / p) + 0x30)
+        v %= p
+        p /= 10
+      }
+    }
+    guard (0...9999).contains(c.year) else {
+      out.removeLast()
+      string(t.iso8601, &out)
+      return
+    }
+    d(c.year, 4); out.append(0x2D); d(c.month, 2); out.append(0x2D); d(c.day, 2); out.append(0x54)
+    d(c.hour, 2); out.append(0x3A); d(c.minute, 2); out.append(0x3A); d(c.second, 2); out.append(0x5A)
+    out.append(0x22)
+  }
+
+  static func invoice(_ v: InvoiceRecord, _ out: inout [UInt8]) {
+    out.append(0x7B)
+    var first = true
+    if let a = v.appTransactionID {
+      key("app_transaction_id", &out, first: true)
+      string(a, &out)
+      first = false
+    }
+    if let c = v.collectionMethod {
+      key("collection_method", &out, first: first)
+      string(c, &out)
+      first = false
+    }
+    key("currency", &out, first: first)
+    string(v.currency, &out)
+    key("customer_external_id", &out)
+    string(v.customerExternalID, &out)
+    key("date", &out)
+    time(v.date, &out)
+    if let d = v.dueDate {
+      key("due_date", &out)
+      time(d, &out)
+    }
+    key("external_id", &out)
+    string(v.externalID, &out)
+    key("gateway", &out)
+    string(v.gateway, &out)
+    key("line_items", &out)
+    out.append(0x5B)
+    for (i, l) in v.lineItems.enumerated() {
+      if i > 0 { out.append(0x2C) }
+      line(l, &out)
+    }
+    out.append(0x5D)
+    key("transactions", &out)
+    out.append(0x5B)
+    for (i, t) in v.transactions.enumerated() {
+      if i > 0 { out.append(0x2C) }
+      transaction(t, &out)
+    }
+    out.append(0x5D)
+    out.append(0x7D)
+  }
+
+  static func line(_ l: LineItemRecord, _ out: inout [UInt8]) {
+    out.append(0x7B)
+    key("amount_in_cents", &out, first: true)
+    int(l.amountInCents, &out)
+    if let d = l.description {
+      key("description", &out)
+      string(d, &out)
+    }
+    key("discount_amount_in_cents", &out)
+    int(l.discountAmountInCents, &out)
+    if let d = l.discountCode {
+      key("discount_code", &out)
+      string(d, &out)
+    }
+    if let e = l.externalID {
+      key("external_id", &out)
+      string(e, &out)
+    }
+    if let p = l.planExternalID {
+      key("plan_external_id", &out)
+      string(p, &out)
+    }
+    if l.type == .subscription {
+      key("prorated", &out)
+      out.append(contentsOf: l.prorated ? Array("true".utf8) : Array("false".utf8))
+    }
+    key("quantity", &out)
+    int(l.quantity, &out)
+    if let e = l.servicePeriodEnd {
+      key("service_period_end", &out)
+      time(e, &out)
+    }
+    if let s = l.servicePeriodStart {
+      key("service_period_start", &out)
+      time(s, &out)
+    }
+    if let s = l.subscriptionExternalID {
+      key("subscription_external_id", &out)
+      string(s, &out)
+    }
+    key("tax_amount_in_cents", &out)
+    int(l.taxAmountInCents, &out)
+    key("type", &out)
+    string(l.type.rawValue, &out)
+    out.append(0x7D)
+  }
+
+  static func transaction(_ t: TransactionRecord, _ out: inout [UInt8]) {
+    out.append(0x7B)
+    var first = true
+    if let a = t.amountInCents {
+      key("amount_in_cents", &out, first: true)
+      int(a, &out)
+      first = false
+    }
+    key("date", &out, first: first)
+    time(t.date, &out)
+    key("external_id", &out)
+    string(t.externalID, &out)
+    key("result", &out)
+    string(t.result.rawValue, &out)
+    key("type", &out)
+    string(t.type.rawValue, &out)
+    out.append(0x7D)
+  }
+}

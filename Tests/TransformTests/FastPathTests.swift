@@ -1,0 +1,118 @@
+import ETLTestSupport
+import Foundation
+import RevenueCore
+import Testing
+
+@testable import Transform
+
+/// The schema-aware `app.transaction` scanner must agree exactly with JSONParser + the generic row
+/// reader: same acceptance, same values (escapes, Unicode, duplicates, nesting).
+@Suite struct FastPathTests {
+  /// Generic path: nil when the line is not valid JSON or not an app payment record.
+  static func generic(_ line: [UInt8]) -> (Bool, AppTransactionRow)? {
+    guard let v = try? JSONParser.parse(line), let env = TransformEngine.envelope(v) else { return nil }
+    switch env.kind {
+    case "app.transaction": return (false, AppTransactionRow(env.record))
+    case "app.refund": return (true, AppTransactionRow(env.record))
+    default: return nil
+    }
+  }
+
+  static func fast(_ line: [UInt8]) -> (Bool, AppTransactionRow)? {
+    line.withUnsafeBytes { b in AppTransactionScanner.scan(b).map { ($0.isRefund, $0.row) } }
+  }
+
+  static func check(_ line: [UInt8], _ comment: Comment? = nil) {
+    if let f = fast(line) {
+      let g = generic(line)
+      #expect(g != nil, "fast path accepted a line the generic path refuses: \(String(decoding: line, as: UTF8.self))")
+      if let g {
+        #expect(f.0 == g.0)
+        #expect(f.1 == g.1, "rows differ for \(String(decoding: line, as: UTF8.self))")
+      }
+    }
+    // The pass-1 sniff may only claim lines whose top-level kind really is an app payment kind.
+    let sniff = line.withUnsafeBytes { AppTransactionScanner.isAppPaymentLine($0) }
+    if sniff, let v = try? JSONParser.parse(line), let env = TransformEngine.envelope(v) {
+      #expect(env.kind == "app.transaction" || env.kind == "app.refund")
+    }
+  }
+
+  static func fixtureLines() throws -> [[UInt8]] {
+    let text = try String(contentsOfFile: RepositoryPaths.fixture("extract/basic/postgres.ndjson"), encoding: .utf8)
+    return text.split(separator: "\n").map { Array($0.utf8) }.filter {
+      String(decoding: $0, as: UTF8.self).contains("\"app.transaction\"") || String(decoding: $0, as: UTF8.self).contains("\"app.refund\"")
+    }
+  }
+
+  @Test func fixtureRowsTakeTheFastPathWithIdenticalValues() throws {
+    let lines = try Self.fixtureLines()
+    #expect(lines.count == 16)
+    for l in lines {
+      let f = try #require(Self.fast(l), "fast path refused a fixture row")
+      let g = try #require(Self.generic(l))
+      #expect(f.0 == g.0 && f.1 == g.1)
+    }
+  }
+
+  @Test func escapesUnicodeAndOddShapes() throws {
+    let base =
+      #"{"gateway":"app","kind":"app.transaction","origin":{"query":"q","row":1},"record":{"id":"X","user_id":"U","gateway":"stripe","gateway_transaction_id":"GT","product_type":"one_time","plan_name":PLAN,"amount_cents":100,"currency":"USD","status":"completed","transaction_date":"2026-01-01T00:00:00Z","metadata":META},"source":"postgres"}"#
+    let plans = [
+      #""Caf\u00e9 \"Pro\" \\ tab\t""#, #""emoji \ud83d\ude00 ok""#, #""lone \ud83d surrogate""#, #""bad \x escape""#,
+      #""ünïcödé — 日本""#, "\"raw\u{01}control\"", #""slash \/ ok""#, "null", "12", "true", "[1,2]", #"{"a":"b"}"#,
+      #""unterminated"#, #""ok""#,
+    ]
+    let metas = [
+      #"{"livemode":false}"#, #"{"livemode":"false"}"#, #"{"referrer_user_id":"R\u0041"}"#, "{}", "null", "[]",
+      #"{"livemode":true,"livemode":false}"#, #"{"nested":{"deep":[1,{"x":null}]}}"#, #"{"a":1e5,"b":-0.5}"#,
+      #"{"a":01}"#, #"{"a":1.}"#, "{,}",
+    ]
+    var accepted = 0
+    for p in plans {
+      for m in metas {
+        let line = Array(base.replacingOccurrences(of: "PLAN", with: p).replacingOccurrences(of: "META", with: m).utf8)
+        Self.check(line)
+        if Self.fast(line) != nil { accepted += 1 }
+      }
+    }
+    #expect(accepted > 40)
+    // Invalid UTF-8 inside a string is refused by both paths.
+    var bad = Array(base.replacingOccurrences(of: "PLAN", with: "\"x\"").replacingOccurrences(of: "META", with: "{}").utf8)
+    bad.insert(0xFF, at: bad.firstIndex(of: UInt8(ascii: "x"))!)
+    #expect(Self.fast(bad) == nil && Self.generic(bad) == nil)
+    // Duplicate keys: envelope keeps the first kind; the record keeps the last value (as the generic path).
+    let dup = Array(base.replacingOccurrences(of: "PLAN", with: #""a","plan_name":"b""#).replacingOccurrences(of: "META", with: "{}").utf8)
+    #expect(Self.fast(dup)?.1.planName == "b")
+    Self.check(dup)
+    let kind2 = Array(base.replacingOccurrences(of: #""kind":"app.transaction""#, with: #""kind":"app.user","kind":"app.transaction""#)
+      .replacingOccurrences(of: "PLAN", with: "null").replacingOccurrences(of: "META", with: "{}").utf8)
+    #expect(Self.fast(kind2) == nil && Self.generic(kind2) == nil)
+  }
+
+  @Test func fuzzedRowsNeverDisagree() throws {
+    let seeds = try Self.fixtureLines()
+    var rng = SeededRandom(seed: 7)
+    let inserts: [[UInt8]] = [
+      Array("\"".utf8), Array("\\".utf8), Array("{".utf8), Array("}".utf8), Array(",".utf8), Array(":".utf8),
+      Array("[".utf8), [0x00], [0x1F], [0xC3], [0xFF], [0xC3, 0xA9], Array("\\u00e9".utf8), Array("\\ud83d".utf8),
+      Array("\\ude00".utf8), Array("\\n".utf8), Array("-".utf8), Array("0".utf8), Array("e".utf8), Array(" ".utf8),
+      Array("null".utf8), Array("\\\"".utf8),
+    ]
+    var fastCount = 0
+    for _ in 0..<20_000 {
+      var l = seeds[Int(rng.next() % UInt64(seeds.count))]
+      for _ in 0..<(1 + Int(rng.next() % 3)) {
+        let pos = Int(rng.next() % UInt64(l.count))
+        switch rng.next() % 3 {
+        case 0: l.remove(at: pos)
+        case 1: l.insert(contentsOf: inserts[Int(rng.next() % UInt64(inserts.count))], at: pos)
+        default: l[pos] = inserts[Int(rng.next() % UInt64(inserts.count))][0]
+        }
+      }
+      Self.check(l)
+      if Self.fast(l) != nil { fastCount += 1 }
+    }
+    #expect(fastCount > 1000)  // the comparison is meaningful: many mutants still take the fast path
+  }
+}
