@@ -95,5 +95,11 @@ let package = Package(
     .testTarget(
       name: "EndToEndTests",
       dependencies: ["Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "ETLTestSupport"]),
+    // Issue 11: crash safety, faults, bad input, fuzzing, secrets, overlap (scripts/reliability [--long]).
+    .testTarget(
+      name: "ReliabilityTests",
+      dependencies: [
+        "Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "Extract", "ETLTestSupport",
+      ]),
   ]
 )

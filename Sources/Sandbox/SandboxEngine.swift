@@ -31,6 +31,8 @@ actor SandboxEngine {
   var recentHead = 0
   var totalRequests = 0
   var pathCounts: [String: Int] = [:]
+  /// Faults injected so far, by kind (`429`, `5xx`, `reset`, `spike`, `commit_then_fail`).
+  var injected: [String: Int] = [:]
   var dirty = false
   var saveTask: Task<Void, Never>?
   var importTasks: [String: Task<Void, Never>] = [:]
@@ -109,17 +111,22 @@ actor SandboxEngine {
     plan.latency = faults.latency
     if faults.latencySpikeProbability > 0 && rng.unit() < faults.latencySpikeProbability {
       plan.latency += faults.spikeSeconds
+      injected["spike", default: 0] += 1
     }
     if faults.probabilityReset > 0 && rng.unit() < faults.probabilityReset {
       plan.reset = true
+      injected["reset", default: 0] += 1
     } else if faults.probability429 > 0 && rng.unit() < faults.probability429 {
       plan.forcedStatus = 429
+      injected["429", default: 0] += 1
     } else if faults.probability5xx > 0 && rng.unit() < faults.probability5xx {
       plan.forcedStatus = [500, 502, 503, 504][Int(rng.next() % 4)]
+      injected["5xx", default: 0] += 1
     } else if faults.probabilityCommitThenFail > 0, ["POST", "PUT", "PATCH", "DELETE"].contains(req.method),
       rng.unit() < faults.probabilityCommitThenFail
     {
       plan.commitThenFail = rng.next() % 2 == 1
+      injected["commit_then_fail", default: 0] += 1
     }
     return .proceed(plan)
   }
@@ -149,6 +156,8 @@ actor SandboxEngine {
   }
 
   func counts() -> (Int, [String: Int]) { (totalRequests, pathCounts) }
+
+  func injectedFaults() -> [String: Int] { injected }
 
   // MARK: - Helpers shared by handlers
 

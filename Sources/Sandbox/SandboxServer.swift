@@ -106,6 +106,9 @@ public final class SandboxServer: Sendable {
   /// Requests per `METHOD /path/template` (ids replaced by `{id}`), e.g. `POST /v1/customers`.
   public func requestCounts() async -> [String: Int] { await engine.counts().1 }
 
+  /// Faults injected so far by `SandboxFaults`, by kind: `429`, `5xx`, `reset`, `spike`, `commit_then_fail`.
+  public func injectedFaults() async -> [String: Int] { await engine.injectedFaults() }
+
   public func resetRequestCounts() async { await engine.resetCounts() }
 
   /// The uuid of the data source called `name`, if any.

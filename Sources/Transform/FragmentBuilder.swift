@@ -45,7 +45,8 @@ final class PaymentAliases {
 /// Side data gathered while fragments are built (grows with customers, plans and subscriptions).
 struct BuildTrackers {
   var plans: [String: PlanRecord] = [:]
-  /// Subscription external id → end of its latest paid service period (cancellation at period end).
+  /// Subscription external id → end of its latest paid service period (cancellation at period end);
+  /// kept only for subscriptions a source cancels, so it grows with cancellations, not payments.
   var lastPeriodEnd: [String: Timestamp] = [:]
   var subscriptionCustomer: [String: String] = [:]
 }
@@ -58,6 +59,8 @@ struct FragmentBuilder {
   let aliases: PaymentAliases
   /// Gateway plan id → its own interval (Stripe prices, PayPal plans, subscriptions export).
   let planIntervals: [String: (IntervalUnit, Int)]
+  /// Subscriptions some source cancels: only these need their last paid period tracked.
+  var cancelledKeys: Set<String> = []
 
   enum Built {
     case fragment(Fragment)
@@ -174,7 +177,7 @@ struct FragmentBuilder {
       transactions: txs, gateway: p.gateway, appTransactionID: p.appTransactionID)
 
     for plan in planRefs where trackers.plans[plan.externalID] == nil { trackers.plans[plan.externalID] = plan }
-    for (sub, end) in subEnds {
+    for (sub, end) in subEnds where cancelledKeys.contains(sub) {
       if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
       if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }
     }

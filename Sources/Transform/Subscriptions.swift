@@ -56,6 +56,8 @@ final class SubscriptionIndex {
     return found.count == 1 ? found.values.first : nil
   }
 
+  var cancelledKeys: Set<String> { Set(all.lazy.filter(\.cancelled).map(\.key)) }
+
   /// Cancellation candidates grouped by subscription key, best first (priority, then earliest).
   func cancelledGroups() -> [(String, [SubscriptionInfo])] {
     var groups: [String: [SubscriptionInfo]] = [:]

@@ -10,7 +10,7 @@ extension TransformEngine {
     let stripe = StripeReaders(subscriptions: subscriptions)
     let paypal = PayPalCashierReaders(subscriptions: subscriptions)
     var fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
-    fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
+    fb.cancelledKeys = subscriptions.cancelledKeys
     try reader.forEachLine { bytes, line in
       progress.advance(by: 1)
       let outcome: ReadOutcome

@@ -42,6 +42,8 @@ final class EndToEndWorld: @unchecked Sendable {
       "CHARTMOGUL_API_KEY": sandbox.apiKey, "CHARTMOGUL_API_URL": sandbox.baseURL,
       "CHARTMOGUL_DATA_SOURCE_ID": sandbox.dataSourceUUID,
       "ETL_STAGING_ROOT": dir.file("staging"),
+      // The fixture PayPal has no 30-a-minute limit: 35 monthly windows in a second, not 70.
+      "PAYPAL_REQUESTS_PER_SECOND": "50",
       // Whatever the developer's shell holds, these runs are unbounded, enabled and silent.
       "CHARTMOGUL_SYNC_BATCH_SIZE": "", "CHARTMOGUL_SYNC_ENABLED": "", "ALERT_WEBHOOK_URL": "",
       "ETL_SINCE": "", "BACKFILL_DIR": "",

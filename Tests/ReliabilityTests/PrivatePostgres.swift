@@ -1,0 +1,92 @@
+import ETLTestSupport
+import Foundation
+import PostgresClient
+
+/// A PostgreSQL server of its own (initdb + pg_ctl from `ETL_TEST_PG_BIN`), so a test can restart it
+/// without disturbing the shared server other tests are using at the same time. As root the server
+/// runs as the `postgres` user (initdb refuses root), exactly like `scripts/with-postgres`.
+final class PrivatePostgres: @unchecked Sendable {
+  // Immutable after `start`.
+  let folder: String
+  let port: Int
+  let bin: String
+
+  var data: String { folder + "/data" }
+  func url(_ database: String) -> String { "postgresql://postgres@127.0.0.1:\(port)/\(database)" }
+
+  private init(folder: String, port: Int, bin: String) {
+    self.folder = folder
+    self.port = port
+    self.bin = bin
+  }
+
+  static func start() throws -> PrivatePostgres {
+    guard let bin = ProcessInfo.processInfo.environment["ETL_TEST_PG_BIN"], !bin.isEmpty else {
+      throw TestDatabaseError("ETL_TEST_PG_BIN is not set: run the tests through scripts/with-postgres")
+    }
+    var template = Array("/tmp/etl-rel-pg.XXXXXX".utf8CString)
+    guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+      throw TestDatabaseError("mkdtemp failed")
+    }
+    let folder = String(cString: p)
+    chmod(folder, 0o755)
+    if getuid() == 0 { try shell(["chown", "postgres", folder]) }
+    let server = PrivatePostgres(folder: folder, port: try freePort(), bin: bin)
+    try server.pg(["\(bin)/initdb", "-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+    try server.pgCtl("start")
+    return server
+  }
+
+  /// `pg_ctl <action>` (`start`, `stop`, `restart`), waiting for it to finish.
+  func pgCtl(_ action: String) throws {
+    var args = ["\(bin)/pg_ctl", "-D", data, "-w", "-t", "60", "-m", "fast", "-l", folder + "/server.log"]
+    if action != "stop" {
+      args += ["-o", "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"]
+    }
+    try pg(args + [action])
+  }
+
+  func stop() {
+    try? pg(["\(bin)/pg_ctl", "-D", data, "-m", "immediate", "stop"])
+    try? FileManager.default.removeItem(atPath: folder)
+  }
+
+  /// Creates a database seeded from `fixtures/app/seed.sql`.
+  func createSeeded(_ name: String) throws -> String {
+    let admin = try PostgresConnection(url: url("postgres"))
+    try admin.execute("CREATE DATABASE \(name)", name: "create")
+    let conn = try PostgresConnection(url: url(name))
+    try conn.execute(try TestDatabase.seedSQL(), name: "seed")
+    return url(name)
+  }
+
+  private func pg(_ args: [String]) throws {
+    try Self.shell(getuid() == 0 ? ["runuser", "-u", "postgres", "--"] + args : args)
+  }
+
+  static func shell(_ args: [String]) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw TestDatabaseError("\(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+  }
+
+  static func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard bound else { throw TestDatabaseError("no free port") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+  }
+}
