@@ -64,7 +64,10 @@ struct LoadEngine {
       try await followUps.run(work, progress: ctx.progress)
     }
     try await ledger.close()
-    let results = await ledger.results
+    var results = await ledger.results
+    if config.writeBackURL != nil, hasWork {
+      await UUIDBackfill(client: client, dataSource: config.dataSourceUUID).fill(&results, input: input)
+    }
 
     // Final ledger: one line per input record, in input order.
     var final: [String: LedgerEntry] = [:]

@@ -1,7 +1,7 @@
 import RevenueCore
 import Staging
 
-/// Feeds a run's `transform/` output through `MRREngine`, one line at a time.
+/// Feeds transform output through `MRREngine`, one line at a time.
 ///
 /// Order matters for exact reactivations: plans, then cancellations, then invoices.
 public enum LocalMRR {
@@ -15,15 +15,43 @@ public enum LocalMRR {
     }
   }
 
+  /// MRR of everything loaded so far: this run's transform output plus that of every earlier run whose
+  /// load completed (an incremental nightly run only holds what is new, while ChartMogul holds all of it).
+  /// Newer runs win when the same record appears twice (a refund re-emits its invoice).
   public static func compute(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRRResult {
     var engine = MRREngine(fx: fx)
-    let manifest = try run.requireManifest("transform", for: "validate")
-    try each(run, manifest, "plans.ndjson", progress) { v throws(RecordShapeError) in engine.add(try PlanRecord(json: v)) }
-    try each(run, manifest, "cancellations.ndjson", progress) { v throws(RecordShapeError) in
-      engine.add(try CancellationRecord(json: v))
+    let current = (run, try run.requireManifest("transform", for: "validate"))
+    var sources: [(RunFolder, Manifest)] = [current]
+    for id in run.area.runIDs().reversed() where id < run.id {
+      let earlier = try RunFolder(area: run.area, id: id)
+      guard earlier.isComplete("load"), let m = try earlier.manifest("transform") else { continue }
+      sources.append((earlier, m))
     }
-    try each(run, manifest, "invoices.ndjson", progress) { v throws(RecordShapeError) in
-      engine.add(try InvoiceRecord(json: v))
+    var seen = Set<String>()
+    func once(_ key: String) -> Bool { seen.insert(key).inserted }
+    for (r, m) in sources {
+      try each(r, m, "plans.ndjson", progress) { v throws(RecordShapeError) in
+        let p = try PlanRecord(json: v)
+        if once("plan:" + p.externalID) { engine.add(p) }
+      }
+    }
+    // A subscription's cancellations come from the newest run that has any (one run may hold several).
+    var cancelledInNewerRuns = Set<String>()
+    for (r, m) in sources {
+      var inThisRun = Set<String>()
+      try each(r, m, "cancellations.ndjson", progress) { v throws(RecordShapeError) in
+        let c = try CancellationRecord(json: v)
+        guard !cancelledInNewerRuns.contains(c.subscriptionExternalID) else { return }
+        inThisRun.insert(c.subscriptionExternalID)
+        engine.add(c)
+      }
+      cancelledInNewerRuns.formUnion(inThisRun)
+    }
+    for (r, m) in sources {
+      try each(r, m, "invoices.ndjson", progress) { v throws(RecordShapeError) in
+        let i = try InvoiceRecord(json: v)
+        if once("invoice:" + i.externalID) { engine.add(i) }
+      }
     }
     return engine.finish()
   }

@@ -1,9 +1,8 @@
 /// Streaming SHA-256 (FIPS 180-4), used for manifest checksums and the pipeline-file hash.
 /// Owned here so the package needs no crypto dependency (a heavy build on 2 cores).
 public struct SHA256: Sendable {
-  private var h: [UInt32] = [
-    0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-  ]
+  private var h0: UInt32 = 0x6a09_e667, h1: UInt32 = 0xbb67_ae85, h2: UInt32 = 0x3c6e_f372, h3: UInt32 = 0xa54f_f53a
+  private var h4: UInt32 = 0x510e_527f, h5: UInt32 = 0x9b05_688c, h6: UInt32 = 0x1f83_d9ab, h7: UInt32 = 0x5be0_cd19
   private var buffer: [UInt8] = []
   private var length: UInt64 = 0
 
@@ -55,7 +54,7 @@ public struct SHA256: Sendable {
     length = saved
     var out = ""
     let hexd = Array("0123456789abcdef")
-    for word in h {
+    for word in [h0, h1, h2, h3, h4, h5, h6, h7] {
       for s in stride(from: 28, through: 0, by: -4) { out.append(hexd[Int((word >> UInt32(s)) & 0xF)]) }
     }
     return out
@@ -67,45 +66,52 @@ public struct SHA256: Sendable {
     return s.finalizeHex()
   }
 
-  /// One 64-byte block. Written without heap allocation (the message schedule lives on the stack and
-  /// the state in locals): this runs for every byte every stage writes.
+  /// One 64-byte block. Written without heap allocation or array bounds checks (the message schedule
+  /// lives on the stack, the state in locals): this runs for every byte every stage writes.
   private mutating func compress(_ p: UnsafeRawPointer) {
-    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-      for t in 0..<16 {
-        w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
-      }
+    var state = (h0, h1, h2, h3, h4, h5, h6, h7)
+    SHA256.block(p, &state)
+    (h0, h1, h2, h3, h4, h5, h6, h7) = state
+  }
+
+  /// Written once at first use, read-only afterwards (hence safe to share).
+  nonisolated(unsafe) private static let roundConstants: UnsafeMutablePointer<UInt32> = {
+    let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+    for (i, v) in k.enumerated() { p[i] = v }
+    return p
+  }()
+
+  @inline(__always)
+  private static func block(
+    _ p: UnsafeRawPointer, _ s: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+  ) {
+    let k = roundConstants
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { buf in
+      let w = buf.baseAddress!
+      for t in 0..<16 { w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self)) }
       for t in 16..<64 {
-        let a = w[t - 15], b = w[t - 2]
-        let s0 = ((a >> 7) | (a << 25)) ^ ((a >> 18) | (a << 14)) ^ (a >> 3)
-        let s1 = ((b >> 17) | (b << 15)) ^ ((b >> 19) | (b << 13)) ^ (b >> 10)
-        w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+        let x = w[t &- 15], y = w[t &- 2]
+        let s0 = ((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)
+        let s1 = ((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)
+        w[t] = w[t &- 16] &+ s0 &+ w[t &- 7] &+ s1
       }
-      SHA256.k.withUnsafeBufferPointer { k in
-        var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-        for t in 0..<64 {
-          let S1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
-          let ch = (e & f) ^ (~e & g)
-          let t1 = hh &+ S1 &+ ch &+ k[t] &+ w[t]
-          let S0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
-          let maj = (a & b) ^ (a & c) ^ (b & c)
-          hh = g
-          g = f
-          f = e
-          e = d &+ t1
-          d = c
-          c = b
-          b = a
-          a = t1 &+ S0 &+ maj
-        }
-        h[0] &+= a
-        h[1] &+= b
-        h[2] &+= c
-        h[3] &+= d
-        h[4] &+= e
-        h[5] &+= f
-        h[6] &+= g
-        h[7] &+= hh
+      var (a, b, c, d, e, f, g, h) = s
+      for t in 0..<64 {
+        let S1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
+        let ch = (e & f) ^ (~e & g)
+        let t1 = h &+ S1 &+ ch &+ k[t] &+ w[t]
+        let S0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
+        let maj = (a & b) ^ (a & c) ^ (b & c)
+        h = g
+        g = f
+        f = e
+        e = d &+ t1
+        d = c
+        c = b
+        b = a
+        a = t1 &+ S0 &+ maj
       }
+      s = (s.0 &+ a, s.1 &+ b, s.2 &+ c, s.3 &+ d, s.4 &+ e, s.5 &+ f, s.6 &+ g, s.7 &+ h)
     }
   }
 }

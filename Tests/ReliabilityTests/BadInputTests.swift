@@ -53,7 +53,14 @@ struct BadInputTests {
   }
 
   static func join(_ cells: [String]) -> String {
-    cells.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",")
+    cells.map { cell in
+      var out = "\""
+      for ch in cell.unicodeScalars {
+        if ch == "\"" { out += "\"" }
+        out.unicodeScalars.append(ch)
+      }
+      return out + "\""
+    }.joined(separator: ",")
   }
 
   static func mutations(header: [String], good: [String], idColumn: Int, tag: String) -> [Mutation] {
@@ -100,7 +107,8 @@ struct BadInputTests {
   func exportFormat(_ f: Format) async throws {
     let dir = try TempDirectory(prefix: "rel-bad")
     let original = try String(contentsOfFile: RepositoryPaths.fixture(f.fixture), encoding: .utf8)
-    let lines = original.split(separator: "\n", omittingEmptySubsequences: true).map { String($0).replacingOccurrences(of: "\r", with: "") }
+    // ("\r\n" is one Character in Swift: split on newline scalars, not Characters.)
+    let lines = original.components(separatedBy: .newlines).filter { !$0.isEmpty }
     let header = Self.cells(lines[0])
     var good = Self.cells(lines[1])
     while good.count < header.count { good.append("") }

@@ -99,6 +99,9 @@ final class ReliabilityWorld: @unchecked Sendable {
         api_url: ${CHARTMOGUL_API_URL}
         data_source_uuid: ${CHARTMOGUL_DATA_SOURCE_ID}
     \(destinationExtra)
+    validate:
+      reporting_currency: USD
+      fx: { EGP: 0.0205, EUR: 1.08 }
     """
   }
 
