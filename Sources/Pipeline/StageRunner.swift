@@ -19,6 +19,8 @@ public struct CommandOutcome: Sendable {
   /// Exit code by DESIGN.md §2: 0 when every record is accounted for and nothing failed, 1 otherwise.
   public var exitCode: Int32 {
     if stages.contains(where: \.hasFailures) { return 1 }
+    // A failed write-back leaves the app database behind ChartMogul: the run is not clean.
+    if stages.contains(where: { $0.details["write_back"]?["error"]?.stringValue != nil }) { return 1 }
     if let validation, !validation.passed { return 1 }
     return 0
   }

@@ -14,7 +14,7 @@ public struct StagingArea: Sendable {
   /// `stagingRoot/pipeline`; the pipeline name must be a single safe path component.
   public init(stagingRoot: String, pipeline: String) throws {
     guard PipelineFile.isSafeName(pipeline) else {
-      throw StagingError("pipeline name '\(pipeline)' cannot be used as a folder name")
+      throw ConfigurationError("pipeline name '\(pipeline)' cannot be used as a folder name")
     }
     self.root = (stagingRoot as NSString).appendingPathComponent(pipeline)
     self.pipeline = pipeline
@@ -81,7 +81,7 @@ public struct RunFolder: Sendable {
 
   public init(area: StagingArea, id: String) throws {
     guard PipelineFile.isSafeName(id) else {
-      throw StagingError("run id '\(id)' may only contain letters, digits, '-', '_' and '.' (no '/' or '..')")
+      throw ConfigurationError("run id '\(id)' may only contain letters, digits, '-', '_' and '.' (no '/' or '..')")
     }
     self.area = area
     self.id = id

@@ -83,8 +83,8 @@ struct StageTests {
   func unsafeRunIDs(_ id: String) throws {
     let dir = try TempDirectory()
     let area = try StagingArea(stagingRoot: dir.file("staging"), pipeline: "test")
-    #expect(throws: StagingError.self) { try area.createRun(id: id) }
-    #expect(throws: StagingError.self) { try area.existingRun(id) }
+    #expect(throws: ConfigurationError.self) { try area.createRun(id: id) }
+    #expect(throws: ConfigurationError.self) { try area.existingRun(id) }
   }
 
   @Test("a second holder of the lock is refused with the holder's pid and run; a dead holder's lock is taken over")
