@@ -46,6 +46,8 @@ struct ExportFormat: Sendable {
   static let ndjsonKinds = [
     "stripe.customer", "stripe.subscription", "stripe.invoice", "stripe.charge", "stripe.refund",
     "paypal.transaction", "paypal.subscription", "paypal.plan", "cashier.transaction",
+    // App rows in the staged Postgres shape (an exported app snapshot for backfills and the demo).
+    "app.user", "app.transaction", "app.subscription", "app.refund",
   ]
 
   /// Requirements the header does not meet (the first spelling names each).

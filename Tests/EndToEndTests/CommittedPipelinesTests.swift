@@ -58,7 +58,10 @@ struct CommittedPipelinesTests {
 
   @Test("backfill from the committed exports and the whole app database, then rerun without sending anything")
   func backfill() async throws {
-    let world = try await EndToEndWorld.start()
+    try await EndToEndWorld.with { world in try await backfill(world) }
+  }
+
+  func backfill(_ world: EndToEndWorld) async throws {
     let dir = try workingFolder()
     let backfill = EndToEndWorld.pipeline("backfill")
     #expect(try await world.cli(["migrate", "--database-url", world.db.url]).status == 0)
@@ -84,12 +87,14 @@ struct CommittedPipelinesTests {
     #expect(second.runID != id)
     let writes = await world.sandboxWrites()
     #expect(writes.isEmpty, "the rerun wrote: \(writes)")
-    await world.stop()
   }
 
   @Test("nightly.yaml and backfill.yaml pass every configuration check with their variables set", arguments: ["nightly", "backfill"])
   func configurationChecks(name: String) async throws {
-    let world = try await EndToEndWorld.start()
+    try await EndToEndWorld.with { world in try await configurationChecks(name: name, world) }
+  }
+
+  func configurationChecks(name: String, _ world: EndToEndWorld) async throws {
     let path = EndToEndWorld.pipeline(name)
     var env = ProcessInfo.processInfo.environment
     for (k, v) in world.environment { env[k] = v }
@@ -108,6 +113,5 @@ struct CommittedPipelinesTests {
     #expect(missing.status == 2, "\(missing.transcript)")
     #expect(missing.stderr.contains("DATABASE_URL"))
     #expect(missing.stderr.contains("\(name).yaml:"))
-    await world.stop()
   }
 }

@@ -61,6 +61,18 @@ final class EndToEndWorld: @unchecked Sendable {
     return EndToEndWorld(dir: dir, db: db, stripe: stripe, paypal: paypal, cashier: cashier, sandbox: sandbox)
   }
 
+  /// Starts a world, runs `body` in it and stops it whether `body` succeeds or throws.
+  static func with(_ body: (EndToEndWorld) async throws -> Void) async throws {
+    let world = try await start()
+    do {
+      try await body(world)
+    } catch {
+      await world.stop()
+      throw error
+    }
+    await world.stop()
+  }
+
   func stop() async {
     await stripe.stop()
     await paypal.stop()
@@ -131,7 +143,7 @@ enum Staged {
     FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
   }
 
-  /// File name → contents of every file in a folder (sorted by name).
+  /// File name → contents of every file in a folder.
   static func folder(_ path: String) throws -> [String: [UInt8]] {
     var out: [String: [UInt8]] = [:]
     for name in try FileManager.default.contentsOfDirectory(atPath: path) { out[name] = bytes(path + "/" + name) }

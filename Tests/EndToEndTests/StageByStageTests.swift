@@ -13,16 +13,19 @@ struct StageByStageTests {
     let nightly = EndToEndWorld.pipeline("nightly")
 
     // Reference: one `run` in its own world.
-    let reference = try await EndToEndWorld.start()
-    #expect(try await reference.cli(["migrate", "--database-url", reference.db.url]).status == 0)
-    let run = try await reference.cli(["run", "--pipeline", nightly, "--no-progress"])
-    try #require(run.status == 0, "\(run.transcript)")
-    try await reference.sandbox.waitForImports()
-    let expected = await reference.sandbox.snapshot()
-    await reference.stop()
-
+    var expected = JSONValue.null
+    try await EndToEndWorld.with { reference in
+      #expect(try await reference.cli(["migrate", "--database-url", reference.db.url]).status == 0)
+      let run = try await reference.cli(["run", "--pipeline", nightly, "--no-progress"])
+      try #require(run.status == 0, "\(run.transcript)")
+      try await reference.sandbox.waitForImports()
+      expected = await reference.sandbox.snapshot()
+    }
     // The same inputs, one stage at a time.
-    let world = try await EndToEndWorld.start()
+    try await EndToEndWorld.with { world in try await stagesOneByOne(world, nightly: nightly, expected: expected) }
+  }
+
+  func stagesOneByOne(_ world: EndToEndWorld, nightly: String, expected: JSONValue) async throws {
     #expect(try await world.cli(["migrate", "--database-url", world.db.url]).status == 0)
     let extract = try await world.cli(["extract", "--pipeline", nightly, "--no-progress"])
     try #require(extract.status == 0, "\(extract.transcript)")
@@ -59,7 +62,6 @@ struct StageByStageTests {
     #expect(validate.status == 0, "\(validate.transcript)")
     let verdict = try JSONParser.parse(Array(validate.stdout.utf8))
     #expect(verdict["passed"]?.boolValue == true, "\(validate.stdout)")
-    await world.stop()
   }
 
   /// A short description of where two snapshots first differ (for the failure message).
