@@ -67,7 +67,7 @@ let package = Package(
     .executableTarget(
       name: "chartmogul-etl",
       dependencies: [
-        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient",
+        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient", "CShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),

@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 import Logging
 import RevenueCore
@@ -129,11 +130,7 @@ enum SummaryPrinter {
     FileHandle.standardOutput.write(Data(Redactor.shared.redact(out).utf8))
   }
 
-  static func peakMemoryMB() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Int(usage.ru_maxrss / 1024)
-  }
+  static func peakMemoryMB() -> Int { Int(cshims_peak_rss_bytes() / 1_048_576) }
 }
 
 func writeOut(_ text: String) {
