@@ -17,7 +17,7 @@ struct DryRun {
     let run = ctx.run
     let transformManifest = try run.requireManifest("transform", for: "load")
     let input = try LoadInput.read(run: run)
-    let prior = try PriorLedger.read(area: ctx.area, currentRun: run)
+    let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
     let plan = LoadPlan.make(input: input, prior: prior, only: nil)
     let factory = EntryFactory(runID: run.id, prior: prior)
     let split = BulkBatch.split(

@@ -21,6 +21,10 @@ public enum LedgerStatus: String, Sendable {
 /// `key` identifies the record across runs: the external id for plans, customers, invoices and
 /// transactions; `<subscription external id>@<cancelled_at>` for cancellations;
 /// `<customer external id>#<digest of the attribute set>` for attribute sets.
+///
+/// `dataSource` is the ChartMogul data source the outcome belongs to: ChartMogul scopes external ids
+/// to a data source, so a record confirmed in one data source is not in another, and a load into a new
+/// data source sends everything again. Entries written before this field existed (nil) count for any.
 public struct LedgerEntry: Sendable, Hashable {
   public var kind: LedgerKind
   public var key: String
@@ -30,6 +34,8 @@ public struct LedgerEntry: Sendable, Hashable {
   public var attempts: Int
   /// The run whose load wrote this outcome.
   public var runID: String
+  /// The ChartMogul data source uuid (`ds_…`) the record was sent to.
+  public var dataSource: String?
   /// Other fields: external ids, app ids, `error`, `http_status`, `request_id`, `response`, `import_id`.
   public var fields: JSONObject
 
@@ -58,6 +64,7 @@ public struct LedgerEntry: Sendable, Hashable {
     o.set("uuid", .optional(uuid))
     o["attempts"] = .int(attempts)
     o["run_id"] = .string(runID)
+    o.set("data_source_uuid", .optional(dataSource))
     return .object(o)
   }
 
@@ -71,8 +78,15 @@ public struct LedgerEntry: Sendable, Hashable {
     uuid = o["uuid"]?.stringValue
     attempts = Int(o["attempts"]?.int64Value ?? 0)
     runID = o["run_id"]?.stringValue ?? ""
-    for k in ["type", "key", "status", "uuid", "attempts", "run_id"] { o[k] = nil }
+    dataSource = o["data_source_uuid"]?.stringValue
+    for k in ["type", "key", "status", "uuid", "attempts", "run_id", "data_source_uuid"] { o[k] = nil }
     fields = o
+  }
+
+  /// True when the outcome counts for loads into `dataSource` (legacy entries without one count for any).
+  public func belongs(to dataSource: String?) -> Bool {
+    guard let mine = self.dataSource, let dataSource else { return true }
+    return mine == dataSource
   }
 
   /// Merges outcomes of the same record: a confirmation is never undone by a later failure.
@@ -95,6 +109,8 @@ struct PriorLedger: Sendable {
   var entries: [String: LedgerEntry] = [:]
   /// Bulk imports written to the partial ledger as `submitting` and never marked `finished`.
   var unfinishedImports: [String: JSONObject] = [:]
+  /// The data source being loaded; outcomes in other data sources are ignored.
+  var dataSource: String? = nil
 
   func confirmed(_ kind: LedgerKind, _ key: String) -> LedgerEntry? {
     guard let e = entries[LedgerEntry.id(kind, key)], e.status == .confirmed else { return nil }
@@ -102,9 +118,10 @@ struct PriorLedger: Sendable {
   }
   func entry(_ kind: LedgerKind, _ key: String) -> LedgerEntry? { entries[LedgerEntry.id(kind, key)] }
 
-  /// Reads `runs/*/load/ledger.ndjson` (oldest first), then `runs/<run>/load.partial/ledger.ndjson`.
-  static func read(area: StagingArea, currentRun: RunFolder) throws -> PriorLedger {
-    var prior = PriorLedger()
+  /// Reads `runs/*/load/ledger.ndjson` (oldest first), then `runs/<run>/load.partial/ledger.ndjson`,
+  /// keeping only outcomes in `dataSource`.
+  static func read(area: StagingArea, currentRun: RunFolder, dataSource: String) throws -> PriorLedger {
+    var prior = PriorLedger(dataSource: dataSource)
     for id in area.runIDs() {
       guard let run = try? RunFolder(area: area, id: id) else { continue }
       let path = run.file("load", LedgerFiles.ledgerName)
@@ -127,7 +144,7 @@ struct PriorLedger: Sendable {
         }
         return
       }
-      guard let e = LedgerEntry(json: v) else { return }
+      guard let e = LedgerEntry(json: v), e.belongs(to: dataSource) else { return }
       entries[e.id] = LedgerEntry.merge(entries[e.id], e)
     }
   }
@@ -147,8 +164,11 @@ actor PartialLedger {
   private var buffer: [UInt8] = []
   let path: String
   private(set) var results: [String: LedgerEntry] = [:]
+  /// Stamped on every outcome recorded.
+  let dataSource: String
 
-  init(run: RunFolder) throws {
+  init(run: RunFolder, dataSource: String) throws {
+    self.dataSource = dataSource
     try FileSystem.makeDirectory(LedgerFiles.partialDirectory(run))
     path = LedgerFiles.partialPath(run)
     let f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -159,7 +179,9 @@ actor PartialLedger {
   deinit { if fd >= 0 { Glibc.close(fd) } }
 
   /// Records an outcome (kept in memory, written at the next `sync`).
-  func record(_ e: LedgerEntry) {
+  func record(_ entry: LedgerEntry) {
+    var e = entry
+    if e.dataSource == nil { e.dataSource = dataSource }
     results[e.id] = LedgerEntry.merge(results[e.id], e)
     append(e.json)
   }

@@ -105,7 +105,7 @@ public struct LoadConfig: Sendable {
     func envError(_ key: String, _ variable: String, _ what: String) -> ConfigError {
       ConfigError(
         file: file, line: cm.node.line, key: "destination.chartmogul.\(key)",
-        message: "is not set and the environment variable \(variable) is missing: \(what)")
+        message: "is not set and the environment variable \(variable) is missing: \(what)", missingEnvironment: true)
     }
 
     // Credentials: api_key, else the legacy pair, else CHARTMOGUL_API_KEY.

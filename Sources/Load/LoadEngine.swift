@@ -21,11 +21,11 @@ struct LoadEngine {
     let started = Date()
     let transformManifest = try run.requireManifest("transform", for: "load")
     let input = try LoadInput.read(run: run)
-    let prior = try PriorLedger.read(area: ctx.area, currentRun: run)
+    let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
     let plan = LoadPlan.make(input: input, prior: prior, only: only)
     let factory = EntryFactory(runID: run.id, prior: prior)
     let client = ChartMogulClient(config: config, transport: transport, logger: logger)
-    let ledger = try PartialLedger(run: run)
+    let ledger = try PartialLedger(run: run, dataSource: config.dataSourceUUID)
 
     var batches: [BulkBatch] = []
     let hasWork = !plan.isEmpty || !prior.unfinishedImports.isEmpty
@@ -64,9 +64,16 @@ struct LoadEngine {
       try await followUps.run(work, progress: ctx.progress)
     }
     try await ledger.close()
-    var results = await ledger.results
-    if config.writeBackURL != nil, hasWork {
-      await UUIDBackfill(client: client, dataSource: config.dataSourceUUID).fill(&results, input: input)
+    let results = await ledger.results
+    // The app database wants the uuids of what was confirmed, including records an earlier, killed
+    // attempt of this run confirmed (they come from the partial ledger, never looked up).
+    var learned: [String: String] = [:]
+    if config.writeBackURL != nil {
+      var pool = prior.entries.filter { $0.value.kind == .invoice || $0.value.kind == .customer }
+      for (id, e) in results { pool[id] = e }
+      let before = pool
+      await UUIDBackfill(client: client, dataSource: config.dataSourceUUID).fill(&pool, input: input)
+      for (id, e) in pool where before[id]?.uuid == nil { learned[id] = e.uuid }
     }
 
     // Final ledger: one line per input record, in input order.
@@ -74,7 +81,7 @@ struct LoadEngine {
     var lines: [LedgerEntry] = []
     func settle(_ kind: LedgerKind, _ key: String, _ fields: @autoclosure () -> JSONObject) {
       let id = LedgerEntry.id(kind, key)
-      let e: LedgerEntry
+      var e: LedgerEntry
       if let r = results[id] {
         e = r
       } else if let p = prior.entries[id] {
@@ -82,6 +89,8 @@ struct LoadEngine {
       } else {
         e = factory.make(kind, key, .skipped, fields: fields(), message: "not selected for this retry", sent: false)
       }
+      if e.dataSource == nil { e.dataSource = config.dataSourceUUID }
+      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] }
       if final[id] == nil { lines.append(e) }
       final[id] = e
     }

@@ -88,7 +88,7 @@ public enum LoadStage {
       guard let run = try? RunFolder(area: area, id: id), run.isComplete("load") else { continue }
       var entries: [LedgerEntry] = []
       try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { r, _ in
-        guard case .success(let v) = r, let e = LedgerEntry(json: v) else { return }
+        guard case .success(let v) = r, let e = LedgerEntry(json: v), e.belongs(to: config.dataSourceUUID) else { return }
         if e.status == .confirmed { confirmed.insert(e.id) }
         entries.append(e)
       }
@@ -116,7 +116,9 @@ public enum LoadStage {
       runsRetried.append(["run_id": .string(run.id), "retried": .int(only.count), "still_failed": .int(stillFailed)])
       // Mark now-confirmed ids so a later run does not resend them.
       try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { res, _ in
-        if case .success(let v) = res, let e = LedgerEntry(json: v), e.status == .confirmed { confirmed.insert(e.id) }
+        if case .success(let v) = res, let e = LedgerEntry(json: v), e.status == .confirmed, e.belongs(to: config.dataSourceUUID) {
+          confirmed.insert(e.id)
+        }
       }
     }
     if lines.isEmpty { lines.append("nothing to retry: no failed records with fewer than \(config.maxAttempts) attempts") }

@@ -11,8 +11,9 @@ import Transform
 /// A pipeline file opened for one command: parsed, checked, and (for the demo) connected to an
 /// in-process Sandbox.
 ///
-/// Every section is checked up front so a typo fails before any work starts (DESIGN.md §4): sources
-/// and transform always; the destination whenever a command talks to ChartMogul.
+/// Every section is checked up front so a typo fails before any work starts (DESIGN.md §4): sources,
+/// transform and destination always; the destination's environment variables only when a command
+/// talks to ChartMogul.
 public final class PipelineSession: @unchecked Sendable {
   // Immutable after `open`, except `sandbox`, which only `open`/`close` touch on the calling task.
   public private(set) var pipeline: PipelineFile
@@ -55,7 +56,24 @@ public final class PipelineSession: @unchecked Sendable {
     {
       try await session.startSandbox(sandboxConfig, path: path)
     }
+    if !needsDestination, destination != nil { try session.lintDestination() }
     return session
+  }
+
+  /// A command that does not talk to ChartMogul still refuses a destination with a typo, a wrong
+  /// type or an out-of-range value; only environment variables it does not need may be unset.
+  func lintDestination() throws {
+    let checks: [() throws -> Void] = [
+      { _ = try LoadStage.validateConfig(self.pipeline, environment: self.environment) },
+      { _ = try ValidateStage.validateConfig(self.pipeline, environment: self.environment) },
+    ]
+    for check in checks {
+      do {
+        try check()
+      } catch let error as ConfigError where error.missingEnvironment {
+        logger.debug("destination not fully checked: \(error.description)")
+      }
+    }
   }
 
   /// Starts the in-process Sandbox and re-reads the pipeline with `CHARTMOGUL_API_URL`,

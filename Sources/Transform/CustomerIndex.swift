@@ -69,7 +69,8 @@ final class CustomerIndex {
   /// (gateway, customer id) → app user id and e-mail learnt from any record naming that customer.
   private var gatewayCustomers: [String: (appUserID: String?, email: String?)] = [:]
   private var gatewayOnly: [String: Identity] = [:]  // key `<gateway>:<id>` → best info
-  private var identities: [Identity] = []
+  /// Every identity offered, in order: earlier runs' (from `CustomerHistory`) first, then this run's.
+  private(set) var identities: [Identity] = []
 
   // Built by `finish()`.
   private var canonicalUser: [String: String] = [:]
@@ -212,6 +213,20 @@ final class CustomerIndex {
     let email = id.email ?? id.customerID.flatMap { gatewayCustomers[id.gateway + ":" + $0]?.email }
     if let e = email, let k = gatewayKeyByEmail[e] { return k }
     return key
+  }
+
+  /// Where an external id written by an earlier run belongs now (after `finish()`): a user id goes to
+  /// its canonical user (merges), a `<gateway>:<customer id or e-mail>` key is resolved again (it may
+  /// have been linked to a user since); anything else is kept as it is.
+  func currentExternalID(forEarlier e: String) -> String {
+    if users[e] != nil { return resolveUser(e) }
+    guard let colon = e.firstIndex(of: ":") else { return e }
+    let gateway = String(e[..<colon]), rest = String(e[e.index(after: colon)...])
+    guard !gateway.isEmpty, !rest.isEmpty else { return e }
+    let id =
+      gatewayCustomers[e] != nil
+      ? Identity(gateway: gateway, customerID: rest) : Identity(gateway: gateway, email: rest)
+    return resolve(id) ?? e
   }
 
   /// The canonical customer for an app user id (the user itself unless merged).

@@ -11,6 +11,8 @@ final class TransformEngine {
   let formats: ActivityFormats
   let progress: any ProgressSink
   let totalLines: Int
+  /// The customer index of an earlier run (see `CustomerHistory`); nil on a first run.
+  let prior: CustomerHistory.Prior?
   let customers: CustomerIndex
   let subscriptions = SubscriptionIndex()
   let aliases = PaymentAliases()
@@ -28,8 +30,9 @@ final class TransformEngine {
 
   init(
     config: TransformConfig, inputs: [String], names: [String], builder: StageBuilder, formats: ActivityFormats,
-    progress: any ProgressSink, totalLines: Int
+    progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil
   ) throws {
+    self.prior = prior
     self.config = config
     self.inputs = inputs
     self.builder = builder
@@ -57,6 +60,8 @@ final class TransformEngine {
   }
 
   func run() throws -> JSONObject {
+    // Earlier runs' identities first: they win over this run's (see `CustomerHistory`).
+    if let prior { try CustomerHistory.readIdentities(prior, into: customers) }
     progress.begin("transform: index customers and subscriptions", total: totalLines)
     for (s, path) in inputs.enumerated() { try pass1(source: s, path: path) }
     progress.end()
@@ -75,7 +80,10 @@ final class TransformEngine {
     progress.end()
 
     try writeCancellations()
-    return try writeCustomersAndPlans(invoiceCount: invoices.lineCount)
+    if let prior { try CustomerHistory.readCustomerFacts(prior, into: customers) }
+    let details = try writeCustomersAndPlans(invoiceCount: invoices.lineCount)
+    try CustomerHistory.write(customers, to: try builder.writer(CustomerHistory.fileName))
+    return details
   }
 
   // MARK: - Pass 1

@@ -14,6 +14,9 @@ import Staging
 ///    stream is grouped by key and each group becomes one invoice, so output is ordered by
 ///    `external_id` and the same payment from several sources is one invoice.
 /// Every input record is counted once per source: in = out + rejected + skipped.
+/// Besides `extract/`, it reads the customer index the latest earlier run published and publishes
+/// its own (`customer-index.ndjson`), so incremental runs resolve customers and enrich them as a
+/// run over all history would; the rule that keeps reruns byte-identical is in `CustomerHistory`.
 public enum TransformStage {
   public static let stage = "transform"
 
@@ -27,14 +30,16 @@ public enum TransformStage {
     let manifest = try ctx.run.requireManifest("extract", for: stage)
     let inputs = manifest.files.filter { $0.name.hasSuffix(".ndjson") && !$0.name.hasPrefix("rejects-") }
       .sorted { $0.name < $1.name }
+    let prior = try CustomerHistory.locate(before: ctx.run)
     let builder = try StageBuilder(run: ctx.run, stage: stage)
     do {
       let engine = try TransformEngine(
         config: config, inputs: inputs.map { ctx.run.file("extract", $0.name) },
         names: inputs.map { String($0.name.dropLast(".ndjson".count)) }, builder: builder,
         formats: ActivityFormats(pipeline: ctx.pipeline), progress: ctx.progress,
-        totalLines: inputs.reduce(0) { $0 + $1.lines })
-      let summary = try engine.run()
+        totalLines: inputs.reduce(0) { $0 + $1.lines }, prior: prior)
+      var summary = try engine.run()
+      summary.set("prior_customer_index", prior?.json)
       var bySource: [String: Accounting] = [:]
       for (i, n) in engine.ledger.sourceNames.enumerated() { bySource[n] = engine.ledger.accounting[i] }
       let total = engine.ledger.accounting.reduce(Accounting(), +)
@@ -45,6 +50,7 @@ public enum TransformStage {
           "\(n) \((m.file("\(n).ndjson")?.lines ?? 0).grouped)"
         }.joined(separator: " "),
         "missing attribute rate: \(summary["missing_attribute_rate"]?.stringValue ?? "0")",
+        "customer index: " + (prior.map { "continues run \($0.run)'s (\($0.entry.lines.grouped) lines)" } ?? "first (no earlier run has one)"),
       ]
       if !engine.ledger.rejectCodes.isEmpty {
         lines.append("rejects: " + engine.ledger.rejectCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))

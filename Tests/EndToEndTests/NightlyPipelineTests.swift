@@ -85,14 +85,12 @@ struct NightlyPipelineTests {
     #expect(secondID != firstID)
     let writes = await world.sandboxWrites()
     let secondSnapshot = await world.sandbox.snapshot()
-    // Known bug (issue 6 notes): the Stripe source re-lists subscriptions but not their customers, and
-    // transform then creates `stripe:cus_…` customers for payers the first run had already resolved to
-    // app users, so the second run sends them (1 bulk import + their attribute sets).
-    withKnownIssue("incremental Stripe run creates gateway-only duplicates of resolved customers") {
-      #expect(writes.isEmpty, "second run wrote: \(writes)")
-      #expect(second.stdout.contains("sent: 0 bulk imports"))
-      #expect(secondSnapshot == snapshot)
-    }
+    // The Stripe source re-lists every subscription but not their (unchanged) customers: transform
+    // resolves them through the customer index the first run published, so no `stripe:cus_…`
+    // duplicate appears and no attribute set regresses.
+    #expect(writes.isEmpty, "second run wrote: \(writes)")
+    #expect(second.stdout.contains("sent: 0 bulk imports"), "\(second.transcript)")
+    #expect(secondSnapshot == snapshot)
     let rerun = try area.existingRun(secondID)
     let postgres = try #require(try rerun.manifest("extract")?.details["sources"]?["postgres"])
     // The only app transactions read again are the test users' (skipped, so never marked synced).

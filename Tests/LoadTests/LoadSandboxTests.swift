@@ -58,6 +58,44 @@ import Testing
     await h.stop()
   }
 
+  @Test("a load into another data source sends everything again: ledgers are per data source")
+  func ledgerIsPerDataSource() async throws {
+    let other = "ds_0b7e4c1d-0000-4000-8000-00000000e7a2"
+    let h = try await LoadHarness(otherDataSources: [other])
+    let first = try await h.load(try h.newRun(Self.data, id: "a1"))
+    #expect(first.accounting.failed == 0, "\(first.lines)")
+    #expect(try h.ledger(h.area.existingRun("a1")).allSatisfy { $0.dataSource == LoadHarness.dataSource })
+
+    // The same pipeline pointed at a new, empty data source.
+    let text = try String(contentsOfFile: h.pipelinePath, encoding: .utf8)
+      .replacingOccurrences(of: LoadHarness.dataSource, with: other)
+    let path = try h.temp.write("other.yaml", text)
+    let pipeline = try PipelineFile.load(path: path, environment: h.environment)
+    func load(_ id: String) async throws -> StageResult {
+      let run = try h.newRun(Self.data, id: id)
+      return try await LoadStage.run(
+        StageContext(pipeline: pipeline, environment: h.environment, area: h.area, run: run, logger: Logger(label: "t")),
+        dryRun: false)
+    }
+    let before = await h.sandbox.requestCount()
+    let second = try await load("b1")
+    #expect(second.accounting.failed == 0, "\(second.lines)")
+    #expect(await h.sandbox.requestCount() > before, "the new data source received the records")
+    let ledger = try h.ledger(h.area.existingRun("b1"))
+    #expect(ledger.count == Self.data.recordCount)
+    #expect(ledger.allSatisfy { $0.dataSource == other && $0.status == .confirmed })
+    let config = try LoadStage.validateConfig(pipeline, environment: h.environment)
+    let client = ChartMogulClient(config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "t"))
+    let customers = try await client.expectSuccess(
+      "GET", "/v1/customers", query: [("data_source_uuid", other), ("per_page", "200")])
+    #expect(customers.json?["entries"]?.arrayValue?.count == Self.data.customers.count)
+    // Once there, a rerun into that data source sends nothing.
+    let settled = await h.sandbox.requestCount()
+    _ = try await load("b2")
+    #expect(await h.sandbox.requestCount() == settled)
+    await h.stop()
+  }
+
   @Test func refundOnAnInvoiceLoadedInAnEarlierRun() async throws {
     let h = try await LoadHarness()
     var first = LoadData.make(customers: 2, invoicesPerCustomer: 1)

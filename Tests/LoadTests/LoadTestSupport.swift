@@ -99,12 +99,16 @@ final class LoadHarness: @unchecked Sendable {
   let environment: Environment
   let area: StagingArea
 
-  init(extraConfig: String = "", faults: SandboxFaults = .none, processingDelay: Double = 0.05) async throws {
+  init(
+    extraConfig: String = "", faults: SandboxFaults = .none, processingDelay: Double = 0.05,
+    otherDataSources: [String] = []
+  ) async throws {
     temp = try TempDirectory(prefix: "load-test")
     sandbox = try await SandboxServer.start(
       SandboxOptions(
-        apiKey: LoadHarness.apiKey, dataSources: [(name: "ETL test", uuid: LoadHarness.dataSource)], faults: faults,
-        processingDelay: processingDelay))
+        apiKey: LoadHarness.apiKey,
+        dataSources: [(name: "ETL test", uuid: LoadHarness.dataSource)] + otherDataSources.map { (name: $0, uuid: $0) },
+        faults: faults, processingDelay: processingDelay))
     let yaml = """
       name: loadtest
       staging_root: \(temp.path)/staging

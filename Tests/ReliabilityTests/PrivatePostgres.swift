@@ -64,15 +64,28 @@ final class PrivatePostgres: @unchecked Sendable {
     try Self.shell(getuid() == 0 ? ["runuser", "-u", "postgres", "--"] + args : args)
   }
 
+  /// Runs a command and waits for it with posix_spawn + waitpid. (Foundation's `Process` waits for
+  /// the end of a pipe the child inherits; `pg_ctl start` hands that pipe on to the postmaster it
+  /// daemonizes, so `waitUntilExit` would never return.)
   static func shell(_ args: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw TestDatabaseError("\(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+    let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
+    guard spawned == 0 else { throw TestDatabaseError("cannot start \(args[0]): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exited = (status & 0x7f) == 0
+    let code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+      throw TestDatabaseError("\(args.joined(separator: " ")) exited \(exited ? "with \(code)" : "on signal \(status & 0x7f)")")
+    }
   }
 
   static func freePort() throws -> Int {

@@ -10,16 +10,25 @@ import Testing
 /// Lays out an extract stage from staged NDJSON files and runs the transform on it.
 struct TransformHarness {
   let temp: TempDirectory
-  let run: RunFolder
+  private(set) var run: RunFolder
   let pipeline: PipelineFile
   let area: StagingArea
 
   /// `files`: name → lines (each an `ExtractedRecord` JSON line).
   init(pipelineYAML: String, files: [String: [String]]) throws {
-    temp = try TempDirectory(prefix: "transform-test")
-    pipeline = try PipelineFile(text: pipelineYAML, path: "pipeline.yaml", environment: Environment([:]))
-    area = try StagingArea(stagingRoot: temp.path, pipeline: pipeline.name)
-    run = try area.createRun(id: "r1")
+    let temp = try TempDirectory(prefix: "transform-test")
+    let pipeline = try PipelineFile(text: pipelineYAML, path: "pipeline.yaml", environment: Environment([:]))
+    try self.init(temp: temp, pipeline: pipeline, area: try StagingArea(stagingRoot: temp.path, pipeline: pipeline.name),
+      runID: "r1", files: files)
+  }
+
+  private init(temp: TempDirectory, pipeline: PipelineFile, area: StagingArea, runID: String, files: [String: [String]])
+    throws
+  {
+    self.temp = temp
+    self.pipeline = pipeline
+    self.area = area
+    run = try area.createRun(id: runID)
     let b = try StageBuilder(run: run, stage: "extract")
     var total = 0
     for (name, lines) in files.sorted(by: { $0.key < $1.key }) {
@@ -28,6 +37,18 @@ struct TransformHarness {
       total += lines.count
     }
     try b.publish(inputs: [], accounting: Accounting(input: total, output: total))
+  }
+
+  /// A later run of the same pipeline in the same staging area (incremental runs).
+  func nextRun(_ id: String, files: [String: [String]]) throws -> TransformHarness {
+    try TransformHarness(temp: temp, pipeline: pipeline, area: area, runID: id, files: files)
+  }
+
+  /// This harness pointed at another run of its staging area.
+  func forRun(_ id: String) throws -> TransformHarness {
+    var copy = self
+    copy.run = try area.existingRun(id)
+    return copy
   }
 
   /// The fixture folder `fixtures/extract/<name>` with its `pipeline.yaml` (overrides appended).

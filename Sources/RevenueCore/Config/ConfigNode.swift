@@ -6,12 +6,17 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
   public var line: Int?
   public var key: String?
   public var message: String
+  /// The problem is only an environment variable that is not set. A command that does not use the
+  /// setting (e.g. `extract` and the destination's `${CHARTMOGUL_API_KEY}`) checks the rest of the
+  /// section and ignores this kind.
+  public var missingEnvironment: Bool
 
-  public init(file: String, line: Int?, key: String?, message: String) {
+  public init(file: String, line: Int?, key: String?, message: String, missingEnvironment: Bool = false) {
     self.file = file
     self.line = line
     self.key = key
     self.message = message
+    self.missingEnvironment = missingEnvironment
   }
 
   public var description: String {
@@ -183,7 +188,9 @@ public final class ConfigNode: @unchecked Sendable {
           } else if let fallback {
             out += fallback
           } else {
-            throw error("needs the environment variable \(name), which is not set (set it, or write ${\(name):-default})")
+            var unset = error("needs the environment variable \(name), which is not set (set it, or write ${\(name):-default})")
+            unset.missingEnvironment = true
+            throw unset
           }
           i = raw.index(after: close)
           continue
