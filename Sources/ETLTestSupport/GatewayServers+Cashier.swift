@@ -7,10 +7,14 @@ import RevenueCore
 public enum CashierFixtureServer {
   public static let apiKey = "cashier_fixture_key_7Qm2Lx9Pz"
 
-  public static func start(apiKey: String = apiKey, rows: [JSONValue]? = nil) async throws -> FixtureServer {
+  /// `undatedAt`: where rows whose `created_at` is not RFC 3339 (malformed fixtures) sort and filter
+  /// (nil: the epoch, i.e. outside every window).
+  public static func start(apiKey: String = apiKey, rows: [JSONValue]? = nil, undatedAt: Timestamp? = nil) async throws
+    -> FixtureServer
+  {
     let all = try rows ?? FixtureData.list("gateways/cashier/transactions.json")
     let sorted = all.sorted {
-      let a = ts($0), b = ts($1)
+      let a = ts($0, undatedAt), b = ts($1, undatedAt)
       return a != b ? a < b : ($0["transaction_id"]?.stringValue ?? "") < ($1["transaction_id"]?.stringValue ?? "")
     }
     return try await FixtureServer.start { r in
@@ -24,12 +28,15 @@ public enum CashierFixtureServer {
       let page = Int(r.value("page") ?? "1") ?? 0
       let per = Int(r.value("per_page") ?? "100") ?? 0
       guard page >= 1, (1...500).contains(per) else { return err(400, "bad_request", "bad page or per_page") }
-      let rows = sorted.filter { let t = ts($0); return t >= gte.seconds && t < lt.seconds }
+      let rows = sorted.filter { let t = ts($0, undatedAt); return t >= gte.seconds && t < lt.seconds }
       let slice = Array(rows.dropFirst((page - 1) * per).prefix(per))
       let next: JSONValue = page * per < rows.count ? .int(page + 1) : .null
       return .json(["data": .array(slice), "page": .int(page), "per_page": .int(per), "next": next])
     }
   }
 
-  static func ts(_ v: JSONValue) -> Int64 { v["created_at"]?.stringValue.flatMap(Timestamp.parse)?.seconds ?? 0 }
+
+  static func ts(_ v: JSONValue, _ undated: Timestamp?) -> Int64 {
+    v["created_at"]?.stringValue.flatMap(Timestamp.parse)?.seconds ?? undated?.seconds ?? 0
+  }
 }

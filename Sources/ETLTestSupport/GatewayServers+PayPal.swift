@@ -16,6 +16,13 @@ public enum PayPalFixtureServer {
     /// A token stops working after this many API calls (nil: until it expires).
     public var tokenUses: Int? = nil
     public var expiresIn = 32400
+    /// Served instead of the fixture files when set (malformed-record corpora).
+    public var transactions: [JSONValue]? = nil
+    public var subscriptions: [JSONValue]? = nil
+    public var plans: [JSONValue]? = nil
+    /// Where transactions whose `transaction_initiation_date` cannot be read fall (nil: the epoch,
+    /// i.e. outside every window).
+    public var undatedAt: Timestamp? = nil
     public init() {}
   }
 
@@ -37,9 +44,12 @@ public enum PayPalFixtureServer {
   }
 
   public static func start(_ o: Options = Options()) async throws -> FixtureServer {
-    let txs = try FixtureData.list("gateways/paypal/transactions.json").sorted { date($0) < date($1) }
-    let subs = try FixtureData.list("gateways/paypal/subscriptions.json")
-    let plans = try FixtureData.list("gateways/paypal/plans.json")
+    let undated = o.undatedAt
+    let txs = try (o.transactions ?? FixtureData.list("gateways/paypal/transactions.json")).sorted {
+      date($0, undated) < date($1, undated)
+    }
+    let subs = try o.subscriptions ?? FixtureData.list("gateways/paypal/subscriptions.json")
+    let plans = try o.plans ?? FixtureData.list("gateways/paypal/plans.json")
     let tokens = Tokens()
     let basic = "Basic " + Data("\(o.clientID):\(o.clientSecret)".utf8).base64EncodedString()
     return try await FixtureServer.start { r in
@@ -70,7 +80,7 @@ public enum PayPalFixtureServer {
           return err(400, "INVALID_REQUEST", "Request is not well-formed, syntactically incorrect, or violates schema.",
             JSONObject(["details": [["field": "end_date", "issue": "INVALID_DATE_RANGE"]]]))
         }
-        let rows = txs.filter { let d = date($0); return d >= s.seconds && d <= e.seconds }
+        let rows = txs.filter { let d = date($0, undated); return d >= s.seconds && d <= e.seconds }
         if rows.count > o.maxItems {
           return err(400, "RESULTSET_TOO_LARGE", "Result set size is greater than the maximum limit. Change the filter criteria and try again.",
             JSONObject(["total_items": .int(rows.count), "maximum_items": .int(o.maxItems)]))
@@ -96,7 +106,8 @@ public enum PayPalFixtureServer {
     }
   }
 
-  static func date(_ v: JSONValue) -> Int64 {
-    v["transaction_info"]?["transaction_initiation_date"]?.stringValue.flatMap(Timestamp.parse)?.seconds ?? 0
+  static func date(_ v: JSONValue, _ undated: Timestamp?) -> Int64 {
+    v["transaction_info"]?["transaction_initiation_date"]?.stringValue.flatMap(Timestamp.parse)?.seconds
+      ?? undated?.seconds ?? 0
   }
 }

@@ -46,6 +46,10 @@ public struct InjectedFault: Sendable {
   public var headers: [(String, String)]
   public var body: String
   public var times: Int?
+  /// Raw response bytes (e.g. invalid UTF-8) sent instead of `body` when set.
+  public var rawBody: [UInt8]? = nil
+  /// Matching requests answered normally before the fault starts (1: the fault hits the 2nd page).
+  public var after = 0
 
   public init(
     path: String, query: [String: String] = [:], status: Int, headers: [(String, String)] = [], body: String = "{}",
@@ -57,6 +61,17 @@ public struct InjectedFault: Sendable {
     self.headers = headers
     self.body = body
     self.times = times
+  }
+
+  /// A fault answering with raw bytes (`headers` after the default JSON Content-Type, so they can
+  /// replace it), after letting `after` matching requests through.
+  public init(
+    path: String, query: [String: String] = [:], status: Int = 200, headers: [(String, String)] = [], rawBody: [UInt8],
+    times: Int? = 1, after: Int = 0
+  ) {
+    self.init(path: path, query: query, status: status, headers: headers, times: times)
+    self.rawBody = rawBody
+    self.after = after
   }
 
   func matches(_ r: RecordedRequest) -> Bool {
@@ -72,12 +87,16 @@ public actor FixtureServerState {
   func record(_ r: RecordedRequest) -> FixtureResponse? {
     requests.append(r)
     guard let i = faults.firstIndex(where: { $0.matches(r) }) else { return nil }
+    if faults[i].after > 0 {
+      faults[i].after -= 1
+      return nil
+    }
     let f = faults[i]
     if let t = f.times {
       if t <= 1 { faults.remove(at: i) } else { faults[i].times = t - 1 }
     }
     return FixtureResponse(
-      status: f.status, headers: [("Content-Type", "application/json")] + f.headers, body: Array(f.body.utf8))
+      status: f.status, headers: [("Content-Type", "application/json")] + f.headers, body: f.rawBody ?? Array(f.body.utf8))
   }
 
   func add(_ f: InjectedFault) { faults.append(f) }

@@ -72,7 +72,9 @@ public struct CashierSource: ExtractSource {
       let body = try await api.getJSON(path, query, headers: headers, label: label)
       pages += 1
       guard let data = body["data"]?.arrayValue else {
-        throw ExtractError(source: name, "\(label) returned no 'data' list; is api_url pointing at the Cashier API?")
+        throw ExtractError(
+          source: name,
+          "Cashier \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at the Cashier API?")
       }
       for row in data {
         counts.input += 1

@@ -189,11 +189,15 @@ struct GatewayAPI: Sendable {
   func json(_ response: HTTPResponse, label: String) throws -> JSONObject {
     do {
       guard let o = try JSONParser.parse(response.body).objectValue else {
-        throw ExtractError(source: source, "\(label) returned JSON that is not an object")
+        throw ExtractError(source: source, "\(gateway) \(label) returned JSON that is not an object")
       }
       return o
     } catch let e as JSONParseError {
-      throw ExtractError(source: source, "\(label) returned a body that is not valid JSON (\(e))")
+      let type = response.header("content-type") ?? "no Content-Type"
+      let what = type.lowercased().contains("html") ? "an HTML page (\(type)), not JSON" : "a body that is not valid JSON (\(e); \(type))"
+      throw ExtractError(
+        source: source,
+        "\(gateway) \(label) returned \(what); nothing was published — check api_url and \(gateway)'s status, then run the extract again")
     }
   }
 
@@ -227,6 +231,20 @@ struct GatewayAPI: Sendable {
     if let d = v["debug_id"]?.stringValue { bits.append("debug_id \(d)") }
     if bits.isEmpty, let s = v["error"]?.stringValue { bits.append(s) }
     return Redactor.shared.redact(bits.joined(separator: " — "))
+  }
+}
+
+extension JSONValue {
+  /// `object`, `array`, `string`, … for messages about a value of the wrong type.
+  static func typeName(_ v: JSONValue) -> String {
+    switch v {
+    case .null: return "null"
+    case .bool: return "a boolean"
+    case .number: return "a number"
+    case .string: return "a string"
+    case .array: return "an array"
+    case .object: return "an object"
+    }
   }
 }
 

@@ -161,7 +161,14 @@ public struct PayPalSource: ExtractSource {
       if let t = body["last_refreshed_datetime"]?.stringValue.flatMap(Timestamp.parse) {
         lastRefreshed = min(lastRefreshed ?? t, t)
       }
-      for item in body["transaction_details"]?.arrayValue ?? [] {
+      // A page must carry its list; a missing one is only tolerated on an empty result.
+      let details = body["transaction_details"]
+      guard let items = details?.arrayValue ?? (details == nil && (body["total_items"]?.int64Value ?? 0) == 0 ? [] : nil) else {
+        throw ExtractError(
+          source: name,
+          "\(label) returned no 'transaction_details' list (\(details.map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at PayPal?")
+      }
+      for item in items {
         counts.input += 1
         let info = item["transaction_info"]
         guard let id = info?["transaction_id"]?.stringValue else {

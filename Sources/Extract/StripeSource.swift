@@ -127,7 +127,9 @@ public struct StripeSource: ExtractSource {
       try api.check(response, label: label)
       let body = try api.json(response, label: label)
       guard let data = body["data"]?.arrayValue else {
-        throw ExtractError(source: name, "\(label) returned no 'data' list; is api_url pointing at Stripe?")
+        throw ExtractError(
+          source: name,
+          "Stripe \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at Stripe?")
       }
       for object in data {
         counts.input += 1

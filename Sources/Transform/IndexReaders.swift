@@ -59,7 +59,7 @@ struct IndexReaders {
       i.email = Normalize.email(r.text("email"))
       i.name = Normalize.name(r.text("name"))
       i.country = Normalize.country(r.at("address")?.text("country"))
-      i.createdAt = r.time("created")
+      do throws(FieldProblem) { i.createdAt = try r.strictTime("created", "customer \(id)") } catch { return .reject(error) }
       i.appUserID = r.at("metadata")?.text("app_user_id")
     }
     customers.addIdentity(i)
@@ -68,15 +68,29 @@ struct IndexReaders {
 
   /// `stripe.subscription` (API object, basil or legacy shape).
   mutating func stripeSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
-    guard let id = r.text("id"), let cus = r.text("customer") else {
-      return .reject(code: "missing_field", reason: "fields 'id' and 'customer' are required")
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.subscription has no 'id'") }
+    guard let cus = r.text("customer") else {
+      return .reject(code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
     }
     if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     let status = r.text("status") ?? ""
+    let item = r.at("items", "data")?.arrayValue?.first
+    let what = "subscription \(id)"
+    let times: [String: Timestamp]
+    do throws(FieldProblem) {
+      var t: [String: Timestamp] = [:]
+      for k in ["start_date", "created", "current_period_end", "canceled_at", "ended_at", "cancel_at"] {
+        t[k] = try r.strictTime(k, what)
+      }
+      if let e = try item?.strictTime("current_period_end", what + " item") { t["item_period_end"] = e }
+      times = t
+    } catch { return .reject(error) }
+    for c in [r.text("currency"), (item?.at("price") ?? item?.at("plan"))?.text("currency")].compactMap({ $0 }) where Currency(c) == nil {
+      return .reject(code: "unknown_currency", reason: "\(what): currency '\(c)' is not in the ISO 4217 table")
+    }
     var s = SubscriptionInfo(gateway: "stripe", id: id, priority: 1, source: source, line: line)
     s.identity = Identity(gateway: "stripe", customerID: cus)
     s.currency = r.text("currency")
-    let item = r.at("items", "data")?.arrayValue?.first
     if let price = item?.at("price") ?? item?.at("plan") {
       s.planID = price.text("id")
       if let rec = price.at("recurring"), let w = rec.text("interval") {
@@ -88,13 +102,13 @@ struct IndexReaders {
       if let lk = price.text("lookup_key"), let iv = s.interval { planIntervals[lk] = iv }
       s.currency = s.currency ?? price.text("currency")
     }
-    s.start = r.time("start_date") ?? r.time("created")
-    s.periodEnd = item?.time("current_period_end") ?? r.time("current_period_end")
-    s.requestedAt = r.time("canceled_at")
-    let ended = r.time("ended_at")
+    s.start = times["start_date"] ?? times["created"]
+    s.periodEnd = times["item_period_end"] ?? times["current_period_end"]
+    s.requestedAt = times["canceled_at"]
+    let ended = times["ended_at"]
     let atPeriodEnd = r.flag("cancel_at_period_end") ?? false
-    s.endsAt = ended ?? r.time("cancel_at") ?? (atPeriodEnd ? s.periodEnd : nil)
-    s.cancelled = ended != nil || atPeriodEnd || r.time("cancel_at") != nil || status == "canceled"
+    s.endsAt = ended ?? times["cancel_at"] ?? (atPeriodEnd ? s.periodEnd : nil)
+    s.cancelled = ended != nil || atPeriodEnd || times["cancel_at"] != nil || status == "canceled"
     s.appSubscriptionID = r.at("metadata")?.text("app_subscription_id")
     customers.addIdentity(s.identity!)
     if status == "incomplete_expired" || status == "incomplete" {
@@ -136,12 +150,26 @@ struct IndexReaders {
 
   /// `paypal.plan`: the REGULAR billing cycle gives the interval (gateways.md §3.3).
   mutating func paypalPlan(_ r: JSONValue) -> ReadOutcome {
-    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a paypal.plan has no 'id'") }
     let cycles = r.at("billing_cycles")?.arrayValue ?? []
-    guard let regular = cycles.first(where: { $0.text("tenure_type") == "REGULAR" }),
-      let f = regular.at("frequency"), let w = f.text("interval_unit"),
-      let iv = PlanSpec.interval(w, count: Int(f.integer("interval_count") ?? 1))
+    let regular = cycles.first(where: { $0.text("tenure_type") == "REGULAR" })
+    let count: Int64
+    do throws(FieldProblem) {
+      count = try regular?.at("frequency")?.strictInteger("interval_count", "plan \(id) REGULAR cycle", code: "bad_plan") ?? 1
+    } catch { return .reject(error) }
+    guard let f = regular?.at("frequency"), let w = f.text("interval_unit"), (1...1000).contains(count),
+      let iv = PlanSpec.interval(w, count: Int(count))
     else { return .reject(code: "bad_plan", reason: "plan \(id) has no REGULAR billing cycle with an interval") }
+    // The price must be readable money (gateways.md §6): known currency, decimal value.
+    if let price = regular?.at("pricing_scheme", "fixed_price") {
+      let cur = price.text("currency_code") ?? ""
+      guard let currency = Currency(cur) else {
+        return .reject(code: "unknown_currency", reason: "plan \(id): fixed_price currency '\(cur)' is not in the ISO 4217 table")
+      }
+      do { _ = try PayPalCashierReaders.money(price, exponent: currency.exponent) } catch {
+        return .reject(code: "bad_amount", reason: "plan \(id): fixed_price \(error)")
+      }
+    }
     planIntervals[id] = iv
     return .indexed
   }
@@ -149,8 +177,16 @@ struct IndexReaders {
   /// `paypal.subscription`: CANCELLED/EXPIRED ones are cancellations; the end of the last paid period
   /// is the last payment time plus the plan interval when the interval is known.
   func paypalSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
-    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a paypal.subscription has no 'id'") }
     let status = r.text("status") ?? ""
+    let what = "subscription \(id)"
+    let times: [String: Timestamp]
+    do throws(FieldProblem) {
+      var t: [String: Timestamp] = [:]
+      for k in ["create_time", "start_time", "status_update_time"] { t[k] = try r.strictTime(k, what) }
+      t["last_payment"] = try r.at("billing_info", "last_payment")?.strictTime("time", what + " billing_info.last_payment")
+      times = t
+    } catch { return .reject(error) }
     var s = SubscriptionInfo(gateway: "paypal", id: id, priority: 1, source: source, line: line)
     let sub = r.at("subscriber")
     let n = sub?.at("name")
@@ -159,12 +195,12 @@ struct IndexReaders {
       gateway: "paypal", customerID: sub?.text("payer_id"), appUserID: r.text("custom_id"),
       email: Normalize.email(sub?.text("email_address")), name: Normalize.name(full),
       country: Normalize.country(sub?.at("shipping_address", "address")?.text("country_code")),
-      createdAt: r.time("create_time"))
+      createdAt: times["create_time"])
     s.planID = r.text("plan_id")
-    s.start = r.time("start_time")
+    s.start = times["start_time"]
     s.cancelled = status == "CANCELLED" || status == "EXPIRED"
-    s.requestedAt = s.cancelled ? r.time("status_update_time") : nil
-    s.lastPayment = r.at("billing_info", "last_payment")?.time("time")
+    s.requestedAt = s.cancelled ? times["status_update_time"] : nil
+    s.lastPayment = times["last_payment"]
     s.appSubscriptionID = nil
     customers.addIdentity(s.identity!)
     if status == "APPROVAL_PENDING" || status == "APPROVED" {

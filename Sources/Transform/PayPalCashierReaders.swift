@@ -37,7 +37,12 @@ struct PayPalCashierReaders {
   func transaction(_ r: JSONValue) -> ReadOutcome {
     guard let ti = r.at("transaction_info"), let id = ti.text("transaction_id"),
       let cur = ti.at("transaction_amount")?.text("currency_code")
-    else { return .reject(code: "missing_field", reason: "transaction_info.transaction_id and amount are required") }
+    else {
+      let id = r.at("transaction_info")?.text("transaction_id")
+      return .reject(
+        code: "missing_field",
+        reason: "\(id.map { "transaction \($0)" } ?? "a paypal.transaction"): transaction_info.transaction_id and transaction_amount.currency_code are required")
+    }
     let code = ti.text("transaction_event_code") ?? ""
     let isPayment = code.hasPrefix("T00") && code != "T0013"
     let isRefund = code.hasPrefix("T11") || code.hasPrefix("T12")
@@ -60,7 +65,10 @@ struct PayPalCashierReaders {
     var tax: Int64 = 0
     var discount: Int64 = 0
     do {
-      amount = try Self.money(ti.at("transaction_amount"), exponent: currency.exponent) ?? 0
+      guard let a = try Self.money(ti.at("transaction_amount"), exponent: currency.exponent) else {
+        return .reject(code: "missing_field", reason: "transaction \(id) has no transaction_amount.value")
+      }
+      amount = a
       tax = try Self.money(ti.at("sales_tax_amount"), exponent: currency.exponent) ?? 0
       discount = try Self.money(ti.at("discount_amount"), exponent: currency.exponent).map { abs($0) } ?? 0
     } catch { return .reject(code: "bad_amount", reason: "\(error)") }
@@ -187,6 +195,11 @@ struct PayPalCashierReaders {
       return .reject(code: "unknown_currency", reason: "currency '\(r.text("currency") ?? "")' is not in the ISO 4217 table")
     }
     guard let date = r.time("created_at") else { return .reject(code: "bad_date", reason: "created_at is missing or not RFC 3339") }
+    // The contract's values are strings (gateways.md §5.3): a JSON number here is a producer bug
+    // whose decimals may already be lost, so it is refused rather than guessed at.
+    if let v = r["amount"], !v.isNull, v.stringValue == nil {
+      return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
+    }
     let amount: Int64
     do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .strictDot) } catch {
       return .reject(code: "bad_amount", reason: "\(error)")

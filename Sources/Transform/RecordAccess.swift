@@ -46,6 +46,46 @@ extension JSONValue {
   }
 }
 
+/// Strict reads for gateway API records: absent or null is nil, but a value that is present and
+/// malformed (wrong type, beyond Int64, not a timestamp) is a `FieldProblem` naming the record and
+/// field — never silently read as 0 or as another field's value.
+extension JSONValue {
+  /// An integer (JSON integer or integer text) at `key`; `what` names the record in the message.
+  func strictInteger(_ key: String, _ what: String, code: String = "bad_amount") throws(FieldProblem) -> Int64? {
+    guard let v = self[key], !v.isNull else { return nil }
+    if let n = v.int64Value { return n }
+    if let s = v.stringValue, let n = Int64(s.trimmingASCIIWhitespace()) { return n }
+    if let t = v.numberText ?? v.stringValue?.trimmingASCIIWhitespace(), !t.isEmpty,
+      t.drop(while: { $0 == "-" }).allSatisfy({ $0.isASCII && $0.isNumber })
+    {
+      throw FieldProblem(code, "\(what): '\(key)' \(JSONValue.brief(v)) does not fit in a 64-bit integer (minor units)")
+    }
+    throw FieldProblem(code, "\(what): '\(key)' must be an integer, not \(JSONValue.brief(v))")
+  }
+
+  /// A timestamp (Unix seconds, or ISO/Postgres text) at `key`; `""` counts as absent.
+  func strictTime(_ key: String, _ what: String) throws(FieldProblem) -> Timestamp? {
+    guard let v = self[key], !v.isNull else { return nil }
+    if let n = v.int64Value { return Timestamp(seconds: n) }
+    if let s = v.stringValue?.trimmingASCIIWhitespace() {
+      if s.isEmpty { return nil }
+      if let t = Timestamp.parse(s) { return t }
+    }
+    throw FieldProblem("bad_date", "\(what): '\(key)' \(JSONValue.brief(v)) is not a timestamp")
+  }
+
+  /// A short quoted form of a value for messages (long text cut at 40 characters).
+  static func brief(_ v: JSONValue) -> String {
+    let text = JSONWriter.string(v)
+    return text.count > 40 ? String(text.prefix(40)) + "…" : text
+  }
+}
+
+extension ReadOutcome {
+  /// A reject for a `FieldProblem`.
+  static func reject(_ p: FieldProblem) -> ReadOutcome { .reject(code: p.code, reason: p.message) }
+}
+
 /// A value that could not be read: becomes a reject naming the field.
 struct FieldProblem: Error {
   var code: String

@@ -8,8 +8,9 @@ struct StripeReaders {
   /// `stripe.invoice` (basil or legacy shape). Only `paid` invoices are revenue; `open` is pending,
   /// `uncollectible` failed, `draft`/`void` are not invoices a customer paid.
   func invoice(_ r: JSONValue) -> ReadOutcome {
-    guard let id = r.text("id"), let cur = r.text("currency") else {
-      return .reject(code: "missing_field", reason: "fields 'id' and 'currency' are required")
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.invoice has no 'id'") }
+    guard let cur = r.text("currency") else {
+      return .reject(code: "missing_field", reason: "invoice \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
     if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
@@ -18,34 +19,59 @@ struct StripeReaders {
     case "uncollectible": return .skip(code: "failed_payment", reason: "invoice \(id) is uncollectible")
     case let s: return .skip(code: "not_paid", reason: "invoice \(id) is \(s.isEmpty ? "without status" : s)")
     }
-    let date = r.at("status_transitions")?.time("paid_at") ?? r.time("created") ?? Timestamp(seconds: 0)
+    do throws(FieldProblem) {
+      return .payment(try paidInvoice(r, id: id, currency: cur))
+    } catch {
+      return .reject(error)
+    }
+  }
+
+  /// A paid invoice's amounts, dates and lines; a malformed amount or date is a `FieldProblem`.
+  func paidInvoice(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
+    let what = "invoice \(id)"
+    let paidAt = try r.at("status_transitions")?.strictTime("paid_at", what + " status_transitions")
+    let created = try r.strictTime("created", what)
+    guard let date = paidAt ?? created else {
+      throw FieldProblem("bad_date", "\(what) has neither status_transitions.paid_at nor created")
+    }
     var p = RawPayment(role: .gatewayInvoice, gateway: "stripe", id: id, currencyCode: cur, date: date)
     p.identity = Identity(
       gateway: "stripe", customerID: r.text("customer"), email: Normalize.email(r.text("customer_email")),
       name: Normalize.name(r.text("customer_name")), country: Normalize.country(r.at("customer_address")?.text("country")))
-    p.total = r.integer("total") ?? r.integer("amount_paid") ?? 0
+    let paidAmount = try r.strictInteger("amount_paid", what)
+    guard let total = try r.strictInteger("total", what) ?? paidAmount else {
+      throw FieldProblem("missing_field", "\(what) has no 'total' (nor 'amount_paid')")
+    }
+    p.total = total
     let invoiceSub = r.at("parent", "subscription_details")?.text("subscription") ?? r.text("subscription")
-    for l in r.at("lines", "data")?.arrayValue ?? [] {
+    for (n, l) in (r.at("lines", "data")?.arrayValue ?? []).enumerated() {
+      let lineWhat = "\(what) line \(l.text("id") ?? "#\(n + 1)")"
       let details = l.at("parent", "subscription_item_details")
       let sub = details?.text("subscription") ?? l.text("subscription") ?? invoiceSub
       let proration = details?.flag("proration") ?? l.flag("proration") ?? false
       let parentType = l.at("parent")?.text("type")
       let isSub = sub != nil && (parentType == "subscription_item_details" || l.text("type") == "subscription" || proration)
-      let amount = l.integer("amount") ?? 0
-      let discount = (l.at("discount_amounts")?.arrayValue ?? []).reduce(Int64(0)) { $0 + ($1.integer("amount") ?? 0) }
+      guard let amount = try l.strictInteger("amount", lineWhat) else {
+        throw FieldProblem("missing_field", "\(lineWhat) has no 'amount'")
+      }
+      var discount: Int64 = 0
+      for d in l.at("discount_amounts")?.arrayValue ?? [] { discount += try d.strictInteger("amount", lineWhat + " discount") ?? 0 }
       var tax: Int64 = 0
       var exclusive: Int64 = 0
       for t in l.at("taxes")?.arrayValue ?? l.at("tax_amounts")?.arrayValue ?? [] {
-        let a = t.integer("amount") ?? 0
+        let a = try t.strictInteger("amount", lineWhat + " tax") ?? 0
         tax += a
         let inclusive = t.text("tax_behavior").map { $0 == "inclusive" } ?? t.flag("inclusive") ?? false
         if !inclusive { exclusive += a }
       }
-      var line = RawLine(type: isSub ? .subscription : .oneTime, amount: amount - discount + exclusive)
+      let (net, o1) = amount.subtractingReportingOverflow(discount)
+      let (withTax, o2) = net.addingReportingOverflow(exclusive)
+      if o1 || o2 { throw FieldProblem("bad_amount", "\(lineWhat): amount, discounts and taxes overflow 64-bit minor units") }
+      var line = RawLine(type: isSub ? .subscription : .oneTime, amount: withTax)
       line.externalID = l.text("id")
       line.tax = tax
       line.discount = discount
-      line.quantity = l.integer("quantity") ?? 1
+      line.quantity = try l.strictInteger("quantity", lineWhat, code: "bad_field") ?? 1
       line.description = l.text("description")
       line.prorated = proration
       if isSub {
@@ -56,12 +82,12 @@ struct StripeReaders {
           line.interval = PlanSpec.interval(w, count: Int(rec.integer("interval_count") ?? 1))
         }
         line.subscriptionID = sub
-        line.periodStart = l.at("period")?.time("start")
-        line.periodEnd = l.at("period")?.time("end")
+        line.periodStart = try l.at("period")?.strictTime("start", lineWhat + " period")
+        line.periodEnd = try l.at("period")?.strictTime("end", lineWhat + " period")
       }
       p.lines.append(line)
     }
-    return .payment(p)
+    return p
   }
 
   /// Ids naming the same payment as a Stripe invoice (for the alias map).
@@ -78,30 +104,43 @@ struct StripeReaders {
   /// subscription line when the customer has exactly one subscription in that currency running at
   /// the charge date (exports-only backfill rule).
   func charge(_ r: JSONValue) -> ReadOutcome {
-    guard let id = r.text("id"), let cur = r.text("currency") else {
-      return .reject(code: "missing_field", reason: "fields 'id' and 'currency' are required")
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.charge has no 'id'") }
+    guard let cur = r.text("currency") else {
+      return .reject(code: "missing_field", reason: "charge \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
     if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
     case "succeeded": break
     case "pending": return .skip(code: "pending_payment", reason: "charge \(id) is pending")
     case "failed": return .skip(code: "failed_payment", reason: "charge \(id) failed (\(r.text("failure_code") ?? "no code"))")
-    case let s: return .reject(code: "bad_status", reason: "charge status '\(s)' is unknown")
+    case let s: return .reject(code: "bad_status", reason: "charge \(id): status '\(s)' is unknown")
     }
     if r.flag("captured") == false { return .skip(code: "pending_payment", reason: "charge \(id) is not captured") }
-    let date = r.time("created") ?? Timestamp(seconds: 0)
+    do throws(FieldProblem) {
+      return .payment(try succeededCharge(r, id: id, currency: cur))
+    } catch {
+      return .reject(error)
+    }
+  }
+
+  func succeededCharge(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
+    let what = "charge \(id)"
+    guard let date = try r.strictTime("created", what) else { throw FieldProblem("bad_date", "\(what) has no 'created'") }
     var p = RawPayment(role: .gatewayPayment, gateway: "stripe", id: id, currencyCode: cur, date: date)
     let bd = r.at("billing_details")
     p.identity = Identity(
       gateway: "stripe", customerID: r.text("customer"), appUserID: r.at("metadata")?.text("app_user_id"),
       email: Normalize.email(bd?.text("email") ?? r.text("receipt_email")), name: Normalize.name(bd?.text("name")),
       country: Normalize.country(bd?.at("address")?.text("country") ?? r.at("payment_method_details", "card")?.text("country")))
-    p.total = r.integer("amount_captured") ?? r.integer("amount") ?? 0
-    p.cumulativeRefund = r.integer("amount_refunded") ?? 0
+    let captured = try r.strictInteger("amount_captured", what)
+    let amount = try r.strictInteger("amount", what)
+    guard let total = captured ?? amount else { throw FieldProblem("missing_field", "\(what) has no 'amount'") }
+    p.total = total
+    p.cumulativeRefund = try r.strictInteger("amount_refunded", what) ?? 0
     var last = date
     for rf in r.at("refunds", "data")?.arrayValue ?? [] where rf.text("status") == "succeeded" {
-      if let rid = rf.text("id"), let a = rf.integer("amount") {
-        let d = rf.time("created") ?? date
+      if let rid = rf.text("id"), let a = try rf.strictInteger("amount", "\(what) refund \(rid)") {
+        let d = try rf.strictTime("created", "\(what) refund \(rid)") ?? date
         p.refunds.append(RawRefund(id: rid, amount: a, date: d))
         last = max(last, d)
       }
@@ -109,7 +148,7 @@ struct StripeReaders {
     p.cumulativeRefundDate = last
     p.lines = [standaloneLine(customer: r.text("customer"), currency: cur, date: date, amount: p.total,
       invoice: r.text("invoice"), description: r.text("description"))]
-    return .payment(p)
+    return p
   }
 
   func standaloneLine(customer: String?, currency: String, date: Timestamp, amount: Int64, invoice: String?,
@@ -169,13 +208,17 @@ struct StripeReaders {
 
   /// `stripe.refund`: only `succeeded` refunds become refund transactions.
   func refund(_ r: JSONValue) -> ReadOutcome {
-    guard let id = r.text("id"), let cur = r.text("currency"), let amount = r.integer("amount") else {
-      return .reject(code: "missing_field", reason: "fields 'id', 'currency' and 'amount' are required")
+    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.refund has no 'id'") }
+    let what = "refund \(id)"
+    let parsed: (Int64?, Timestamp?)
+    do throws(FieldProblem) { parsed = (try r.strictInteger("amount", what), try r.strictTime("created", what)) } catch { return .reject(error) }
+    guard let cur = r.text("currency"), let amount = parsed.0 else {
+      return .reject(code: "missing_field", reason: "\(what): fields 'id', 'currency' and 'amount' are required")
     }
     guard r.text("status") == "succeeded" else {
       return .skip(code: "refund_not_succeeded", reason: "refund \(id) is \(r.text("status") ?? "without status")")
     }
-    let date = r.time("created") ?? Timestamp(seconds: 0)
+    guard let date = parsed.1 else { return .reject(code: "bad_date", reason: "\(what) has no 'created'") }
     var p = RawPayment(role: .gatewayRefund, gateway: "stripe", id: id, currencyCode: cur, date: date)
     p.refundOf = r.text("charge") ?? r.text("payment_intent")
     p.refunds = [RawRefund(id: id, amount: amount, date: date)]

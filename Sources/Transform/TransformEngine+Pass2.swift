@@ -15,6 +15,7 @@ extension TransformEngine {
       progress.advance(by: 1)
       let outcome: ReadOutcome
       var record: JSONValue? = nil
+      var recordKey: String? = nil
       if let fast = AppTransactionScanner.scan(bytes) {
         outcome = AppMapping.payment(fast.row, refundRow: fast.isRefund)
       } else {
@@ -32,6 +33,7 @@ extension TransformEngine {
           return
         }
         record = env.record
+        recordKey = Self.recordKey(env)
         outcome = readPayment(env, stripe: stripe, paypal: paypal)
       }
       switch outcome {
@@ -44,7 +46,8 @@ extension TransformEngine {
           try ledger.reject(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record ?? Self.reparse(bytes))
         }
       case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: record)
-      case .reject(let code, let reason): try ledger.reject(s, line, code, reason, record: record ?? Self.reparse(bytes))
+      case .reject(let code, let reason):
+        try ledger.reject(s, line, code, reason, externalID: recordKey, record: record ?? Self.reparse(bytes))
       case .indexed: ledger.out(s)
       }
     }

@@ -136,10 +136,27 @@ final class TransformEngine {
         if subscriptions.all.count > before, subscriptions.all.last!.cancelled { return }
         ledger.out(s)
       case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: env.record)
-      case .reject(let code, let reason): try ledger.reject(s, line, code, reason, record: env.record)
+      case .reject(let code, let reason):
+        try ledger.reject(s, line, code, reason, externalID: Self.recordKey(env), record: env.record)
       case .payment: ledger.out(s)
       }
     }
+  }
+
+  /// `<gateway>_<id>` of a gateway or export record, for rejects (nil for app rows, which name
+  /// themselves through their own fields, and for records without an id).
+  static func recordKey(_ env: Envelope) -> String? {
+    let r = env.record
+    let id: String?
+    switch env.kind {
+    case "paypal.transaction": id = r.at("transaction_info")?.text("transaction_id")
+    case "cashier.transaction", "cashier-csv": id = r.text("transaction_id")
+    case "paypal-activity-csv": id = r.text("Transaction ID")
+    case let k where k.hasPrefix("app."): return nil
+    default: id = r.text("id")
+    }
+    guard let id, !env.gateway.isEmpty else { return nil }
+    return env.gateway + "_" + id
   }
 
   func registerAliases(_ env: Envelope) {
