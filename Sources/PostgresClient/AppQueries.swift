@@ -60,13 +60,18 @@ public enum AppQueries {
 
   /// Paid transactions not yet confirmed by a load, oldest first. `$1` = batch size (NULL = all).
   /// With `backfill`, the sync state is ignored and every paid transaction is read.
+  ///
+  /// Test users' transactions are left out of incremental reads: transform drops them (test data), so
+  /// they are never confirmed and would otherwise be read again every night, oldest first — enough of
+  /// them would fill every batch and stall the sync. A backfill reads them, and transform reports them
+  /// as skipped (`test_data`).
   public static func transactionsSQL(backfill: Bool) -> String {
     transactionSelect + """
 
       FROM transactions t
       JOIN users u ON u.id = t.user_id
       LEFT JOIN subscriptions s ON s.id = t.subscription_id
-      WHERE t.status IN ('completed', 'refunded')\(backfill ? "" : " AND t.chartmogul_synced_at IS NULL")
+      WHERE t.status IN ('completed', 'refunded')\(backfill ? "" : " AND t.chartmogul_synced_at IS NULL AND u.is_test IS NOT TRUE")
       ORDER BY t.transaction_date, t.id
       LIMIT $1::bigint
       """
@@ -85,7 +90,8 @@ public enum AppQueries {
     """
 
   /// Subscriptions cancelled in the app whose cancellation was not sent yet (all cancelled ones with
-  /// `backfill`), with the end of their last paid period.
+  /// `backfill`), with the end of their last paid period. Test users' are left out of incremental
+  /// reads, for the reason given at `transactionsSQL`.
   public static func subscriptionsSQL(backfill: Bool) -> String {
     """
     SELECT s.id, s.user_id, s.gateway, s.gateway_subscription_id, s.plan_name, s.status, s.started_at, s.canceled_at,
@@ -96,7 +102,10 @@ public enum AppQueries {
       FROM transactions t
       WHERE t.subscription_id = s.id AND t.status IN ('completed', 'refunded')
     ) p ON true
-    WHERE s.canceled_at IS NOT NULL\(backfill ? "" : " AND s.chartmogul_cancelled_at IS NULL")
+    WHERE s.canceled_at IS NOT NULL\(
+      backfill
+        ? ""
+        : " AND s.chartmogul_cancelled_at IS NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = s.user_id AND u.is_test)")
     ORDER BY s.canceled_at, s.id
     """
   }
