@@ -23,7 +23,7 @@ let package = Package(
     .target(name: "CShims"),
 
     // Core model → staging → stages → CLI
-    .target(name: "RevenueCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(name: "RevenueCore", dependencies: ["CShims", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "Staging",
       dependencies: ["RevenueCore", "CShims", .product(name: "Logging", package: "swift-log")]),

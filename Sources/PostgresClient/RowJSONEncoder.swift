@@ -29,7 +29,24 @@ public struct RowJSONEncoder: Sendable {
       entries.append((i, key, RowJSONEncoder.kind(of: c.typeOID)))
     }
     order = entries.sorted { columns[$0.index].name.utf8.lexicographicallyPrecedes(columns[$1.index].name.utf8) }
+    var bytes: [UInt8] = []
+    var plan: [Step] = []
+    for e in order {
+      plan.append(Step(column: Int32(e.index), keyStart: Int32(bytes.count), keyCount: Int32(e.key.count), kind: e.kind))
+      bytes += e.key
+    }
+    keyBytes = bytes
+    steps = plan
   }
+
+  /// `order` flattened for the per-row loop: every `"key":` back to back in `keyBytes` (one buffer,
+  /// so the loop neither retains nor releases per column).
+  struct Step: Sendable {
+    var column: Int32, keyStart: Int32, keyCount: Int32
+    var kind: Kind
+  }
+  let keyBytes: [UInt8]
+  let steps: [Step]
 
   static func kind(of oid: UInt32) -> Kind {
     switch oid {
@@ -47,33 +64,42 @@ public struct RowJSONEncoder: Sendable {
   /// Appends the row as one JSON object to `out`.
   public func write(_ row: borrowing PostgresRow, into out: inout [UInt8]) throws(PostgresError) {
     out.append(UInt8(ascii: "{"))
-    var first = true
-    for entry in order {
-      if !first { out.append(UInt8(ascii: ",")) }
-      first = false
-      out.append(contentsOf: entry.key)
-      if row.isNull(entry.index) {
-        out.append(contentsOf: RowJSONEncoder.null)
-        continue
-      }
-      let v = row.bytes(entry.index)
-      switch entry.kind {
-      case .string: RowJSONEncoder.writeString(v, into: &out)
-      case .number:
-        if RowJSONEncoder.isJSONNumber(v) { out.append(contentsOf: v) } else { RowJSONEncoder.writeString(v, into: &out) }
-      case .bool:
-        out.append(contentsOf: v.first == UInt8(ascii: "t") ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
-      case .timestamptz: RowJSONEncoder.writeTimestamp(v, assumeUTC: false, into: &out)
-      case .timestamp: RowJSONEncoder.writeTimestamp(v, assumeUTC: true, into: &out)
-      case .json:
-        do {
-          let value = try JSONParser.parse(v)
-          JSONWriter.write(value, into: &out)
-        } catch {
-          throw PostgresError(
-            kind: .query, message: "column '\(columns[entry.index].name)' holds JSON that cannot be parsed: \(error)")
+    var badJSON: Int? = nil
+    keyBytes.withUnsafeBufferPointer { keys in
+      steps.withUnsafeBufferPointer { steps in
+        for (n, step) in steps.enumerated() {
+          if n > 0 { out.append(UInt8(ascii: ",")) }
+          out.append(contentsOf: UnsafeBufferPointer(rebasing: keys[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)]))
+          let column = Int(step.column)
+          if row.isNull(column) {
+            out.append(contentsOf: RowJSONEncoder.null)
+            continue
+          }
+          let v = row.bytes(column)
+          switch step.kind {
+          case .string: RowJSONEncoder.writeString(v, into: &out)
+          case .number:
+            if RowJSONEncoder.isJSONNumber(v) { out.append(contentsOf: v) } else { RowJSONEncoder.writeString(v, into: &out) }
+          case .bool:
+            out.append(contentsOf: v.first == UInt8(ascii: "t") ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
+          case .timestamptz: RowJSONEncoder.writeTimestamp(v, assumeUTC: false, into: &out)
+          case .timestamp: RowJSONEncoder.writeTimestamp(v, assumeUTC: true, into: &out)
+          case .json:
+            if SortedJSONCopy.write(v, into: &out) { continue }
+            guard let value = try? JSONParser.parse(v) else {
+              badJSON = column
+              return
+            }
+            JSONWriter.write(value, into: &out)
+          }
         }
       }
+    }
+    if let column = badJSON {
+      var message = "cannot be parsed"
+      do { _ = try JSONParser.parse(row.bytes(column)) } catch { message = "\(error)" }
+      throw PostgresError(
+        kind: .query, message: "column '\(columns[column].name)' holds JSON that cannot be parsed: \(message)")
     }
     out.append(UInt8(ascii: "}"))
   }

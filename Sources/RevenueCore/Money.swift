@@ -139,6 +139,10 @@ extension Money {
 extension String {
   /// The string without leading and trailing ASCII spaces, tabs, CR and LF.
   public func trimmingASCIIWhitespace() -> String {
+    // Fast path (hot in Transform): when neither end byte is one of these, no end Character can be
+    // one of them either, so the result is `self` (exactly what the Character scan below returns).
+    func isWS(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+    if let f = utf8.first, let l = utf8.last, !isWS(f), !isWS(l) { return self }
     let ws: Set<Character> = [" ", "\t", "\r", "\n"]
     guard let a = firstIndex(where: { !ws.contains($0) }) else { return "" }
     let b = lastIndex(where: { !ws.contains($0) })!

@@ -122,6 +122,7 @@ enum AppTransactionScanner {
       var kind: Kind? = nil
       var sawKind = false
       var recordRange: (Int, Int)? = nil
+      var decoded: AppTransactionRow? = nil
       ws()
       if i < end && p[i] == 0x7D { throw Fail() }
       while true {
@@ -139,7 +140,13 @@ enum AppTransactionScanner {
             throw Fail()  // escaped kind text: leave it to the generic path
           }
         } else if !kesc && eq(ks, ke, "record") && recordRange == nil {
-          try skipValue(depth: 2)
+          if decodeRecord && kind != nil && i < end && p[i] == 0x7B {
+            // `kind` came first (as in every staged line: keys are sorted), so the record is read
+            // in place rather than skipped and scanned a second time; same checks, same result.
+            decoded = try recordObject()
+          } else {
+            try skipValue(depth: 2)
+          }
           recordRange = (vs, i)
         } else {
           if kesc { throw Fail() }
@@ -159,6 +166,7 @@ enum AppTransactionScanner {
       }
       ws()
       guard i == end, kind != nil else { return (nil, nil) }
+      if let decoded { return (kind, decoded) }
       guard decodeRecord, let (rs, re) = recordRange else { return (kind, nil) }
       var sub = Scanner(p: p + rs, end: re - rs)
       return (kind, try sub.record())
@@ -295,13 +303,19 @@ enum AppTransactionScanner {
 
     /// The record object → row, field by field with the generic path's rules.
     mutating func record() throws(Fail) -> AppTransactionRow {
+      let row = try recordObject()
+      ws()
+      guard i == end else { throw Fail() }
+      return row
+    }
+
+    /// Reads the object at `i` (after whitespace) into a row and stops after its `}`.
+    mutating func recordObject() throws(Fail) -> AppTransactionRow {
       var row = AppTransactionRow()
       try expect(0x7B)
       ws()
       if i < end && p[i] == 0x7D {
         i += 1
-        ws()
-        guard i == end else { throw Fail() }
         return row
       }
       while true {
@@ -311,7 +325,7 @@ enum AppTransactionScanner {
         try expect(0x3A)
         ws()
         guard i < end else { throw Fail() }
-        let field = AppField.lookup(p + ks, ke - ks)
+        let field = AppTransactionScanner.field(p + ks, ke - ks)
         let vs = i
         let c = p[i]
         let value: AppTransactionRow.FieldValue
@@ -330,6 +344,8 @@ enum AppTransactionScanner {
         } else if c == 0x2D || (c >= 0x30 && c <= 0x39) {
           let (ns, ne) = try number()
           value = field == nil ? .null : .number(String(decoding: UnsafeBufferPointer(start: p + ns, count: ne - ns), as: UTF8.self))
+        } else if field == .metadata && c == 0x7B, let m = try metadataObject() {
+          value = .other(.object(m))
         } else {
           try skipValue(depth: 3)
           if field != nil {
@@ -348,8 +364,6 @@ enum AppTransactionScanner {
         if d == 0x7D { break }
         throw Fail()
       }
-      ws()
-      guard i == end else { throw Fail() }
       return row
     }
   }

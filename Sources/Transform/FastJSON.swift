@@ -31,30 +31,46 @@ enum FastJSON {
     }
   }
 
-  static func string(_ s: String, _ out: inout [UInt8]) { JSONWriter.writeString(s, into: &out) }
+  /// Appends literal bytes (no per-call array).
+  @inline(__always) static func raw(_ s: StaticString, _ out: inout [UInt8]) {
+    out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
 
-  /// `"YYYY-MM-DDTHH:MM:SSZ"` with quotes.
+  /// `JSONWriter.writeString`, with a direct copy when no byte needs escaping (the usual case).
+  static func string(_ s: String, _ out: inout [UInt8]) {
+    var s = s
+    let plain = s.withUTF8 { buf -> Bool in
+      for c in buf where c < 0x20 || c == 0x22 || c == 0x5C { return false }
+      out.append(0x22)
+      out.append(contentsOf: buf)
+      out.append(0x22)
+      return true
+    }
+    if !plain { JSONWriter.writeString(s, into: &out) }
+  }
+
+  /// `"YYYY-MM-DDTHH:MM:SSZ"` with quotes (22 bytes, formatted on the stack and appended once).
   static func time(_ t: Timestamp, _ out: inout [UInt8]) {
     let c = t.components
-    out.append(0x22)
-    func d(_ v: Int, _ w: Int) {
-      var p = 1
-      for _ in 1..<w { p *= 10 }
-      var v = v
-      while p > 0 {
-        out.append(UInt8(v / p) + 0x30)
-        v %= p
-        p /= 10
-      }
-    }
     guard (0...9999).contains(c.year) else {
-      out.removeLast()
       string(t.iso8601, &out)
       return
     }
-    d(c.year, 4); out.append(0x2D); d(c.month, 2); out.append(0x2D); d(c.day, 2); out.append(0x54)
-    d(c.hour, 2); out.append(0x3A); d(c.minute, 2); out.append(0x3A); d(c.second, 2); out.append(0x5A)
-    out.append(0x22)
+    var b: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    withUnsafeMutableBytes(of: &b) { r in
+      func put(_ at: Int, _ v: Int, _ width: Int) {
+        var v = v
+        for k in stride(from: at + width - 1, through: at, by: -1) {
+          r[k] = UInt8(v % 10) + 0x30
+          v /= 10
+        }
+      }
+      r[0] = 0x22
+      put(1, c.year, 4); r[5] = 0x2D; put(6, c.month, 2); r[8] = 0x2D; put(9, c.day, 2); r[11] = 0x54
+      put(12, c.hour, 2); r[14] = 0x3A; put(15, c.minute, 2); r[17] = 0x3A; put(18, c.second, 2); r[20] = 0x5A
+      r[21] = 0x22
+      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: r[0..<22]))
+    }
   }
 
   static func invoice(_ v: InvoiceRecord, _ out: inout [UInt8]) {
@@ -125,7 +141,7 @@ enum FastJSON {
     }
     if l.type == .subscription {
       key("prorated", &out)
-      out.append(contentsOf: l.prorated ? Array("true".utf8) : Array("false".utf8))
+      raw(l.prorated ? "true" : "false", &out)
     }
     key("quantity", &out)
     int(l.quantity, &out)

@@ -69,34 +69,34 @@ struct Fragment {
 
   /// `meta()` written by hand (keys in sorted order; read back by `decode`).
   func writeMeta(into out: inout [UInt8]) {
-    out.append(contentsOf: Array(#"{"c":"#.utf8))
+    FastJSON.raw(#"{"c":"#, &out)
     FastJSON.string(currency, &out)
     if let (a, b) = givenPeriod {
-      out.append(contentsOf: Array(#","gp":["#.utf8))
+      FastJSON.raw(#","gp":["#, &out)
       FastJSON.int(a.seconds, &out)
       out.append(0x2C)
       FastJSON.int(b.seconds, &out)
       out.append(0x5D)
     }
     if cumulativeRefund != 0 {
-      out.append(contentsOf: Array(#","rc":"#.utf8))
+      FastJSON.raw(#","rc":"#, &out)
       FastJSON.int(cumulativeRefund, &out)
     }
     if let d = cumulativeRefundDate {
-      out.append(contentsOf: Array(#","rd":"#.utf8))
+      FastJSON.raw(#","rd":"#, &out)
       FastJSON.int(d.seconds, &out)
     }
     if !itemizedRefunds.isEmpty {
-      out.append(contentsOf: Array(#","rf":"#.utf8))
+      FastJSON.raw(#","rf":"#, &out)
       JSONWriter.write(.array(itemizedRefunds.map(\.json)), into: &out)
     }
     if refundSynced != 0 {
-      out.append(contentsOf: Array(#","rs":"#.utf8))
+      FastJSON.raw(#","rs":"#, &out)
       FastJSON.int(refundSynced, &out)
     }
-    out.append(contentsOf: Array(#","t":"#.utf8))
+    FastJSON.raw(#","t":"#, &out)
     FastJSON.int(total, &out)
-    out.append(contentsOf: Array(#","x":"#.utf8))
+    FastJSON.raw(#","x":"#, &out)
     FastJSON.int(tax, &out)
     out.append(0x7D)
   }

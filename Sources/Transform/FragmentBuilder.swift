@@ -61,6 +61,49 @@ struct FragmentBuilder {
   let planIntervals: [String: (IntervalUnit, Int)]
   /// Subscriptions some source cancels: only these need their last paid period tracked.
   var cancelledKeys: Set<String> = []
+  /// The last currency code looked up and its `Currency` (payments come in few currencies; the
+  /// lookup trims, upper-cases and hashes the code every time).
+  let lastCurrency = CurrencyMemo()
+  /// `plan_mapping` key → its `PlanRecord` (building one formats its external id every time).
+  let mappedPlans = PlanMemo()
+  /// `Normalize.country` of the few country texts rows carry (a pure function; Character checks are slow).
+  let countries = CountryMemo()
+
+  final class CountryMemo {
+    var known: [String: String?] = [:]
+    func normalized(_ s: String?) -> String? {
+      guard let s else { return nil }
+      if let hit = known[s] { return hit }
+      let n = Normalize.country(s)
+      if known.count < 1024 { known[s] = .some(n) }
+      return n
+    }
+  }
+
+  final class PlanMemo {
+    var plans: [String: PlanRecord] = [:]
+    func plan(_ key: String, _ mapping: [String: PlanSpec]) -> PlanRecord? {
+      if let p = plans[key] { return p }
+      guard let spec = mapping[key] else { return nil }
+      let p = spec.plan
+      plans[key] = p
+      return p
+    }
+  }
+
+  final class CurrencyMemo {
+    var code: String? = nil
+    var currency: Currency? = nil
+    func lookup(_ code: String) -> Currency? {
+      if let c = currency, code == self.code { return c }
+      let found = Currency(code)
+      if found != nil {
+        self.code = code
+        currency = found
+      }
+      return found
+    }
+  }
 
   enum Built {
     case fragment(Fragment)
@@ -69,7 +112,7 @@ struct FragmentBuilder {
   }
 
   func build(_ p: RawPayment, source: Int, line: Int, trackers: inout BuildTrackers) -> Built {
-    guard let currency = Currency(p.currencyCode) else {
+    guard let currency = lastCurrency.lookup(p.currencyCode) else {
       return .reject(code: "unknown_currency", reason: "currency '\(p.currencyCode)' is not in the ISO 4217 table")
     }
     let target = p.role == .gatewayRefund ? (p.refundOf ?? "") : p.id
@@ -181,8 +224,11 @@ struct FragmentBuilder {
       if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
       if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }
     }
-    customers.gatewaysByCustomer[customer, default: []].insert(p.gateway)
-    if let c = Normalize.country(p.countryHint ?? p.identity?.country) { customers.offer(.country, customer, p.date, c) }
+    // Most payments repeat a gateway the customer already has: look before taking the mutable path.
+    if customers.gatewaysByCustomer[customer]?.contains(p.gateway) != true {
+      customers.gatewaysByCustomer[customer, default: []].insert(p.gateway)
+    }
+    if let c = countries.normalized(p.countryHint ?? p.identity?.country) { customers.offer(.country, customer, p.date, c) }
     if let n = p.identity?.name { customers.offer(.name, customer, p.date, n) }
     if let r = p.referrerHint { customers.offer(.referrer, customer, p.date, r) }
     return .fragment(frag)
@@ -191,8 +237,9 @@ struct FragmentBuilder {
   /// `plan_mapping[planID]` (then the other candidate keys); with `pass_through`, a plan named after
   /// the gateway id with the record's own interval.
   func planFor(_ l: RawLine, currency: Currency) -> PlanRecord? {
-    for k in [l.planID].compactMap({ $0 }) + l.planCandidates {
-      if let spec = config.planMapping[k] { return spec.plan }
+    if let k = l.planID, let plan = mappedPlans.plan(k, config.planMapping) { return plan }
+    for k in l.planCandidates {
+      if let plan = mappedPlans.plan(k, config.planMapping) { return plan }
     }
     guard config.unmappedPlans == .passThrough, let id = l.planID ?? l.planCandidates.first else { return nil }
     guard let (unit, count) = l.interval ?? planIntervals[id] else { return nil }

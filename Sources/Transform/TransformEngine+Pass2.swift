@@ -78,6 +78,21 @@ extension TransformEngine {
     return v
   }
 
+  /// Offsets of the first five tabs of a sort-run line (found with memchr) and how many there are.
+  static func firstTabs(_ line: UnsafeRawBufferPointer) -> ([Int], Int) {
+    var tabs = [Int](repeating: 0, count: 5)
+    var found = 0
+    guard let base = line.baseAddress else { return (tabs, 0) }
+    var at = 0
+    while found < 5, at < line.count, let hit = memchr(base + at, 0x09, line.count - at) {
+      let k = UnsafeRawPointer(hit) - base
+      tabs[found] = k
+      found += 1
+      at = k + 1
+    }
+    return (tabs, found)
+  }
+
   func emitInvoices(sorter: ExternalSorter, to out: NDJSONWriter) throws {
     var groupKey: [UInt8] = []
     var group: [FragmentLine] = []
@@ -130,13 +145,8 @@ extension TransformEngine {
       }
     }
     try sorter.drain { line in
-      var tabs: [Int] = []
-      tabs.reserveCapacity(5)
-      for (i, c) in line.enumerated() where c == 0x09 {
-        tabs.append(i)
-        if tabs.count == 5 { break }
-      }
-      guard tabs.count == 5 else { throw StagingFormatError("sort run line has \(tabs.count) tabs, expected 5") }
+      let (tabs, found) = Self.firstTabs(line)
+      guard found == 5 else { throw StagingFormatError("sort run line has \(found) tabs, expected 5") }
       let key = line[..<tabs[0]]
       if !key.elementsEqual(groupKey) {
         try flush()
