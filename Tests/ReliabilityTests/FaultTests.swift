@@ -59,6 +59,13 @@ struct FaultTests {
     ReliabilityFigures.add("chartmogul-faults", ["faults": injected, "lost": lost, "duplicated": duplicated])
   }
 
+  /// Counts backends running a statement containing `text`. Only active ones, and never a poll like
+  /// this one: an earlier poll's backend may still be listed for a moment after it disconnected, with
+  /// the pattern in its own query text.
+  static func activeQuery(like text: String) -> String {
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%\(text)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()"
+  }
+
   /// Extract is slowed down by a users query that sleeps per row, so the restart lands inside it.
   static func slowPipeline() -> String {
     ReliabilityWorld.pipelineText(files: false).replacingOccurrences(
@@ -80,7 +87,7 @@ struct FaultTests {
     // Wait for the users query to be running, then restart the server under it.
     var running = false
     for _ in 0..<2000 where p.isRunning && !running {
-      running = (try? world.db.scalar("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(0.15)%' AND pid <> pg_backend_pid()")) != "0"
+      running = (try? world.db.scalar(Self.activeQuery(like: "pg_sleep(0.15)"))) != "0"
       if !running { try await Task.sleep(nanoseconds: 5_000_000) }
     }
     #expect(running, "the extract never reached the users query: \(world.output(tag: "x"))")
@@ -124,8 +131,7 @@ struct FaultTests {
     let p = try world.start(["load", "--pipeline", "pipeline.yaml", "--run-id", "W"], tag: "w")
     var running = false
     for _ in 0..<4000 where p.isRunning && !running {
-      running = (try? world.db.scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%UPDATE transactions t SET%' AND pid <> pg_backend_pid()")) != "0"
+      running = (try? world.db.scalar(Self.activeQuery(like: "UPDATE transactions t SET"))) != "0"
       if !running { try await Task.sleep(nanoseconds: 5_000_000) }
     }
     #expect(running, "the load never reached the write-back: \(world.output(tag: "w"))")

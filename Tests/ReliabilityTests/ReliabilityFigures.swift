@@ -1,4 +1,5 @@
 import Foundation
+import RevenueCore
 
 /// The suite's figures: kills survived, faults injected, bad records tried, records lost and
 /// duplicated. Every test adds what it did; the totals are printed once when the test process exits
@@ -63,15 +64,5 @@ final class ReliabilityFigures: @unchecked Sendable {
   }()
 }
 
-/// A small deterministic PRNG (SplitMix64) so every random choice can be replayed from its seed.
-struct SeededRandom: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+/// Every random choice of the suite comes from a seeded generator, so it can be replayed.
+typealias SeededRandom = SplitMix64
