@@ -6,7 +6,7 @@ import Staging
 
 /// Extracts the app database (DESIGN.md §5) with libpq into `extract/postgres.ndjson`.
 ///
-/// Settings: see `PostgresSourceSettings` (`url`, `batch_size`, `backfill`, `queries`).
+/// Settings: see `PostgresSourceSettings` (`url`, `batch_size`, `backfill`, `queries`, `work_mem`).
 /// Rows are streamed (libpq single-row mode) and written as JSON in Swift, so memory stays flat.
 /// Incremental runs need no cursor: the write-back columns (`chartmogul_synced_at`, …) say what
 /// previous loads confirmed, and the default queries read only the rest.
@@ -14,7 +14,7 @@ public struct PostgresSource: ExtractSource {
   public let name = "postgres"
   public let settings: PostgresSourceSettings
 
-  /// Reads `sources.postgres` (keys: `url`, `batch_size`, `backfill`, `queries`; see `PostgresSourceSettings`).
+  /// Reads `sources.postgres` (keys: `url`, `batch_size`, `backfill`, `queries`, `work_mem`; see `PostgresSourceSettings`).
   public init(config: ConfigMapping, environment: Environment) throws {
     settings = try PostgresSourceSettings(config: config, environment: environment)
   }
@@ -27,6 +27,7 @@ public struct PostgresSource: ExtractSource {
     do {
       let db = try PostgresConnection(url: settings.url.value)
       try Migrations.requireMigrated(db)
+      try settings.configureSession(db)
       for spec in AppQueries.all {
         guard let (sql, parameters) = settings.sql(for: spec) else {
           details[spec.name] = .string("not run (backfill)")

@@ -12,7 +12,7 @@ public struct MigrationReport: Sendable, CustomStringConvertible {
   }
 }
 
-/// Adds the sync-tracking columns, index and table (end of reference/app-schema.sql) to the app database.
+/// Adds the sync-tracking columns, indexes and table (end of reference/app-schema.sql) to the app database.
 ///
 /// Idempotent: every object is checked first and only the missing ones are created, all in one
 /// transaction under an advisory lock (two concurrent `migrate`s cannot interleave). Additions to the
@@ -21,6 +21,9 @@ public struct MigrationReport: Sendable, CustomStringConvertible {
 ///   refund that grows later is sent once, for the difference;
 /// - `chartmogul_sync_status.run_id` + unique `(run_id, sync_type)` — one status row per sync type per
 ///   run, so rerunning a run's load updates its row instead of adding another.
+/// And one for speed: `idx_transactions_chartmogul_unsynced` (see `indexes`). Indexes are built with a
+/// plain `CREATE INDEX` (inside the transaction), which holds writes to `transactions` while it runs:
+/// ~2 s per million rows on the benchmark machine.
 public enum Migrations {
   struct Column {
     var table: String
@@ -40,6 +43,30 @@ public enum Migrations {
     Column(table: "subscriptions", name: "chartmogul_subscription_uuid", definition: "VARCHAR(255)"),
     Column(table: "subscriptions", name: "chartmogul_plan_uuid", definition: "VARCHAR(255)"),
     Column(table: "subscriptions", name: "chartmogul_cancelled_at", definition: "TIMESTAMP"),
+  ]
+
+  struct Index {
+    var name: String
+    /// `table (columns) [WHERE …]`, after `CREATE INDEX name ON`.
+    var definition: String
+  }
+
+  /// Partial indexes on the rows still to be sent.
+  /// - `idx_transactions_chartmogul_sync`: the reference design's (app-schema.sql), for the write-back.
+  /// - `idx_transactions_chartmogul_unsynced`: the incremental transactions query's filter and order
+  ///   (`AppQueries.transactionsSQL(backfill: false)`: unsynced, completed/refunded, `ORDER BY
+  ///   transaction_date, id`). With it a batch (`LIMIT n`) reads the n oldest rows in index order
+  ///   instead of sorting every unsynced row (1 M rows, `LIMIT 10000`: 3.8 s → 0.23 s), and a full read
+  ///   can stream in order without a sort (see `PostgresSourceSettings.workMem`). It shrinks as rows
+  ///   are confirmed, so it stays small on a database that is kept in sync.
+  static let indexes: [Index] = [
+    Index(
+      name: "idx_transactions_chartmogul_sync",
+      definition: "transactions(chartmogul_synced_at) WHERE chartmogul_synced_at IS NULL"),
+    Index(
+      name: "idx_transactions_chartmogul_unsynced",
+      definition:
+        "transactions(transaction_date, id) WHERE chartmogul_synced_at IS NULL AND status IN ('completed', 'refunded')"),
   ]
 
   /// Columns the extract and the write-back need; missing ones mean `migrate` was not run.
@@ -88,14 +115,13 @@ public enum Migrations {
           applied.append("added \(label)")
         }
       }
-      let index = "idx_transactions_chartmogul_sync"
-      if try relationExists(db, index) {
-        present.append("index \(index)")
-      } else {
-        try db.execute(
-          "CREATE INDEX \(index) ON transactions(chartmogul_synced_at) WHERE chartmogul_synced_at IS NULL",
-          name: "migrate: create index")
-        applied.append("created index \(index)")
+      for index in indexes {
+        if try relationExists(db, index.name) {
+          present.append("index \(index.name)")
+        } else {
+          try db.execute("CREATE INDEX \(index.name) ON \(index.definition)", name: "migrate: create index \(index.name)")
+          applied.append("created index \(index.name)")
+        }
       }
       if try relationExists(db, "chartmogul_sync_status") {
         present.append("table chartmogul_sync_status")

@@ -1,7 +1,8 @@
 // etl-bench postgres-extract: the Postgres source's extract path (libpq single-row mode, JSON written in
 // Swift, staged through ExtractSink/NDJSONWriter) on the default transactions query, timed over runs.
 //
-//   etl-bench postgres-extract --url URL [--runs 3] [--dir DIR]   # prints rows/s, MB/s, peak RSS
+//   etl-bench postgres-extract --url URL [--runs 3] [--dir DIR] [--work-mem 256MB|default] [--keep]
+//                                                                  # prints rows/s, MB/s, peak RSS
 //   etl-bench postgres-extract --print-query                       # the same query on one line, $1 = NULL (for psql)
 //
 // benchmarks/postgres-extract.sh generates the data and runs the psql comparisons next to it.
@@ -32,6 +33,9 @@ enum PostgresExtractBenchmark {
       let report = try Migrations.migrate(url: url)
       if report.changed { print("migrate: \(report.applied.count) step(s) applied") }
       let db = try PostgresConnection(url: url)
+      // The Postgres source's session settings (work_mem); `--work-mem default` keeps the server's.
+      let workMem = value("--work-mem") ?? PostgresSourceSettings.defaultWorkMem
+      try PostgresSourceSettings(url: Secret(url), workMem: workMem == "default" ? nil : workMem).configureSession(db)
       var walls: [Double] = []
       var rows = 0
       var bytes: Int64 = 0
@@ -55,6 +59,10 @@ enum PostgresExtractBenchmark {
           String(
             format: "run %d: %d rows, %.1f MB in %.3f s = %.0f rows/s (publish with fsync +%.3f s)", run, rows,
             Double(bytes) / 1e6, wall, Double(rows) / wall, publish))
+        if args.contains("--keep") {  // leave the published file for `cmp` (and stop after this run)
+          print("kept \(folder.path)")
+          break
+        }
         try FileSystem.removeTree(dir)
       }
       let median = walls.sorted()[walls.count / 2]

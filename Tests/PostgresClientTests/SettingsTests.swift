@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import RevenueCore
 import Testing
@@ -49,6 +50,31 @@ struct SettingsTests {
       try PostgresSourceSettings(
         config: try postgresConfig("sources:\n  postgres: { url: 'postgresql://h/db', batch_size: 0 }"), environment: Environment([:]))
     }
+  }
+
+  @Test func workMemDefaultsOverridesAndChecks() throws {
+    func settings(_ extra: String) throws -> PostgresSourceSettings {
+      try PostgresSourceSettings(
+        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n\(extra)"), environment: Environment([:]))
+    }
+    #expect(try settings("").workMem == PostgresSourceSettings.defaultWorkMem)
+    #expect(try settings("    work_mem: 64MB\n").workMem == "64MB")
+    #expect(try settings("    work_mem: default\n").workMem == nil)
+    let bad = #expect(throws: ConfigError.self) { try settings("    work_mem: 64 MB; DROP TABLE users\n") }
+    #expect(bad?.description.contains("pipeline.yaml:4") == true)
+    #expect(bad?.description.contains("sources.postgres.work_mem") == true)
+    #expect(bad?.description.contains("is not a memory size") == true)
+  }
+
+  /// The session setting reaches the server on the extract connection (and `default` leaves it alone).
+  @Test func workMemIsSetOnTheSession() throws {
+    let url = try #require(ProcessInfo.processInfo.environment["ETL_TEST_DATABASE_URL"], "run under scripts/with-postgres")
+    let db = try PostgresConnection(url: url)
+    let before = try db.query("SHOW work_mem", name: "show").rows.first?.first ?? nil
+    try PostgresSourceSettings(url: Secret(url), workMem: nil).configureSession(db)
+    #expect(try db.query("SHOW work_mem", name: "show").rows.first?.first == before)
+    try PostgresSourceSettings(url: Secret(url), workMem: "96MB").configureSession(db)
+    #expect(try db.query("SHOW work_mem", name: "show").rows.first?.first == "96MB")
   }
 
   @Test func unknownKeysAndQueryNamesAreErrors() throws {
