@@ -22,7 +22,7 @@ public struct PostgresSourceSettings: Sendable {
   /// each); with the usual 4 MB it spills them to temporary files (1 M rows: ~300 MB written and
   /// read back). 256 MB keeps that sort in memory (1 M rows: 109–140 MB per process, three with the
   /// two parallel workers; EXPLAIN ANALYZE 5.8 s → 3.1 s, extract wall 8.9–11.4 s → 8.1 s, see
-  /// benchmarks/README.md 2026-11-28). It is an upper bound per sort or hash, used only as far as
+  /// benchmarks/README.md, "Extract: index and session work_mem"). It is an upper bound per sort or hash, used only as far as
   /// needed, and only for this one session; small syncs use a few MB.
   public static let defaultWorkMem = "256MB"
   public var url: Secret
