@@ -59,11 +59,20 @@ struct FaultTests {
     ReliabilityFigures.add("chartmogul-faults", ["faults": injected, "lost": lost, "duplicated": duplicated])
   }
 
-  /// Counts backends running a statement containing `text`. Only active ones, and never a poll like
-  /// this one: an earlier poll's backend may still be listed for a moment after it disconnected, with
-  /// the pattern in its own query text.
-  static func activeQuery(like text: String) -> String {
-    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%\(text)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()"
+  /// Waits until a backend runs a statement containing `text` (false if `p` ends or time runs out).
+  /// Only active statements count, and never a poll like this one: an earlier poll's backend may
+  /// still be listed for a moment after it disconnected, with the pattern in its own query text.
+  static func waitForStatement(like text: String, in world: ReliabilityWorld, while p: Process, seconds: Double) async throws
+    -> Bool
+  {
+    let sql =
+      "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%\(text)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()"
+    let deadline = Date().addingTimeInterval(seconds)
+    while p.isRunning && Date() < deadline {
+      if (try? world.db.scalar(sql)) != "0" { return true }
+      try await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return false
   }
 
   /// Extract is slowed down by a users query that sleeps per row, so the restart lands inside it.
@@ -85,11 +94,7 @@ struct FaultTests {
     #expect(undisturbed.status == 0, "\(undisturbed.transcript)")
     let p = try world.start(["extract", "--pipeline", "pipeline.yaml", "--run-id", "X"], tag: "x")
     // Wait for the users query to be running, then restart the server under it.
-    var running = false
-    for _ in 0..<2000 where p.isRunning && !running {
-      running = (try? world.db.scalar(Self.activeQuery(like: "pg_sleep(0.15)"))) != "0"
-      if !running { try await Task.sleep(nanoseconds: 5_000_000) }
-    }
+    let running = try await Self.waitForStatement(like: "pg_sleep(0.15)", in: world, while: p, seconds: 60)
     #expect(running, "the extract never reached the users query: \(world.output(tag: "x"))")
     try pg.pgCtl("restart")
     try await RelCLI.waitForExit(p)
@@ -129,11 +134,7 @@ struct FaultTests {
       #expect(r.status == 0 || r.status == 1, "\(r.transcript)")
     }
     let p = try world.start(["load", "--pipeline", "pipeline.yaml", "--run-id", "W"], tag: "w")
-    var running = false
-    for _ in 0..<4000 where p.isRunning && !running {
-      running = (try? world.db.scalar(Self.activeQuery(like: "UPDATE transactions t SET"))) != "0"
-      if !running { try await Task.sleep(nanoseconds: 5_000_000) }
-    }
+    let running = try await Self.waitForStatement(like: "UPDATE transactions t SET", in: world, while: p, seconds: 120)
     #expect(running, "the load never reached the write-back: \(world.output(tag: "w"))")
     try pg.pgCtl("restart")
     try await RelCLI.waitForExit(p)
