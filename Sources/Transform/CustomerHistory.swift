@@ -134,7 +134,7 @@ enum CustomerHistory {
       if let c = id.createdAt, m.createdAt.map({ c < $0 }) ?? true { m.createdAt = c }
       merged[key] = m
     }
-    for key in merged.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+    for key in merged.keys.sorted(by: utf8Less) {
       let i = merged[key]!
       var o: JSONObject = ["type": "identity", "gateway": .string(i.gateway)]
       o.set("customer_id", .optional(i.customerID))
@@ -149,7 +149,7 @@ enum CustomerHistory {
     ids.formUnion(customers.fillCountry.keys)
     ids.formUnion(customers.fillName.keys)
     ids.formUnion(customers.referrerFromMetadata.keys)
-    for e in ids.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+    for e in ids.sorted(by: utf8Less) {
       var o: JSONObject = ["type": "customer", "external_id": .string(e)]
       o["gateways"] = .array((customers.gatewaysByCustomer[e] ?? []).sorted().map { .string($0) })
       func dated(_ v: (Timestamp, String)?) -> JSONValue? {

@@ -87,6 +87,8 @@ final class CustomerIndex {
   private(set) var fillName: [String: (Timestamp, String)] = [:]
   private(set) var referrerFromMetadata: [String: (Timestamp, String)] = [:]
   var gatewaysByCustomer: [String: Set<String>] = [:]
+  /// Pass-2 facts of payments naming an app user, folded in by `settleSlots()`.
+  var slots = CustomerSlots()
 
   enum Fill { case country, name, referrer }
 
@@ -257,7 +259,9 @@ final class CustomerIndex {
           externalID: key, name: g.name ?? fillName[key]?.1, email: g.email, country: g.country ?? fillCountry[key]?.1,
           leadCreatedAt: g.createdAt, mergedExternalIDs: merges[key] ?? []))
     }
-    return out.sorted { $0.externalID.utf8.lexicographicallyPrecedes($1.externalID.utf8) }
+    // Sorting indices moves 8-byte integers instead of whole records (external ids are unique).
+    let keys = out.map(\.externalID)
+    return keys.indices.sorted { utf8Less(keys[$0], keys[$1]) }.map { out[$0] }
   }
 
   /// Merges for the manifest: `[{into, merged, email}]`, sorted.

@@ -39,7 +39,7 @@ final class PaymentAliases {
     for k in Array(parent.keys) { parent[k] = find(k) }
   }
 
-  func canonical(_ id: String) -> String { parent[id] ?? id }
+  func canonical(_ id: String) -> String { parent.isEmpty ? id : parent[id] ?? id }
 }
 
 /// Side data gathered while fragments are built (grows with customers, plans and subscriptions).
@@ -141,17 +141,23 @@ struct FragmentBuilder {
 
     // Customer.
     let customer: String?
+    var slot: Int32? = nil
+    var test = false
     if let u = p.appUserID {
-      customer = customers.resolveUser(u)
+      let route = customers.appUserRoute(u)
+      customer = route.customer
+      slot = route.slot
+      test = route.isTest
     } else if let id = p.identity {
       customer = customers.resolve(id)
+      test = customer.map(customers.isTest) ?? false
     } else {
       customer = nil
     }
     guard let customer else {
       return .reject(code: "no_customer", reason: "the record names no customer (no user id, customer id or e-mail)")
     }
-    if customers.isTest(customer) {
+    if test {
       return .skip(code: "test_data", reason: "customer \(customer) is test data (users.is_test or test_emails)")
     }
     if let m = money(p.total, "amount") { return .reject(code: "bad_amount", reason: m) }
@@ -220,15 +226,23 @@ struct FragmentBuilder {
       transactions: txs, gateway: p.gateway, appTransactionID: p.appTransactionID)
 
     for plan in planRefs where trackers.plans[plan.externalID] == nil { trackers.plans[plan.externalID] = plan }
-    for (sub, end) in subEnds where cancelledKeys.contains(sub) {
+    for (sub, end) in subEnds where !cancelledKeys.isEmpty && cancelledKeys.contains(sub) {
       if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
       if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }
+    }
+    let country = countries.normalized(p.countryHint ?? p.identity?.country)
+    if let slot, customers.slots.addGateway(slot, p.gateway) {
+      let s = customers.slots
+      if let c = country { s.offer(.country, slot, p.date, c) }
+      if let n = p.identity?.name { s.offer(.name, slot, p.date, n) }
+      if let r = p.referrerHint { s.offer(.referrer, slot, p.date, r) }
+      return .fragment(frag)
     }
     // Most payments repeat a gateway the customer already has: look before taking the mutable path.
     if customers.gatewaysByCustomer[customer]?.contains(p.gateway) != true {
       customers.gatewaysByCustomer[customer, default: []].insert(p.gateway)
     }
-    if let c = countries.normalized(p.countryHint ?? p.identity?.country) { customers.offer(.country, customer, p.date, c) }
+    if let c = country { customers.offer(.country, customer, p.date, c) }
     if let n = p.identity?.name { customers.offer(.name, customer, p.date, n) }
     if let r = p.referrerHint { customers.offer(.referrer, customer, p.date, r) }
     return .fragment(frag)

@@ -100,8 +100,30 @@ enum Normalize {
   /// E-mail comparison form: trimmed (all Unicode whitespace) and lower-cased; nil when empty.
   static func email(_ s: String?) -> String? {
     guard let s else { return nil }
+    if let t = asciiEmail(s) { return t.isEmpty ? nil : t }
     let t = s.filter { !$0.isWhitespace }.lowercased()
     return t.isEmpty ? nil : t
+  }
+
+  /// `email` for all-ASCII text without Character iteration: ASCII white space (HT, LF, VT, FF, CR,
+  /// space — the ASCII part of Unicode White_Space) dropped, A–Z lower-cased; the text itself when
+  /// nothing changes. nil for text with a non-ASCII byte (the general path handles it).
+  static func asciiEmail(_ s: String) -> String? {
+    @inline(__always) func space(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+    var s = s
+    var changed = false
+    let ascii = s.withUTF8 { b -> Bool in
+      for c in b {
+        if c >= 0x80 { return false }
+        if space(c) || (c >= 0x41 && c <= 0x5A) { changed = true }
+      }
+      return true
+    }
+    guard ascii else { return nil }
+    guard changed else { return s }
+    var out: [UInt8] = []
+    for c in s.utf8 where !space(c) { out.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c) }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// Two-letter country code, upper-case; anything else is dropped.

@@ -207,12 +207,14 @@ extension TransformEngine {
     var missing = 0
     let list = customers.customers()
     for c in list {
-      try custOut.write(c.json)
+      custOut.withBuffer { FastJSON.customer(c, &$0) }
+      try custOut.endLine()
       let (rec, miss) = Enrichment.attributes(
         customer: c, user: customers.user(c.externalID), gateways: customers.gatewaysByCustomer[c.externalID] ?? [],
         referrer: customers.referrerFromMetadata[c.externalID]?.1)
       missing += miss
-      try attrOut.write(rec.json)
+      attrOut.withBuffer { FastJSON.attributes(rec, &$0) }
+      try attrOut.endLine()
     }
     let planOut = try builder.writer("plans.ndjson")
     for k in trackers.plans.keys.sorted() { try planOut.write(trackers.plans[k]!.json) }

@@ -71,6 +71,7 @@ final class TransformEngine {
     let sorter = try ExternalSorter(directory: builder.directory + "/.sort", maxRecords: config.sortChunkRecords)
     progress.begin("transform: map payments", total: totalLines)
     for (s, path) in inputs.enumerated() { try pass2(source: s, path: path, sorter: sorter) }
+    customers.settleSlots()
     progress.end()
 
     progress.begin("transform: write invoices", total: sorter.count)
