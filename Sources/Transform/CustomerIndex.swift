@@ -92,11 +92,15 @@ final class CustomerIndex {
 
   enum Fill { case country, name, referrer }
 
+  /// The rule for dated facts: the most recent wins, a tie goes to the larger value (so the order
+  /// records arrive in never matters).
+  static func supersedes(_ date: Timestamp, _ value: String, _ old: (Timestamp, String)?) -> Bool {
+    guard let old else { return true }
+    return (date, value) > (old.0, old.1)
+  }
+
   func offer(_ what: Fill, _ customer: String, _ date: Timestamp, _ value: String) {
-    func better(_ old: (Timestamp, String)?) -> Bool {
-      guard let old else { return true }
-      return (date, value) > (old.0, old.1)
-    }
+    func better(_ old: (Timestamp, String)?) -> Bool { Self.supersedes(date, value, old) }
     switch what {
     case .country: if better(fillCountry[customer]) { fillCountry[customer] = (date, value) }
     case .name: if better(fillName[customer]) { fillName[customer] = (date, value) }

@@ -104,10 +104,7 @@ final class CustomerSlots {
 
   func offer(_ what: CustomerIndex.Fill, _ slot: Int32, _ date: Timestamp, _ value: String) {
     let i = Int(slot)
-    func better(_ old: (Timestamp, String)?) -> Bool {
-      guard let old else { return true }
-      return (date, value) > (old.0, old.1)
-    }
+    func better(_ old: (Timestamp, String)?) -> Bool { CustomerIndex.supersedes(date, value, old) }
     switch what {
     case .country: if better(country[i]) { country[i] = (date, value) }
     case .name: if better(name[i]) { name[i] = (date, value) }
