@@ -39,7 +39,7 @@ let package = Package(
       ]),
     .target(
       name: "Transform",
-      dependencies: ["RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["CShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Load",
       dependencies: [

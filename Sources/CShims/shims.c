@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -19,3 +20,9 @@ long long cshims_peak_rss_bytes(void) {
   if (getrusage(RUSAGE_SELF, &u) != 0) return -1;
   return (long long)u.ru_maxrss * 1024;
 }
+
+int cshims_start_writeback(int fd, long long offset, long long length) {
+  return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}
+
+int cshims_release_free_memory(void) { return malloc_trim(0); }

@@ -5,52 +5,69 @@ import Staging
 extension TransformEngine {
   // MARK: - Pass 2: payments → fragments
 
+  /// What pass 2's reading thread makes of one line (see `LinePipeline`).
+  enum Pass2Line {
+    case outcome(ReadOutcome, record: JSONValue?, recordKey: String?)
+    case badJSON(String)
+    case badRecord(JSONValue)
+  }
+
+  /// Pass 2's per-line reading: pure (scanner, parser, record readers over the indexes pass 1 built,
+  /// which pass 2 only reads), so it runs on the reading thread. nil: the line was settled in pass 1.
+  func readPass2Line(_ bytes: UnsafeRawBufferPointer, stripe: StripeReaders, paypal: PayPalCashierReaders) -> Pass2Line? {
+    if let fast = AppTransactionScanner.scan(bytes) {
+      return .outcome(AppMapping.payment(fast.row, refundRow: fast.isRefund), record: nil, recordKey: nil)
+    }
+    let isApp = AppTransactionScanner.isAppPaymentLine(bytes)
+    let value: JSONValue
+    do { value = try JSONParser.parse(bytes) } catch {
+      return isApp ? .badJSON("line is not valid JSON: \(error)") : nil
+    }
+    guard let env = Self.envelope(value), Self.paymentKinds.contains(env.kind) else {
+      return isApp ? .badRecord(value) : nil
+    }
+    return .outcome(readPayment(env, stripe: stripe, paypal: paypal), record: env.record, recordKey: Self.recordKey(env))
+  }
+
   func pass2(source s: Int, path: String, sorter: ExternalSorter) throws {
-    let reader = NDJSONReader(path: path)
     let stripe = StripeReaders(subscriptions: subscriptions)
     let paypal = PayPalCashierReaders(subscriptions: subscriptions)
     var fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
     fb.cancelledKeys = subscriptions.cancelledKeys
-    try reader.forEachLine { bytes, line in
-      progress.advance(by: 1)
-      let outcome: ReadOutcome
-      var record: JSONValue? = nil
-      var recordKey: String? = nil
-      if let fast = AppTransactionScanner.scan(bytes) {
-        outcome = AppMapping.payment(fast.row, refundRow: fast.isRefund)
-      } else {
-        let isApp = AppTransactionScanner.isAppPaymentLine(bytes)
-        guard let value = try? JSONParser.parse(bytes) else {
-          if isApp {
-            do { _ = try JSONParser.parse(bytes) } catch {
-              try ledger.reject(s, line, "bad_json", "line is not valid JSON: \(error)")
-            }
+    try LinePipeline.run(
+      path: path, progress: progress,
+      read: { bytes, _ in self.readPass2Line(bytes, stripe: stripe, paypal: paypal) },
+      use: { item, line, bytes in
+        let outcome: ReadOutcome
+        var record: JSONValue? = nil
+        var recordKey: String? = nil
+        switch item {
+        case .badJSON(let message):
+          try ledger.reject(s, line, "bad_json", message)
+          return
+        case .badRecord(let value):
+          try ledger.reject(s, line, "bad_record", "line is not an extracted record", record: value)
+          return
+        case .outcome(let o, let r, let k):
+          outcome = o
+          record = r
+          recordKey = k
+        }
+        switch outcome {
+        case .payment(let p):
+          switch fb.build(p, source: s, line: line, trackers: &trackers) {
+          case .fragment(let f): try sorter.add { f.encode(into: &$0) }
+          case .skip(let code, let reason):
+            try ledger.skip(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record)
+          case .reject(let code, let reason):
+            try ledger.reject(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record ?? Self.reparse(bytes))
           }
-          return
-        }
-        guard let env = Self.envelope(value), Self.paymentKinds.contains(env.kind) else {
-          if isApp { try ledger.reject(s, line, "bad_record", "line is not an extracted record", record: value) }
-          return
-        }
-        record = env.record
-        recordKey = Self.recordKey(env)
-        outcome = readPayment(env, stripe: stripe, paypal: paypal)
-      }
-      switch outcome {
-      case .payment(let p):
-        switch fb.build(p, source: s, line: line, trackers: &trackers) {
-        case .fragment(let f): try sorter.add { f.encode(into: &$0) }
-        case .skip(let code, let reason):
-          try ledger.skip(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record)
+        case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: record)
         case .reject(let code, let reason):
-          try ledger.reject(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record ?? Self.reparse(bytes))
+          try ledger.reject(s, line, code, reason, externalID: recordKey, record: record ?? Self.reparse(bytes))
+        case .indexed: ledger.out(s)
         }
-      case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: record)
-      case .reject(let code, let reason):
-        try ledger.reject(s, line, code, reason, externalID: recordKey, record: record ?? Self.reparse(bytes))
-      case .indexed: ledger.out(s)
-      }
-    }
+      })
   }
 
   static func reparse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
@@ -201,9 +218,9 @@ extension TransformEngine {
     }
   }
 
-  func writeCustomersAndPlans(invoiceCount: Int) throws -> JSONObject {
-    let custOut = try builder.writer("customers.ndjson")
-    let attrOut = try builder.writer("attributes.ndjson")
+  /// Writes customers.ndjson and attributes.ndjson from the final customer index (read only, so it
+  /// may run alongside the invoice merge); returns the missing-attribute count and the customer count.
+  func writeCustomers(_ custOut: NDJSONWriter, _ attrOut: NDJSONWriter) throws -> (Int, Int) {
     var missing = 0
     let list = customers.customers()
     for c in list {
@@ -216,11 +233,15 @@ extension TransformEngine {
       attrOut.withBuffer { FastJSON.attributes(rec, &$0) }
       try attrOut.endLine()
     }
+    return (missing, list.count)
+  }
+
+  func writePlansAndDetails(missingAttributes missing: Int, customerCount: Int) throws -> JSONObject {
     let planOut = try builder.writer("plans.ndjson")
     for k in trackers.plans.keys.sorted() { try planOut.write(trackers.plans[k]!.json) }
     var d = JSONObject()
     d["merges"] = customers.mergeDetails()
-    d["missing_attribute_rate"] = .string(Enrichment.rate(missing: missing, total: list.count * Enrichment.keys.count))
+    d["missing_attribute_rate"] = .string(Enrichment.rate(missing: missing, total: customerCount * Enrichment.keys.count))
     d["churn_recognition"] = .string(config.churnRecognition.rawValue)
     var rc = JSONObject()
     for (k, v) in ledger.rejectCodes.sorted(by: { $0.key < $1.key }) { rc[k] = .int(v) }

@@ -1,3 +1,4 @@
+import CShims
 import Foundation
 import RevenueCore
 import Staging
@@ -67,23 +68,42 @@ final class TransformEngine {
     progress.end()
     customers.finish()
     aliases.finish()
+    _ = cshims_release_free_memory()  // pass 1's parse garbage: give its pages back before pass 2 allocates
 
     let sorter = try ExternalSorter(directory: builder.directory + "/.sort", maxRecords: config.sortChunkRecords)
     progress.begin("transform: map payments", total: totalLines)
     for (s, path) in inputs.enumerated() { try pass2(source: s, path: path, sorter: sorter) }
+    try sorter.finishInput()
+    _ = cshims_release_free_memory()
     customers.settleSlots()
     progress.end()
+    _ = cshims_release_free_memory()
 
+    // Facts the earlier run knew (country, name, referrer, gateways) complete this run's customers.
+    if let prior { try CustomerHistory.readCustomerFacts(prior, into: customers) }
+
+    // The customer files need only the customer index, now final: they are written on a second
+    // thread while this one merges the invoices.
+    let custOut = try builder.writer("customers.ndjson")
+    let attrOut = try builder.writer("attributes.ndjson")
+    let historyOut = try builder.writer(CustomerHistory.fileName)
+    var missing = 0
+    var customerCount = 0
     progress.begin("transform: write invoices", total: sorter.count)
     let invoices = try builder.writer("invoices.ndjson")
-    try emitInvoices(sorter: sorter, to: invoices)
-    try? FileSystem.removeTree(builder.directory + "/.sort")
+    try Alongside.run(
+      {
+        try emitInvoices(sorter: sorter, to: invoices)
+        try? FileSystem.removeTree(builder.directory + "/.sort")
+      },
+      side: {
+        (missing, customerCount) = try self.writeCustomers(custOut, attrOut)
+        try CustomerHistory.write(self.customers, to: historyOut)
+      })
     progress.end()
 
     try writeCancellations()
-    if let prior { try CustomerHistory.readCustomerFacts(prior, into: customers) }
-    let details = try writeCustomersAndPlans(invoiceCount: invoices.lineCount)
-    try CustomerHistory.write(customers, to: try builder.writer(CustomerHistory.fileName))
+    let details = try writePlansAndDetails(missingAttributes: missing, customerCount: customerCount)
     return details
   }
 

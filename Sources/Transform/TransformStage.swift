@@ -43,7 +43,9 @@ public enum TransformStage {
       var bySource: [String: Accounting] = [:]
       for (i, n) in engine.ledger.sourceNames.enumerated() { bySource[n] = engine.ledger.accounting[i] }
       let total = engine.ledger.accounting.reduce(Accounting(), +)
+      ctx.progress.begin("transform: publish", total: nil)
       let m = try builder.publish(inputs: inputs, accounting: total, bySource: bySource, details: summary)
+      ctx.progress.end()
       ctx.logger.info("transform: \(total.equation)")
       var lines = [
         "out: " + ["customers", "plans", "invoices", "cancellations", "attributes"].map { n in

@@ -62,6 +62,8 @@ final class ProgressReporter: ProgressSink, @unchecked Sendable {
       FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
       drawn = false
     }
+    // Phase timings for whoever debugs a slow run (`--log-level debug`).
+    logger.debug("\(label): \(done.grouped) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
   }
 
   private func line(_ now: Date) -> String {

@@ -16,6 +16,11 @@ struct MigrationAndWriteBackTests {
     #expect(first.applied.contains("created table chartmogul_sync_status"))
     #expect(first.applied.contains("created index idx_transactions_chartmogul_sync"))
     #expect(first.applied.contains("created index idx_transactions_chartmogul_unsynced"))
+    #expect(first.applied.contains("created index idx_transactions_chartmogul_subscription"))
+    // The new columns have planner statistics at once (migrate analyzes the tables it altered).
+    #expect(
+      try db.scalar("SELECT count(*) FROM pg_stats WHERE tablename = 'transactions' AND attname = 'chartmogul_synced_at'")
+        == "1")
     let second = try Migrations.migrate(url: db.url)
     #expect(!second.changed)
     #expect(second.applied.isEmpty)
@@ -52,6 +57,21 @@ struct MigrationAndWriteBackTests {
     try db.execute("DROP INDEX idx_transactions_chartmogul_unsynced")
     let again = try Migrations.migrate(url: db.url)
     #expect(again.applied == ["created index idx_transactions_chartmogul_unsynced"])
+  }
+
+  /// The cancellations query looks up each cancelled subscription's last paid period through
+  /// `idx_transactions_chartmogul_subscription`, not a scan of every transaction per subscription.
+  @Test func subscriptionIndexServesTheCancellationsQuery() throws {
+    let db = try migratedSeed()
+    defer { db.drop() }
+    let conn = try PostgresConnection(url: db.url)
+    try conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off; ANALYZE transactions", name: "plan setup")
+    let plan = try conn.query("EXPLAIN " + AppQueries.subscriptionsSQL(backfill: false), name: "explain")
+      .rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+    #expect(plan.contains("idx_transactions_chartmogul_subscription"), "plan:\n\(plan)")
+    try db.execute("DROP INDEX idx_transactions_chartmogul_subscription")
+    let again = try Migrations.migrate(url: db.url)
+    #expect(again.applied == ["created index idx_transactions_chartmogul_subscription"])
   }
 
   @Test func migrateCompletesATableFromTheReferenceDesign() throws {

@@ -2,6 +2,10 @@
 #define CSHIMS_H
 #include <stddef.h>
 #include <stdint.h>
+/// Starts the kernel's writeback of bytes [offset, offset+length) of fd without waiting for it
+/// (sync_file_range SYNC_FILE_RANGE_WRITE); a later fsync then has less to wait for. Returns 0 or -1.
+int cshims_start_writeback(int fd, long long offset, long long length);
+
 /// Atomically exchanges two paths (Linux renameat2 RENAME_EXCHANGE). Returns 0 or -1 with errno set.
 int cshims_rename_exchange(const char *a, const char *b);
 /// Peak resident set size of this process in bytes (getrusage ru_maxrss).
@@ -14,4 +18,6 @@ void cshims_sha256_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks);
 void cshims_sha256_blocks_portable(uint32_t state[8], const uint8_t *p, size_t nblocks);
 /// 1 when cshims_sha256_blocks uses SHA-NI on this CPU, 0 otherwise.
 int cshims_sha256_hardware(void);
+/// Returns free heap memory to the kernel (glibc malloc_trim(0)); 1 if some was released.
+int cshims_release_free_memory(void);
 #endif
