@@ -17,7 +17,7 @@ final class RecordLedger {
     self.skipped = skipped
   }
 
-  func input(_ s: Int) { accounting[s].input += 1 }
+  func input(_ s: Int, count: Int = 1) { accounting[s].input += count }
   func out(_ s: Int) { accounting[s].output += 1 }
 
   func reject(_ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil)

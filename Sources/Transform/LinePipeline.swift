@@ -119,16 +119,19 @@ enum LinePipeline {
   }()
 
   /// Reads `path` with `read` on a second thread and passes each non-nil value, in line order, to
-  /// `use` with its line number and bytes; `progress` is told about every line read.
+  /// `use` with its line number and bytes; `lines` and `progress` are told how many lines were read
+  /// (on this thread, before the batch's values).
   static func run<T>(
     path: String, batchLines: Int = 512, depth: Int = 4, threaded: Bool = LinePipeline.threaded,
     progress: any ProgressSink,
     read: @escaping (UnsafeRawBufferPointer, Int) throws -> T?,
+    lines: (Int) -> Void = { _ in },
     use: (T, Int, UnsafeRawBufferPointer) throws -> Void
   ) throws {
     if !threaded {
       let reader = NDJSONReader(path: path)
       try reader.forEachLine { bytes, line in
+        lines(1)
         if let v = try read(bytes, line) { try use(v, line, bytes) }
         progress.advance(by: 1)
       }
@@ -168,6 +171,7 @@ enum LinePipeline {
     defer { done.wait() }
     do {
       while let batch = try channel.receive() {
+        lines(batch.linesRead)
         try batch.bytes.withUnsafeBytes { raw in
           var start = 0
           for i in batch.values.indices {

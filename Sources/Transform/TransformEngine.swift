@@ -109,59 +109,71 @@ final class TransformEngine {
 
   // MARK: - Pass 1
 
+  /// What pass 1's reading thread makes of one line: app payment lines are left to pass 2 (nil),
+  /// the others are parsed there (the costly part), and indexed on the calling thread in file order.
+  enum Pass1Line {
+    case parsed(JSONValue)
+    case badJSON(String)
+  }
+
   func pass1(source s: Int, path: String) throws {
-    let reader = NDJSONReader(path: path)
     var stripe = StripeReaders(subscriptions: nil)
     let paypal = PayPalCashierReaders(subscriptions: nil)
     _ = stripe
-    try reader.forEachLine { bytes, line in
-      ledger.input(s)
-      progress.advance(by: 1)
-      if AppTransactionScanner.isAppPaymentLine(bytes) { return }
-      let value: JSONValue
-      do { value = try JSONParser.parse(bytes) } catch {
-        try ledger.reject(s, line, "bad_json", "line is not valid JSON: \(error)")
-        return
-      }
-      guard let env = Self.envelope(value) else {
-        try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
-        return
-      }
-      if Self.paymentKinds.contains(env.kind) {
-        stripe = StripeReaders(subscriptions: nil)
-        let outcome = readPayment(env, stripe: stripe, paypal: paypal)
-        registerAliases(env)
-        if case .payment(let p) = outcome, let id = p.identity, p.appUserID == nil || id.customerID != nil || id.email != nil {
-          if p.role != .appTransaction && p.role != .appRefund { customers.addIdentity(id) }
+    try LinePipeline.run(
+      path: path, progress: progress,
+      read: { bytes, _ -> Pass1Line? in
+        if AppTransactionScanner.isAppPaymentLine(bytes) { return nil }
+        do { return .parsed(try JSONParser.parse(bytes)) } catch { return .badJSON("line is not valid JSON: \(error)") }
+      },
+      lines: { self.ledger.input(s, count: $0) },
+      use: { item, line, _ in
+        let value: JSONValue
+        switch item {
+        case .badJSON(let message):
+          try ledger.reject(s, line, "bad_json", message)
+          return
+        case .parsed(let v): value = v
         }
-        return
-      }
-      let before = subscriptions.all.count
-      let outcome: ReadOutcome
-      switch env.kind {
-      case "app.user": outcome = index.appUser(env.record)
-      case "app.subscription": outcome = index.appSubscription(env.record, source: s, line: line)
-      case "stripe.customer": outcome = index.stripeCustomer(env.record, csv: false)
-      case "stripe-customers-csv": outcome = index.stripeCustomer(env.record, csv: true)
-      case "stripe.subscription": outcome = index.stripeSubscription(env.record, source: s, line: line)
-      case "stripe-subscriptions-csv": outcome = index.stripeSubscriptionCSV(env.record, source: s, line: line)
-      case "paypal.plan": outcome = index.paypalPlan(env.record)
-      case "paypal.subscription": outcome = index.paypalSubscription(env.record, source: s, line: line)
-      default:
-        try ledger.reject(s, line, "unknown_kind", "kind '\(env.kind)' is not one Transform reads", record: env.record)
-        return
-      }
-      switch outcome {
-      case .indexed:
-        // Cancelled subscriptions are counted when their cancellation is decided.
-        if subscriptions.all.count > before, subscriptions.all.last!.cancelled { return }
-        ledger.out(s)
-      case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: env.record)
-      case .reject(let code, let reason):
-        try ledger.reject(s, line, code, reason, externalID: Self.recordKey(env), record: env.record)
-      case .payment: ledger.out(s)
-      }
-    }
+        guard let env = Self.envelope(value) else {
+          try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
+          return
+        }
+        if Self.paymentKinds.contains(env.kind) {
+          stripe = StripeReaders(subscriptions: nil)
+          let outcome = readPayment(env, stripe: stripe, paypal: paypal)
+          registerAliases(env)
+          if case .payment(let p) = outcome, let id = p.identity, p.appUserID == nil || id.customerID != nil || id.email != nil {
+            if p.role != .appTransaction && p.role != .appRefund { customers.addIdentity(id) }
+          }
+          return
+        }
+        let before = subscriptions.all.count
+        let outcome: ReadOutcome
+        switch env.kind {
+        case "app.user": outcome = index.appUser(env.record)
+        case "app.subscription": outcome = index.appSubscription(env.record, source: s, line: line)
+        case "stripe.customer": outcome = index.stripeCustomer(env.record, csv: false)
+        case "stripe-customers-csv": outcome = index.stripeCustomer(env.record, csv: true)
+        case "stripe.subscription": outcome = index.stripeSubscription(env.record, source: s, line: line)
+        case "stripe-subscriptions-csv": outcome = index.stripeSubscriptionCSV(env.record, source: s, line: line)
+        case "paypal.plan": outcome = index.paypalPlan(env.record)
+        case "paypal.subscription": outcome = index.paypalSubscription(env.record, source: s, line: line)
+        default:
+          try ledger.reject(s, line, "unknown_kind", "kind '\(env.kind)' is not one Transform reads", record: env.record)
+          return
+        }
+        switch outcome {
+        case .indexed:
+          // Cancelled subscriptions are counted when their cancellation is decided.
+          if subscriptions.all.count > before, subscriptions.all.last!.cancelled { return }
+          ledger.out(s)
+        case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: env.record)
+        case .reject(let code, let reason):
+          try ledger.reject(s, line, code, reason, externalID: Self.recordKey(env), record: env.record)
+        case .payment: ledger.out(s)
+        }
+      })
   }
 
   /// `<gateway>_<id>` of a gateway or export record, for rejects (nil for app rows, which name
