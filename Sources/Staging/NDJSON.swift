@@ -245,6 +245,7 @@ final class FileSink: @unchecked Sendable {
   private var written: Int64 = 0
   private var flushedUpTo: Int64 = 0
   private var isClosed = false
+  static let earlyWriteback = ProcessInfo.processInfo.environment["ETL_NO_EARLY_WRITEBACK"] == nil
 
   init(fd: Int32, path: String) {
     self.fd = fd
@@ -305,7 +306,7 @@ final class FileSink: @unchecked Sendable {
       }
       written += Int64(bytes.count)
       // Start writeback of every complete 8 MiB written so far; fsync then waits on little.
-      if written - flushedUpTo >= 8 << 20 {
+      if FileSink.earlyWriteback, written - flushedUpTo >= 8 << 20 {
         _ = cshims_start_writeback(fd, flushedUpTo, written - flushedUpTo)
         flushedUpTo = written
       }
