@@ -56,4 +56,29 @@ struct NDJSONTests {
     #expect((attrs[.posixPermissions] as? Int) == 0o600)
     #expect(throws: StagingError.self) { try NDJSONWriter(path: path) }  // never overwrites
   }
+
+  @Test("many buffers handed to the background writer arrive whole and in order, checksum included")
+  func writerAcrossManyBuffers() throws {
+    let dir = try TempDirectory()
+    let path = dir.file("big.ndjson")
+    let w = try NDJSONWriter(path: path)
+    var rng = SplitMix64(seed: 11)
+    for i in 0..<60_000 {
+      let pad = String(repeating: "y", count: Int(rng.next() % 200))
+      try w.writeLine(Array("{\"i\":\(i),\"p\":\"\(pad)\"}".utf8))
+    }
+    let entry = try w.close()
+    #expect(try w.close() == entry)  // closing again gives the same entry
+    let bytes = try #require(FileManager.default.contents(atPath: path))
+    #expect(bytes.count > 5 << 20)  // several 1 MiB buffers went through the worker
+    #expect(entry.bytes == Int64(bytes.count))
+    #expect(entry.lines == 60_000)
+    #expect(entry.sha256 == SHA256.hex([UInt8](bytes)))
+    var n = 0
+    try NDJSONReader(path: path).forEachValue { result, line in
+      #expect(try result.get()["i"]?.int64Value == Int64(n))
+      n += 1
+    }
+    #expect(n == 60_000)
+  }
 }

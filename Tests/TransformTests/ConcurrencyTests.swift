@@ -1,0 +1,108 @@
+import ETLTestSupport
+import Foundation
+import RevenueCore
+import Staging
+import Testing
+
+@testable import Transform
+
+/// Transform's two-thread helpers: the line pipeline of passes 1 and 2, and the external sorter
+/// whose runs a worker writes. Whatever the threads do, the caller must see exactly what one thread
+/// would have produced, and an error on either side must stop both without a hang.
+@Suite struct ConcurrencyTests {
+  final class NoProgress: ProgressSink, @unchecked Sendable {
+    var total = 0
+    func begin(_ label: String, total: Int?) {}
+    func advance(by count: Int) { total += count }
+    func end() {}
+  }
+
+  struct Boom: Error {}
+
+  /// 5,000 lines (some blank, some the reader drops) in small batches: values arrive in line order
+  /// with their own bytes and line numbers, and every line read is counted, threaded or not.
+  @Test(arguments: [true, false]) func pipelineKeepsLineOrder(threaded: Bool) throws {
+    let dir = try TempDirectory(prefix: "pipeline")
+    var text = ""
+    for i in 1...5_000 { text += i % 97 == 0 ? "\n" : "{\"n\":\(i)}\n" }
+    let path = dir.path + "/in.ndjson"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let progress = NoProgress()
+    var seen: [(Int, Int, String)] = []
+    var counted = 0
+    try LinePipeline.run(
+      path: path, batchLines: 7, depth: 2, threaded: threaded, progress: progress,
+      read: { bytes, line -> Int? in
+        let s = String(decoding: bytes, as: UTF8.self)
+        let n = Int(s.dropFirst(5).dropLast())!
+        return n % 3 == 0 ? nil : n  // the reader settles every third line itself
+      },
+      lines: { counted += $0 },
+      use: { n, line, bytes in seen.append((n, line, String(decoding: bytes, as: UTF8.self))) })
+    let expected = (1...5_000).filter { $0 % 97 != 0 && $0 % 3 != 0 }
+    #expect(seen.map(\.0) == expected)
+    #expect(seen.allSatisfy { $0.0 == $0.1 && $0.2 == "{\"n\":\($0.0)}" })
+    #expect(counted == 5_000 - 5_000 / 97)  // blank lines are not values, nor counted as read
+    #expect(progress.total == counted)
+  }
+
+  /// The consumer fails half-way: the error reaches the caller and the reading thread stops (the
+  /// call returns instead of hanging on a full queue).
+  @Test func consumerErrorStopsTheReader() throws {
+    let dir = try TempDirectory(prefix: "pipeline")
+    let path = dir.path + "/in.ndjson"
+    try String(repeating: "{\"a\":1}\n", count: 20_000).write(toFile: path, atomically: true, encoding: .utf8)
+    var used = 0
+    #expect(throws: Boom.self) {
+      try LinePipeline.run(
+        path: path, batchLines: 16, depth: 2, threaded: true, progress: NoProgress(),
+        read: { _, line in line },
+        use: { _, line, _ in
+          used += 1
+          if line == 1_000 { throw Boom() }
+        })
+    }
+    #expect(used == 1_000)
+  }
+
+  /// A reading error (here: the file is missing) is thrown to the caller.
+  @Test func readerErrorReachesTheCaller() throws {
+    #expect(throws: StagingError.self) {
+      try LinePipeline.run(
+        path: "/nonexistent/extract.ndjson", threaded: true, progress: NoProgress(), read: { _, l in l }, use: { _, _, _ in })
+    }
+  }
+
+  /// Tiny chunks force dozens of runs written by the worker and merged through the heap: the
+  /// output is every line, sorted, duplicates kept.
+  @Test func sorterWithManyRunsMatchesAnInMemorySort() throws {
+    let dir = try TempDirectory(prefix: "sort")
+    let sorter = try ExternalSorter(directory: dir.path + "/s", maxRecords: 1_000_000, maxBytes: 4_096)
+    var rng = SplitMix64(seed: 7)
+    var lines: [String] = []
+    for _ in 0..<20_000 {
+      let w = "k\(rng.next() % 5_000)\t" + String(repeating: "x", count: Int(rng.next() % 40))
+      lines.append(w)
+      try sorter.add { $0.append(contentsOf: w.utf8) }
+    }
+    try sorter.finishInput()
+    let runs = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/s").count
+    #expect(runs > 50)
+    var out: [String] = []
+    try sorter.drain { out.append(String(decoding: $0, as: UTF8.self)) }
+    #expect(out == lines.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/s").isEmpty)
+  }
+
+  /// The worker cannot write a run (its folder is gone): the error surfaces on a later `add` or at
+  /// `drain`, never silently.
+  @Test func sorterWorkerErrorSurfaces() throws {
+    let dir = try TempDirectory(prefix: "sort")
+    let sorter = try ExternalSorter(directory: dir.path + "/s", maxRecords: 10)
+    try FileManager.default.removeItem(atPath: dir.path + "/s")
+    #expect(throws: StagingError.self) {
+      for i in 0..<100 { try sorter.add { $0.append(contentsOf: "line \(i)".utf8) } }
+      try sorter.drain { _ in }
+    }
+  }
+}
