@@ -75,8 +75,9 @@ struct NDJSONTests {
     #expect(entry.lines == 60_000)
     #expect(entry.sha256 == SHA256.hex([UInt8](bytes)))
     var n = 0
-    try NDJSONReader(path: path).forEachValue { result, line in
-      #expect(try result.get()["i"]?.int64Value == Int64(n))
+    try NDJSONReader(path: path).forEachValue { result, _ in
+      let v = try result.get()
+      #expect(v["i"]?.int64Value == Int64(n))
       n += 1
     }
     #expect(n == 60_000)
