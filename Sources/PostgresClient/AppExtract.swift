@@ -129,11 +129,13 @@ public enum AppExtract {
   /// Hands one line's serialiser to the destination (e.g. `ExtractSink.emitSerialized`).
   public typealias Emit = ((inout [UInt8]) throws -> Void) throws -> Void
 
-  /// Runs `sql` for `spec` and emits one line per row; checks the returned columns first.
+  /// Runs `sql` for `spec` and emits one line per row; checks the returned columns first. With
+  /// `binary` (the default) rows travel in binary format when all column types allow it; the lines
+  /// are byte-identical either way.
   /// - Returns: the number of rows.
   public static func stream(
     _ spec: AppQueries.Spec, sql: String, parameters: [String?], db: PostgresConnection, source: String = "postgres",
-    emit: Emit
+    binary: Bool = true, emit: Emit
   ) throws -> Int {
     var encoder: RowJSONEncoder? = nil
     var head: [UInt8] = []
@@ -148,7 +150,7 @@ public enum AppExtract {
     tail.append(UInt8(ascii: "}"))
     var rowNumber = 0
     return try db.stream(
-      sql, name: spec.name, parameters: parameters,
+      sql, name: spec.name, parameters: parameters, binary: binary,
       columns: { columns in
         try checkColumns(columns.map(\.name), spec: spec)
         encoder = RowJSONEncoder(columns: columns)

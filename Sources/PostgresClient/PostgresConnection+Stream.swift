@@ -1,13 +1,16 @@
 import CLibPQ
 import Foundation
 
-/// A result column: its name and type OID (see `PostgresType`).
+/// A result column: its name, type OID (see `PostgresType`) and whether its values arrive in
+/// PostgreSQL's binary format (see `PostgresConnection.stream(binary:)`) rather than as text.
 public struct PostgresColumn: Sendable, Hashable {
   public var name: String
   public var typeOID: UInt32
-  public init(name: String, typeOID: UInt32) {
+  public var binary: Bool
+  public init(name: String, typeOID: UInt32, binary: Bool = false) {
     self.name = name
     self.typeOID = typeOID
+    self.binary = binary
   }
 }
 
@@ -20,7 +23,7 @@ public struct PostgresRow: ~Copyable {
 
   public func isNull(_ column: Int) -> Bool { PQgetisnull(result, 0, Int32(column)) != 0 }
 
-  /// The value's text bytes (no terminating NUL); empty for NULL.
+  /// The value's bytes (text, or binary for a binary column; no terminating NUL); empty for NULL.
   public func bytes(_ column: Int) -> UnsafeRawBufferPointer {
     let len = Int(PQgetlength(result, 0, Int32(column)))
     guard let p = PQgetvalue(result, 0, Int32(column)) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -38,16 +41,25 @@ extension PostgresConnection {
   /// throw to refuse the shape; `row` is called per row. When a callback throws, the query is
   /// cancelled on the server, the connection is drained and the error is rethrown.
   ///
-  /// The statement is sent with the extended protocol, so it must be a single statement.
+  /// The statement is sent with the extended protocol, so it must be a single statement. With
+  /// `binary`, it is prepared first and its rows come in binary format when every column type allows
+  /// it (`binaryFormat`); `PostgresColumn.binary` says which format a column uses.
   /// - Returns: the number of rows delivered.
   @discardableResult
   public func stream(
-    _ sql: String, name: String, parameters: [String?] = [],
+    _ sql: String, name: String, parameters: [String?] = [], binary: Bool = false,
     columns onColumns: ([PostgresColumn]) throws -> Void,
     row onRow: (borrowing PostgresRow) throws -> Void
   ) throws -> Int {
-    let sent = withParameters(parameters) { values, count in
-      PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 0)
+    let sent: Int32
+    if binary, let format = try binaryFormat(sql, name: name, parameterCount: parameters.count) {
+      sent = withParameters(parameters) { values, count in
+        PQsendQueryPrepared(conn, "", count, values, nil, nil, format)
+      }
+    } else {
+      sent = withParameters(parameters) { values, count in
+        PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 0)
+      }
     }
     guard sent == 1 else {
       throw PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
@@ -69,7 +81,11 @@ extension PostgresConnection {
             seenColumns = true
             let n = Int(PQnfields(res))
             try onColumns(
-              (0..<n).map { PostgresColumn(name: String(cString: PQfname(res, Int32($0))), typeOID: UInt32(PQftype(res, Int32($0)))) })
+              (0..<n).map {
+                PostgresColumn(
+                  name: String(cString: PQfname(res, Int32($0))), typeOID: UInt32(PQftype(res, Int32($0))),
+                  binary: PQfformat(res, Int32($0)) == 1)
+              })
           }
           if status == PGRES_SINGLE_TUPLE {
             try onRow(PostgresRow(result: res))
@@ -87,6 +103,32 @@ extension PostgresConnection {
     }
     if let failure { throw failure }
     return rows
+  }
+
+  /// Prepares `sql` as the unnamed statement and decides its result format: 1 (binary) when every
+  /// result column has a type `RowJSONEncoder` decodes from binary exactly as from text and the
+  /// session prints times as UTC ISO (as `connect` sets it), else 0 (text). Binary spares the server
+  /// its text conversions (timestamps, uuids, integers): ~15 % of a 1 M-row extract's server time.
+  /// nil when the statement cannot be described (the caller then sends it as text and gets the
+  /// server's error the usual way).
+  func binaryFormat(_ sql: String, name: String, parameterCount: Int) throws -> Int32? {
+    guard let prepared = PQprepare(conn, "", sql, Int32(parameterCount), nil) else { return nil }
+    let ok = PQresultStatus(prepared) == PGRES_COMMAND_OK
+    if !ok {
+      let e = error(from: prepared, name: name)
+      PQclear(prepared)
+      throw e
+    }
+    PQclear(prepared)
+    guard let described = PQdescribePrepared(conn, "") else { return nil }
+    defer { PQclear(described) }
+    guard PQresultStatus(described) == PGRES_COMMAND_OK else { throw error(from: described, name: name) }
+    let types = (0..<PQnfields(described)).map { UInt32(PQftype(described, $0)) }
+    let zone = PQparameterStatus(conn, "TimeZone").map { String(cString: $0) } ?? ""
+    let style = PQparameterStatus(conn, "DateStyle").map { String(cString: $0) } ?? ""
+    let utcISO = ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]
+      .contains(zone) && style.hasPrefix("ISO")
+    return utcISO && !types.isEmpty && types.allSatisfy(RowJSONEncoder.binaryTypes.contains) ? 1 : 0
   }
 
   /// Asks the server to stop the running statement (the caller keeps draining results).
@@ -117,4 +159,10 @@ public enum PostgresType {
   public static let timestamptz: UInt32 = 1184
   public static let numeric: UInt32 = 1700
   public static let jsonb: UInt32 = 3802
+  public static let name: UInt32 = 19
+  public static let text: UInt32 = 25
+  public static let bpchar: UInt32 = 1042
+  public static let varchar: UInt32 = 1043
+  public static let date: UInt32 = 1082
+  public static let uuid: UInt32 = 2950
 }

@@ -12,8 +12,24 @@ import RevenueCore
 /// - anything else (text, uuid, char, date …) → JSON string; SQL NULL → `null`.
 /// Keys are written sorted by their UTF-8 bytes, so a line is byte-identical to `JSONWriter`'s output
 /// for the same value.
+///
+/// Columns in binary format (`PostgresColumn.binary`, only the `binaryTypes`) are written exactly as
+/// their text form would be: integers in decimal, uuids in lower-case hex, timestamps and dates
+/// rebuilt as PostgreSQL prints them in a UTC, ISO session (`infinity`, BC and 5-digit years
+/// included) and then converted as above, `jsonb` without its version byte.
 public struct RowJSONEncoder: Sendable {
-  enum Kind: Sendable { case number, bool, timestamptz, timestamp, json, string }
+  enum Kind: Sendable {
+    case number, bool, timestamptz, timestamp, json, string
+    case int2Binary, int4Binary, int8Binary, boolBinary, uuidBinary, timestamptzBinary, timestampBinary, dateBinary
+    case jsonbBinary
+  }
+
+  /// Types whose binary form this encoder turns into the same JSON as their text form.
+  public static let binaryTypes: Set<UInt32> = [
+    PostgresType.int2, PostgresType.int4, PostgresType.int8, PostgresType.bool, PostgresType.text, PostgresType.varchar,
+    PostgresType.bpchar, PostgresType.name, PostgresType.uuid, PostgresType.timestamptz, PostgresType.timestamp,
+    PostgresType.date, PostgresType.json, PostgresType.jsonb,
+  ]
 
   public let columns: [PostgresColumn]
   /// Column indexes in key order, with the pre-escaped `"key":` bytes.
@@ -26,7 +42,7 @@ public struct RowJSONEncoder: Sendable {
       var key: [UInt8] = []
       JSONWriter.writeString(c.name, into: &key)
       key.append(UInt8(ascii: ":"))
-      entries.append((i, key, RowJSONEncoder.kind(of: c.typeOID)))
+      entries.append((i, key, c.binary ? RowJSONEncoder.binaryKind(of: c.typeOID) : RowJSONEncoder.kind(of: c.typeOID)))
     }
     order = entries.sorted { columns[$0.index].name.utf8.lexicographicallyPrecedes(columns[$1.index].name.utf8) }
     var bytes: [UInt8] = []
@@ -61,6 +77,23 @@ public struct RowJSONEncoder: Sendable {
     }
   }
 
+  /// The kind of a binary column (text-like types, `json`: their bytes are the text form).
+  static func binaryKind(of oid: UInt32) -> Kind {
+    switch oid {
+    case PostgresType.int2: return .int2Binary
+    case PostgresType.int4: return .int4Binary
+    case PostgresType.int8: return .int8Binary
+    case PostgresType.bool: return .boolBinary
+    case PostgresType.uuid: return .uuidBinary
+    case PostgresType.timestamptz: return .timestamptzBinary
+    case PostgresType.timestamp: return .timestampBinary
+    case PostgresType.date: return .dateBinary
+    case PostgresType.jsonb: return .jsonbBinary
+    case PostgresType.json: return .json
+    default: return .string
+    }
+  }
+
   /// Appends the row as one JSON object to `out`.
   public func write(_ row: borrowing PostgresRow, into out: inout [UInt8]) throws(PostgresError) {
     out.append(UInt8(ascii: "{"))
@@ -75,7 +108,33 @@ public struct RowJSONEncoder: Sendable {
             out.append(contentsOf: RowJSONEncoder.null)
             continue
           }
-          let v = row.bytes(column)
+          var v = row.bytes(column)
+          switch step.kind {
+          case .int2Binary, .int4Binary, .int8Binary:
+            RowJSONEncoder.writeBigEndianInteger(v, into: &out)
+            continue
+          case .boolBinary:
+            out.append(contentsOf: v.first == 1 ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
+            continue
+          case .uuidBinary:
+            RowJSONEncoder.writeUUID(v, into: &out)
+            continue
+          case .timestamptzBinary, .timestampBinary:
+            if PostgresBinaryTime.writeTimestampJSON(v, into: &out) { continue }
+            let zone = step.kind == .timestamptzBinary
+            var text = PostgresBinaryTime.timestampText(v, withZone: zone)
+            text.withUnsafeBytes { RowJSONEncoder.writeTimestamp($0, assumeUTC: !zone, into: &out) }
+            text.removeAll()
+            continue
+          case .dateBinary:
+            let text = PostgresBinaryTime.dateText(v)
+            text.withUnsafeBytes { RowJSONEncoder.writeString($0, into: &out) }
+            continue
+          case .jsonbBinary:
+            // Version 1 is the only jsonb binary format: the rest is the document's text.
+            if v.first == 1 { v = UnsafeRawBufferPointer(rebasing: v[1...]) }
+          default: break
+          }
           switch step.kind {
           case .string: RowJSONEncoder.writeString(v, into: &out)
           case .number:
@@ -84,13 +143,14 @@ public struct RowJSONEncoder: Sendable {
             out.append(contentsOf: v.first == UInt8(ascii: "t") ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
           case .timestamptz: RowJSONEncoder.writeTimestamp(v, assumeUTC: false, into: &out)
           case .timestamp: RowJSONEncoder.writeTimestamp(v, assumeUTC: true, into: &out)
-          case .json:
+          case .json, .jsonbBinary:
             if SortedJSONCopy.write(v, into: &out) { continue }
             guard let value = try? JSONParser.parse(v) else {
               badJSON = column
               return
             }
             JSONWriter.write(value, into: &out)
+          default: break
           }
         }
       }
@@ -102,6 +162,45 @@ public struct RowJSONEncoder: Sendable {
         kind: .query, message: "column '\(columns[column].name)' holds JSON that cannot be parsed: \(message)")
     }
     out.append(UInt8(ascii: "}"))
+  }
+
+  /// A big-endian two's-complement integer of 2, 4 or 8 bytes, in decimal.
+  static func writeBigEndianInteger(_ v: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    var x: Int64 = 0
+    switch v.count {
+    case 2: x = Int64(Int16(bitPattern: UInt16(v[0]) << 8 | UInt16(v[1])))
+    case 4: x = Int64(Int32(bitPattern: UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])))
+    default:
+      var u: UInt64 = 0
+      for b in v { u = u << 8 | UInt64(b) }
+      x = Int64(bitPattern: u)
+    }
+    PostgresBinaryTime.appendDecimal(x, into: &out)
+  }
+
+  /// 16 bytes as a quoted `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (uuid_out's lower-case form).
+  static func writeUUID(_ v: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    guard v.count == 16 else {
+      writeString(v, into: &out)
+      return
+    }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { b in
+      let digits: StaticString = "0123456789abcdef"
+      let d = digits.utf8Start
+      b[0] = 0x22
+      var n = 1
+      for i in 0..<16 {
+        if i == 4 || i == 6 || i == 8 || i == 10 {
+          b[n] = 0x2D
+          n += 1
+        }
+        b[n] = d[Int(v[i] >> 4)]
+        b[n + 1] = d[Int(v[i] & 0xF)]
+        n += 2
+      }
+      b[37] = 0x22
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: b[0..<38]))
+    }
   }
 
   static let null: [UInt8] = Array("null".utf8)
