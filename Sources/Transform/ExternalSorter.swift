@@ -36,7 +36,7 @@ final class ExternalSorter {
     var spare: Chunk? = nil
   }
 
-  init(directory: String, maxRecords: Int, maxBytes: Int = 16 << 20) throws {
+  init(directory: String, maxRecords: Int, maxBytes: Int = 12 << 20) throws {
     self.directory = directory
     self.maxRecords = maxRecords
     self.maxBytes = maxBytes

@@ -26,7 +26,7 @@ enum LinePipeline {
       values.reserveCapacity(capacity)
       lines.reserveCapacity(capacity)
       ends.reserveCapacity(capacity)
-      bytes.reserveCapacity(1 << 20)
+      bytes.reserveCapacity(capacity * 1024)
     }
 
     func reset() {
