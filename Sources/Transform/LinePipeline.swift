@@ -183,7 +183,6 @@ enum LinePipeline {
         progress.advance(by: batch.linesRead)
         channel.giveBack(batch)
       }
-
     } catch {
       channel.stop()
       throw error
