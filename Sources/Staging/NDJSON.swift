@@ -187,14 +187,6 @@ public final class NDJSONWriter {
     if buffer.count >= flushAt { try flush() }
   }
 
-  /// Writes the bytes of one line; they must not contain a newline.
-  public func writeLine(_ bytes: UnsafeRawBufferPointer) throws {
-    buffer.append(contentsOf: bytes)
-    buffer.append(0x0A)
-    lineCount += 1
-    if buffer.count >= flushAt { try flush() }
-  }
-
   /// Direct access to the output buffer for hand-written serialisers on hot paths; call
   /// `endLine()` after appending one line's bytes (without the newline).
   public func withBuffer(_ body: (inout [UInt8]) -> Void) { body(&buffer) }
@@ -213,9 +205,9 @@ public final class NDJSONWriter {
       return
     }
     byteCount += Int64(buffer.count)
-    var full = sink.spare(capacity: flushAt + 4096)
+    var full = try sink.takeSpare(capacity: flushAt + 4096)
     swap(&full, &buffer)
-    try sink.submit(consume full)
+    sink.submit(consume full)
   }
 
   /// Flushes, waits for the worker, fsyncs and closes; returns the manifest entry.
@@ -252,10 +244,17 @@ final class FileSink: @unchecked Sendable {
     queue = DispatchQueue(label: "ndjson-writer")
   }
 
-  /// An empty buffer to fill next (the one the worker finished with, when there is one).
-  func spare(capacity: Int) -> [UInt8] {
+  /// Waits until the worker has written the previous buffer (rethrowing its error) and returns that
+  /// buffer's storage, emptied, to fill next: two buffers circulate and nothing is allocated in
+  /// steady state. The caller then owns the slot and must `submit`.
+  func takeSpare(capacity: Int) throws -> [UInt8] {
+    slot.wait()
     lock.lock()
     defer { lock.unlock() }
+    if let failure {
+      slot.signal()
+      throw failure
+    }
     if let b = returned {
       returned = nil
       return b
@@ -271,19 +270,15 @@ final class FileSink: @unchecked Sendable {
     if let failure { throw failure }
   }
 
-  /// Moves a full buffer to the worker without sharing its storage (the worker hands the same
-  /// storage back through `spare`, so steady state allocates nothing).
+  /// Moves a full buffer to the worker without sharing its storage (a shared one would be copied
+  /// when the caller empties it for reuse).
   private final class Handoff: @unchecked Sendable {
     var bytes: [UInt8]
     init(_ bytes: consuming [UInt8]) { self.bytes = bytes }
   }
 
-  func submit(_ bytes: consuming [UInt8]) throws {
-    slot.wait()  // the previous buffer is written (or failed)
-    do { try check() } catch {
-      slot.signal()
-      throw error
-    }
+  /// Queues a full buffer (after `takeSpare`, which took the slot); the worker frees the slot.
+  func submit(_ bytes: consuming [UInt8]) {
     let handoff = Handoff(bytes)
     queue.async { [self] in
       defer { slot.signal() }
