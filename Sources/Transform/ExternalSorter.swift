@@ -94,7 +94,7 @@ final class ExternalSorter {
     swap(&full, &chunk)
     let path = directory + "/run-\(runs.count).tmp"
     runs.append(path)
-    let box = UncheckedSendable(Box(full))
+    let box = UncheckedSendable(Box(consume full))
     worker.async { [state, inFlight] in
       defer { inFlight.signal() }
       var c = Chunk()
