@@ -51,6 +51,9 @@ public final class ExtractSink {
     self.progress = progress
   }
 
+  /// Where the next record will start in the records file (byte offset) and how many lines precede it.
+  public var recordsPosition: (bytes: Int64, lines: Int) { (records.position, records.lineCount) }
+
   /// Stages one record (secrets are never part of a record: sources stage what the gateway returned).
   public func emit(_ record: ExtractedRecord) throws {
     try records.write(record.json)

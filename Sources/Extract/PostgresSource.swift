@@ -24,6 +24,7 @@ public struct PostgresSource: ExtractSource {
   public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
     var details = JSONObject()
     var total = 0
+    var sections: [JSONValue] = []
     do {
       let db = try PostgresConnection(url: settings.url.value)
       try Migrations.requireMigrated(db)
@@ -34,9 +35,13 @@ public struct PostgresSource: ExtractSource {
           continue
         }
         let started = DispatchTime.now().uptimeNanoseconds
+        let from = sink.recordsPosition
         let rows = try AppExtract.stream(spec, sql: sql, parameters: parameters, db: db, source: name) { body in
           try sink.emitSerialized(body)
         }
+        let to = sink.recordsPosition
+        sections.append(
+          FileSection(kind: spec.kind, lines: to.lines - from.lines, bytes: to.bytes - from.bytes).json)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         context.logger.info("postgres: \(spec.name): \(rows) rows in \(String(format: "%.2f", seconds)) s")
         details[spec.name] = .int(rows)
@@ -47,6 +52,7 @@ public struct PostgresSource: ExtractSource {
     }
     if let batchSize = settings.batchSize { details["batch_size"] = .int(batchSize) }
     details["backfill"] = .bool(settings.backfill)
+    details[FileSection.detailsKey] = .array(sections)
     // No cursor: the sync-tracking columns written back by load say what is done.
     return ExtractOutcome(accounting: Accounting(input: total, output: total), proposedCursor: nil, details: details)
   }

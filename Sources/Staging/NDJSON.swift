@@ -29,13 +29,25 @@ public final class NDJSONReader {
   }
 
   /// Calls `body` with each non-empty line's bytes (valid only during the call) and its 1-based number.
-  public func forEachLine(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
+  /// With `section`, only that byte range is read, its first line numbered `firstLine` (a range
+  /// starting where a line starts, see `FileSection`).
+  public func forEachLine(
+    section: (bytes: Range<Int64>, firstLine: Int)? = nil, _ body: (UnsafeRawBufferPointer, Int) throws -> Void
+  ) throws {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw StagingError("cannot open \(path): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
+    var remaining = Int64.max
+    var lineNumber = 0
+    if let section {
+      guard lseek(fd, off_t(section.bytes.lowerBound), SEEK_SET) == off_t(section.bytes.lowerBound) else {
+        throw StagingError("cannot seek in \(path): \(String(cString: strerror(errno)))")
+      }
+      remaining = section.bytes.upperBound - section.bytes.lowerBound
+      lineNumber = section.firstLine - 1
+    }
     var buffer = [UInt8](repeating: 0, count: chunkSize)
     var filled = 0
-    var lineNumber = 0
     var eof = false
     while !eof {
       if filled == buffer.count {
@@ -44,13 +56,15 @@ public final class NDJSONReader {
         }
         buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))
       }
-      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+      let want = Int(min(Int64(buffer.count - filled), remaining))
+      let n = want == 0 ? 0 : buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, want) }
       if n < 0 {
         if errno == EINTR { continue }
         throw StagingError("cannot read \(path): \(String(cString: strerror(errno)))")
       }
       if n == 0 { eof = true }
       filled += n
+      remaining -= Int64(n)
       var consumed = 0
       try buffer.withUnsafeBytes { raw in
         let base = raw.baseAddress!
@@ -186,6 +200,9 @@ public final class NDJSONWriter {
     lineCount += 1
     if buffer.count >= flushAt { try flush() }
   }
+
+  /// Bytes written so far, buffered ones included: where the next line starts in the file.
+  public var position: Int64 { byteCount + Int64(buffer.count) }
 
   /// Direct access to the output buffer for hand-written serialisers on hot paths; call
   /// `endLine()` after appending one line's bytes (without the newline).

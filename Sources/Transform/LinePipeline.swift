@@ -118,22 +118,54 @@ enum LinePipeline {
     return ProcessInfo.processInfo.activeProcessorCount > 1
   }()
 
+  /// A byte range of the file and its first line number; `skip` sections are not read, their
+  /// `lines` only counted (see `FileSection`).
+  struct Section {
+    var bytes: Range<Int64>
+    var firstLine: Int
+    var lines: Int
+    var skip: Bool
+
+    /// The file's sections with `skipKinds` marked to skip (nil: read the whole file).
+    static func plan(_ sections: [FileSection]?, skipKinds: Set<String>) -> [Section]? {
+      guard let sections else { return nil }
+      var out: [Section] = []
+      var at: Int64 = 0
+      var line = 1
+      for s in sections {
+        out.append(Section(bytes: at..<(at + s.bytes), firstLine: line, lines: s.lines, skip: skipKinds.contains(s.kind)))
+        at += s.bytes
+        line += s.lines
+      }
+      return out
+    }
+  }
+
   /// Reads `path` with `read` on a second thread and passes each non-nil value, in line order, to
   /// `use` with its line number and bytes; `lines` and `progress` are told how many lines were read
-  /// (on this thread, before the batch's values).
+  /// or skipped (on this thread, before the batch's values). With `sections`, the ones marked `skip`
+  /// are not read at all.
   static func run<T>(
-    path: String, batchLines: Int = 512, depth: Int = 4, threaded: Bool = LinePipeline.threaded,
-    progress: any ProgressSink,
+    path: String, sections: [Section]? = nil, batchLines: Int = 512, depth: Int = 4,
+    threaded: Bool = LinePipeline.threaded, progress: any ProgressSink,
     read: @escaping (UnsafeRawBufferPointer, Int) throws -> T?,
     lines: (Int) -> Void = { _ in },
     use: (T, Int, UnsafeRawBufferPointer) throws -> Void
   ) throws {
+    let parts: [Section?] = sections ?? [nil]
     if !threaded {
       let reader = NDJSONReader(path: path)
-      try reader.forEachLine { bytes, line in
-        lines(1)
-        if let v = try read(bytes, line) { try use(v, line, bytes) }
-        progress.advance(by: 1)
+      for part in parts {
+        if let part, part.skip {
+          lines(part.lines)
+          progress.advance(by: part.lines)
+          continue
+        }
+        try reader.forEachLine(section: part.map { ($0.bytes, $0.firstLine) }) { bytes, line in
+          lines(1)
+          if let v = try read(bytes, line) { try use(v, line, bytes) }
+          progress.advance(by: 1)
+        }
       }
       return
     }
@@ -145,17 +177,23 @@ enum LinePipeline {
       let reader = NDJSONReader(path: path)
       var batch = channel.recycled() ?? Batch<T>(capacity: batchLines)
       do {
-        try reader.forEachLine { bytes, line in
-          batch.linesRead += 1
-          if let v = try work.value(bytes, line) {
-            batch.values.append(v)
-            batch.lines.append(line)
-            batch.bytes.append(contentsOf: bytes)
-            batch.ends.append(batch.bytes.count)
+        for part in parts {
+          if let part, part.skip {
+            batch.linesRead += part.lines
+            continue
           }
-          if batch.linesRead >= batchLines {
-            guard channel.send(batch) else { throw Stopped() }
-            batch = channel.recycled() ?? Batch<T>(capacity: batchLines)
+          try reader.forEachLine(section: part.map { ($0.bytes, $0.firstLine) }) { bytes, line in
+            batch.linesRead += 1
+            if let v = try work.value(bytes, line) {
+              batch.values.append(v)
+              batch.lines.append(line)
+              batch.bytes.append(contentsOf: bytes)
+              batch.ends.append(batch.bytes.count)
+            }
+            if batch.linesRead >= batchLines {
+              guard channel.send(batch) else { throw Stopped() }
+              batch = channel.recycled() ?? Batch<T>(capacity: batchLines)
+            }
           }
         }
         if batch.linesRead > 0 { guard channel.send(batch) else { throw Stopped() } }

@@ -10,15 +10,20 @@ extension TransformEngine {
     case outcome(ReadOutcome, record: JSONValue?, recordKey: String?)
     case badJSON(String)
     case badRecord(JSONValue)
+    /// Not an app payment row, in a section pass 1 skipped as app payments only (the file changed).
+    case unexpected
   }
 
   /// Pass 2's per-line reading: pure (scanner, parser, record readers over the indexes pass 1 built,
   /// which pass 2 only reads), so it runs on the reading thread. nil: the line was settled in pass 1.
-  func readPass2Line(_ bytes: UnsafeRawBufferPointer, stripe: StripeReaders, paypal: PayPalCashierReaders) -> Pass2Line? {
+  func readPass2Line(
+    _ bytes: UnsafeRawBufferPointer, stripe: StripeReaders, paypal: PayPalCashierReaders, skippedInPass1: Bool
+  ) -> Pass2Line? {
     if let fast = AppTransactionScanner.scan(bytes) {
       return .outcome(AppMapping.payment(fast.row, refundRow: fast.isRefund), record: nil, recordKey: nil)
     }
     let isApp = AppTransactionScanner.isAppPaymentLine(bytes)
+    if skippedInPass1 && !isApp { return .unexpected }
     let value: JSONValue
     do { value = try JSONParser.parse(bytes) } catch {
       return isApp ? .badJSON("line is not valid JSON: \(error)") : nil
@@ -34,14 +39,23 @@ extension TransformEngine {
     let paypal = PayPalCashierReaders(subscriptions: subscriptions)
     var fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
     fb.cancelledKeys = subscriptions.cancelledKeys
+    // Lines pass 1 did not read (app payment sections, see `pass1`) must be app payment rows.
+    let skipped = (pass1Sections(s) ?? []).filter(\.skip).map { $0.firstLine..<($0.firstLine + $0.lines) }
     try LinePipeline.run(
       path: path, progress: progress,
-      read: { bytes, _ in self.readPass2Line(bytes, stripe: stripe, paypal: paypal) },
+      read: { bytes, line in
+        self.readPass2Line(
+          bytes, stripe: stripe, paypal: paypal, skippedInPass1: !skipped.isEmpty && skipped.contains { $0.contains(line) })
+      },
       use: { item, line, bytes in
         let outcome: ReadOutcome
         var record: JSONValue? = nil
         var recordKey: String? = nil
         switch item {
+        case .unexpected:
+          throw StagingError(
+            "\(path) line \(line) is not an app transaction or refund, but the extract manifest lists only those there: the file changed after extract; rerun extract (or restore the file)"
+          )
         case .badJSON(let message):
           try ledger.reject(s, line, "bad_json", message)
           return

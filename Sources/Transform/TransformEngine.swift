@@ -7,6 +7,8 @@ import Staging
 final class TransformEngine {
   let config: TransformConfig
   let inputs: [String]
+  /// Each input's sections as the extract manifest lists them (nil: unknown, read it whole).
+  let sections: [[FileSection]?]
   let ledger: RecordLedger
   let builder: StageBuilder
   let formats: ActivityFormats
@@ -30,12 +32,13 @@ final class TransformEngine {
   ]
 
   init(
-    config: TransformConfig, inputs: [String], names: [String], builder: StageBuilder, formats: ActivityFormats,
-    progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil
+    config: TransformConfig, inputs: [String], sections: [[FileSection]?]? = nil, names: [String], builder: StageBuilder,
+    formats: ActivityFormats, progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil
   ) throws {
     self.prior = prior
     self.config = config
     self.inputs = inputs
+    self.sections = sections ?? inputs.map { _ in nil }
     self.builder = builder
     self.formats = formats
     self.progress = progress
@@ -109,6 +112,13 @@ final class TransformEngine {
 
   // MARK: - Pass 1
 
+  /// Pass 1 has nothing to do with app payment rows, and in a Postgres extract they are one block
+  /// (the `transactions` and `refunds` queries' sections, `FileSection`): it seeks past them. nil:
+  /// the input has no usable sections and is read whole.
+  func pass1Sections(_ s: Int) -> [LinePipeline.Section]? {
+    LinePipeline.Section.plan(sections[s], skipKinds: ["app.transaction", "app.refund"])
+  }
+
   /// What pass 1's reading thread makes of one line: app payment lines are left to pass 2 (nil),
   /// the others are parsed there (the costly part), and indexed on the calling thread in file order.
   enum Pass1Line {
@@ -121,7 +131,7 @@ final class TransformEngine {
     let paypal = PayPalCashierReaders(subscriptions: nil)
     _ = stripe
     try LinePipeline.run(
-      path: path, progress: progress,
+      path: path, sections: pass1Sections(s), progress: progress,
       read: { bytes, _ -> Pass1Line? in
         if AppTransactionScanner.isAppPaymentLine(bytes) { return nil }
         do { return .parsed(try JSONParser.parse(bytes)) } catch { return .badJSON("line is not valid JSON: \(error)") }

@@ -33,8 +33,10 @@ public enum TransformStage {
     let prior = try CustomerHistory.locate(before: ctx.run)
     let builder = try StageBuilder(run: ctx.run, stage: stage)
     do {
+      let paths = inputs.map { ctx.run.file("extract", $0.name) }
       let engine = try TransformEngine(
-        config: config, inputs: inputs.map { ctx.run.file("extract", $0.name) },
+        config: config, inputs: paths,
+        sections: zip(inputs, paths).map { FileSection.listed(in: manifest, for: $0, at: $1) },
         names: inputs.map { String($0.name.dropLast(".ndjson".count)) }, builder: builder,
         formats: ActivityFormats(pipeline: ctx.pipeline), progress: ctx.progress,
         totalLines: inputs.reduce(0) { $0 + $1.lines }, prior: prior)

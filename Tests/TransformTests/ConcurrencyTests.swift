@@ -106,3 +106,69 @@ import Testing
     }
   }
 }
+
+/// Pass 1 seeks past the app payment rows when the extract manifest lists the file's sections
+/// (`FileSection`): the output must be what reading the whole file gives, sections that do not fall
+/// on line starts are ignored, and a row of another kind inside a skipped section stops the run with
+/// a clear error instead of being lost.
+@Suite struct FileSectionTests {
+  static let outputs = [
+    "customers.ndjson", "plans.ndjson", "invoices.ndjson", "cancellations.ndjson", "attributes.ndjson",
+    "rejects.ndjson", "skipped.ndjson",
+  ]
+
+  /// Sections of fixtures/extract/basic/postgres.ndjson, one per run of equal kinds, measured from
+  /// the file itself; `userLines` moves the users/transactions boundary.
+  static func sections(userLines: Int? = nil) throws -> JSONObject {
+    let text = try String(contentsOfFile: RepositoryPaths.fixture("extract/basic/postgres.ndjson"), encoding: .utf8)
+    var runs: [(kind: String, lines: Int, bytes: Int)] = []
+    for (i, line) in text.split(separator: "\n").enumerated() {
+      var kind = String(line.split(separator: "\"kind\":\"")[1].prefix { $0 != "\"" })
+      if let userLines, kind == "app.user", i >= userLines { kind = "app.transaction" }
+      if let last = runs.last, last.kind == kind {
+        runs[runs.count - 1].lines += 1
+        runs[runs.count - 1].bytes += line.utf8.count + 1
+      } else {
+        runs.append((kind, 1, line.utf8.count + 1))
+      }
+    }
+    let list = runs.map { FileSection(kind: $0.kind, lines: $0.lines, bytes: Int64($0.bytes)).json }
+    return ["sources": ["postgres": [FileSection.detailsKey: .array(list)]]]
+  }
+
+  @Test func skippingPaymentSectionsGivesTheSameOutput() async throws {
+    let whole = try TransformHarness.fixture("basic")
+    try await whole.transform()
+    let details = try Self.sections()
+    let kinds = details["sources"]?["postgres"]?[FileSection.detailsKey]?.arrayValue?.compactMap { $0["kind"]?.stringValue }
+    #expect(kinds == ["app.user", "app.transaction", "app.refund", "app.subscription"])
+    let skipping = try TransformHarness.fixture("basic", details: details)
+    try await skipping.transform()
+    for name in Self.outputs { #expect(try whole.bytes(name) == skipping.bytes(name), "\(name)") }
+  }
+
+  @Test func sectionsOffLineStartsAreIgnored() async throws {
+    var details = try Self.sections()
+    // Shift the first boundary by one byte (totals unchanged): the file is read whole.
+    var list = details["sources"]!["postgres"]![FileSection.detailsKey]!.arrayValue!
+    list[0] = FileSection(kind: "app.user", lines: list[0]["lines"]!.int64Value.map(Int.init)!, bytes: list[0]["bytes"]!.int64Value! - 1).json
+    list[1] = FileSection(kind: "app.transaction", lines: list[1]["lines"]!.int64Value.map(Int.init)!, bytes: list[1]["bytes"]!.int64Value! + 1).json
+    details["sources"] = ["postgres": [FileSection.detailsKey: .array(list)]]
+    let whole = try TransformHarness.fixture("basic")
+    try await whole.transform()
+    let shifted = try TransformHarness.fixture("basic", details: details)
+    try await shifted.transform()
+    for name in Self.outputs { #expect(try whole.bytes(name) == shifted.bytes(name), "\(name)") }
+  }
+
+  @Test func aUserRowInsideThePaymentSectionIsAnError() async throws {
+    // The manifest claims the 7th user row belongs to the transactions section.
+    let h = try TransformHarness.fixture("basic", details: try Self.sections(userLines: 6))
+    await #expect {
+      try await h.transform()
+    } throws: { e in
+      let s = "\(e)"
+      return s.contains("postgres.ndjson line 7") && s.contains("changed after extract")
+    }
+  }
+}

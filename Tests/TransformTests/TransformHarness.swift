@@ -14,17 +14,18 @@ struct TransformHarness {
   let pipeline: PipelineFile
   let area: StagingArea
 
-  /// `files`: name → lines (each an `ExtractedRecord` JSON line).
-  init(pipelineYAML: String, files: [String: [String]]) throws {
+  /// `files`: name → lines (each an `ExtractedRecord` JSON line); `details`: the extract manifest's.
+  init(pipelineYAML: String, files: [String: [String]], details: JSONObject = JSONObject()) throws {
     let temp = try TempDirectory(prefix: "transform-test")
     let pipeline = try PipelineFile(text: pipelineYAML, path: "pipeline.yaml", environment: Environment([:]))
     try self.init(temp: temp, pipeline: pipeline, area: try StagingArea(stagingRoot: temp.path, pipeline: pipeline.name),
-      runID: "r1", files: files)
+      runID: "r1", files: files, details: details)
   }
 
-  private init(temp: TempDirectory, pipeline: PipelineFile, area: StagingArea, runID: String, files: [String: [String]])
-    throws
-  {
+  private init(
+    temp: TempDirectory, pipeline: PipelineFile, area: StagingArea, runID: String, files: [String: [String]],
+    details: JSONObject = JSONObject()
+  ) throws {
     self.temp = temp
     self.pipeline = pipeline
     self.area = area
@@ -36,7 +37,7 @@ struct TransformHarness {
       for l in lines { try w.writeLine(Array(l.utf8)) }
       total += lines.count
     }
-    try b.publish(inputs: [], accounting: Accounting(input: total, output: total))
+    try b.publish(inputs: [], accounting: Accounting(input: total, output: total), details: details)
   }
 
   /// A later run of the same pipeline in the same staging area (incremental runs).
@@ -51,8 +52,11 @@ struct TransformHarness {
     return copy
   }
 
-  /// The fixture folder `fixtures/extract/<name>` with its `pipeline.yaml` (overrides appended).
-  static func fixture(_ name: String, transformOverrides: String? = nil) throws -> TransformHarness {
+  /// The fixture folder `fixtures/extract/<name>` with its `pipeline.yaml` (overrides appended);
+  /// `details` become the extract manifest's.
+  static func fixture(
+    _ name: String, transformOverrides: String? = nil, details: JSONObject = JSONObject()
+  ) throws -> TransformHarness {
     let dir = RepositoryPaths.fixture("extract/\(name)")
     var yaml = try String(contentsOfFile: dir + "/pipeline.yaml", encoding: .utf8)
     if let o = transformOverrides {
@@ -68,7 +72,7 @@ struct TransformHarness {
     for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasSuffix(".ndjson") {
       files[f] = try String(contentsOfFile: dir + "/" + f, encoding: .utf8).split(separator: "\n").map(String.init)
     }
-    return try TransformHarness(pipelineYAML: yaml, files: files)
+    return try TransformHarness(pipelineYAML: yaml, files: files, details: details)
   }
 
   @discardableResult
