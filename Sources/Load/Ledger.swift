@@ -210,15 +210,7 @@ actor PartialLedger {
   /// Writes what was recorded and fsyncs it.
   func sync() throws {
     guard !buffer.isEmpty else { return }
-    var off = 0
-    while off < buffer.count {
-      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw StagingError("cannot write \(path): \(String(cString: strerror(errno)))")
-      }
-      off += n
-    }
+    try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
     fsync(fd)
     buffer.removeAll(keepingCapacity: true)
   }

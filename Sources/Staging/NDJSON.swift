@@ -304,16 +304,9 @@ final class FileSink: @unchecked Sendable {
       let ok = lock.withLock { failure == nil }
       guard ok else { return }
       bytes.withUnsafeBytes { hasher.update($0) }
-      var off = 0
-      while off < bytes.count {
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n < 0 {
-          if errno == EINTR { continue }
-          let message = "cannot write \(path): \(String(cString: strerror(errno)))"
-          lock.withLock { failure = StagingError(message) }
-          return
-        }
-        off += n
+      do { try bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) } } catch {
+        lock.withLock { failure = error as? StagingError ?? StagingError("cannot write \(path): \(error)") }
+        return
       }
       written += Int64(bytes.count)
       // Start writeback of every complete 8 MiB written so far; fsync then waits on little (on
@@ -365,15 +358,9 @@ public enum AtomicFile {
     unlink(tmp)
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
     guard fd >= 0 else { throw StagingError("cannot create \(tmp): \(String(cString: strerror(errno)))") }
-    var off = 0
-    while off < bytes.count {
-      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        Glibc.close(fd)
-        throw StagingError("cannot write \(tmp): \(String(cString: strerror(errno)))")
-      }
-      off += n
+    do { try bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: tmp) } } catch {
+      Glibc.close(fd)
+      throw error
     }
     fsync(fd)
     Glibc.close(fd)

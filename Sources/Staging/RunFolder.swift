@@ -216,6 +216,20 @@ public final class StageBuilder {
 public enum FileSystem {
   public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+  /// Writes all of `bytes` to `fd` (short writes continued, EINTR retried); `path` names the file
+  /// in the error.
+  public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    var off = 0
+    while off < bytes.count {
+      let n = Glibc.write(fd, bytes.baseAddress! + off, bytes.count - off)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw StagingError("cannot write \(path): \(String(cString: strerror(errno)))")
+      }
+      off += n
+    }
+  }
+
   public static func isDirectory(_ path: String) -> Bool {
     var isDir: ObjCBool = false
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue

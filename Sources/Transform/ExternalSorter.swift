@@ -125,15 +125,7 @@ final class ExternalSorter {
     var out: [UInt8] = []
     out.reserveCapacity((1 << 20) + 4096)
     func spill() throws {
-      var off = 0
-      while off < out.count {
-        let w = out.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if w < 0 {
-          if errno == EINTR { continue }
-          throw StagingError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        off += w
-      }
+      try out.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: path) }
       out.removeAll(keepingCapacity: true)
     }
     try c.buffer.withUnsafeBufferPointer { buf in
