@@ -161,7 +161,7 @@ public enum AppExtract {
         let enc = encoder!
         try emit { out in
           out.append(contentsOf: head)
-          appendDecimal(n, into: &out)
+          JSONWriter.writeInt(Int64(n), into: &out)
           out.append(contentsOf: middle)
           try enc.write(row, into: &out)
           out.append(contentsOf: tail)
@@ -188,16 +188,5 @@ public enum AppExtract {
           "returns the wrong columns (\(problems.joined(separator: "; "))); a query for \(spec.kind) must return exactly: \(spec.columns.joined(separator: ", ")) (check sources.postgres.queries.\(spec.name))"
       )
     }
-  }
-
-  static func appendDecimal(_ n: Int, into out: inout [UInt8]) {
-    var v = n
-    var digits: [UInt8] = []
-    if v == 0 { out.append(48); return }
-    while v > 0 {
-      digits.append(UInt8(48 + v % 10))
-      v /= 10
-    }
-    out.append(contentsOf: digits.reversed())
   }
 }

@@ -11,11 +11,15 @@ enum PostgresBinaryTime {
   /// 1970-01-01 → 2000-01-01.
   static let daysFrom1970To2000: Int64 = 10_957
 
+  /// A big-endian two's-complement integer of 2, 4 or 8 bytes (int2/int4/date, int8/timestamp).
   static func bigEndian(_ v: UnsafeRawBufferPointer) -> Int64 {
     var u: UInt64 = 0
     for b in v { u = u << 8 | UInt64(b) }
-    if v.count == 4 { return Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: u))) }
-    return Int64(bitPattern: u)
+    switch v.count {
+    case 2: return Int64(Int16(bitPattern: UInt16(truncatingIfNeeded: u)))
+    case 4: return Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: u)))
+    default: return Int64(bitPattern: u)
+    }
   }
 
   /// Text of a binary timestamp (`withZone`: timestamptz, printed with `+00`).
@@ -156,27 +160,5 @@ enum PostgresBinaryTime {
   static func appendTwo(_ n: Int64, into out: inout [UInt8]) {
     out.append(UInt8(48 + n / 10))
     out.append(UInt8(48 + n % 10))
-  }
-
-  /// Decimal digits of a signed integer.
-  static func appendDecimal(_ x: Int64, into out: inout [UInt8]) {
-    if x == 0 {
-      out.append(UInt8(ascii: "0"))
-      return
-    }
-    var u = x.magnitude
-    if x < 0 { out.append(UInt8(ascii: "-")) }
-    var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
-    let n = withUnsafeMutableBytes(of: &buf) { b -> Int in
-      var i = 24
-      while u > 0 {
-        i -= 1
-        b[i] = UInt8(48 + u % 10)
-        u /= 10
-      }
-      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<24]))
-      return 24 - i
-    }
-    _ = n
   }
 }

@@ -111,7 +111,7 @@ public struct RowJSONEncoder: Sendable {
           var v = row.bytes(column)
           switch step.kind {
           case .int2Binary, .int4Binary, .int8Binary:
-            RowJSONEncoder.writeBigEndianInteger(v, into: &out)
+            JSONWriter.writeInt(PostgresBinaryTime.bigEndian(v), into: &out)
             continue
           case .boolBinary:
             out.append(contentsOf: v.first == 1 ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
@@ -122,9 +122,8 @@ public struct RowJSONEncoder: Sendable {
           case .timestamptzBinary, .timestampBinary:
             if PostgresBinaryTime.writeTimestampJSON(v, into: &out) { continue }
             let zone = step.kind == .timestamptzBinary
-            var text = PostgresBinaryTime.timestampText(v, withZone: zone)
+            let text = PostgresBinaryTime.timestampText(v, withZone: zone)
             text.withUnsafeBytes { RowJSONEncoder.writeTimestamp($0, assumeUTC: !zone, into: &out) }
-            text.removeAll()
             continue
           case .dateBinary:
             let text = PostgresBinaryTime.dateText(v)
@@ -162,20 +161,6 @@ public struct RowJSONEncoder: Sendable {
         kind: .query, message: "column '\(columns[column].name)' holds JSON that cannot be parsed: \(message)")
     }
     out.append(UInt8(ascii: "}"))
-  }
-
-  /// A big-endian two's-complement integer of 2, 4 or 8 bytes, in decimal.
-  static func writeBigEndianInteger(_ v: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-    var x: Int64 = 0
-    switch v.count {
-    case 2: x = Int64(Int16(bitPattern: UInt16(v[0]) << 8 | UInt16(v[1])))
-    case 4: x = Int64(Int32(bitPattern: UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])))
-    default:
-      var u: UInt64 = 0
-      for b in v { u = u << 8 | UInt64(b) }
-      x = Int64(bitPattern: u)
-    }
-    PostgresBinaryTime.appendDecimal(x, into: &out)
   }
 
   /// 16 bytes as a quoted `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (uuid_out's lower-case form).

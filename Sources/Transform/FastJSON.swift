@@ -11,25 +11,7 @@ enum FastJSON {
     out.append(0x3A)
   }
 
-  @inline(__always) static func int(_ v: Int64, _ out: inout [UInt8]) {
-    if v == 0 {
-      out.append(0x30)
-      return
-    }
-    var n = v.magnitude
-    if v < 0 { out.append(0x2D) }
-    var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var len = 0
-    withUnsafeMutableBytes(of: &tmp) { b in
-      while n > 0 {
-        b[19 - len] = UInt8(n % 10) + 0x30
-        n /= 10
-        len += 1
-      }
-      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[(20 - len)...]))
-    }
-  }
+  @inline(__always) static func int(_ v: Int64, _ out: inout [UInt8]) { JSONWriter.writeInt(v, into: &out) }
 
   /// Appends literal bytes (no per-call array).
   @inline(__always) static func raw(_ s: StaticString, _ out: inout [UInt8]) {

@@ -45,6 +45,27 @@ public struct JSONWriter {
 
   private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+  /// Appends an integer in decimal (a JSON number), without allocating.
+  @inlinable
+  public static func writeInt(_ v: Int64, into out: inout [UInt8]) {
+    if v == 0 {
+      out.append(0x30)
+      return
+    }
+    var n = v.magnitude
+    if v < 0 { out.append(0x2D) }
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+    withUnsafeMutableBytes(of: &digits) { b in
+      var i = 24
+      while n > 0 {
+        i -= 1
+        b[i] = UInt8(n % 10) + 0x30
+        n /= 10
+      }
+      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<24]))
+    }
+  }
+
   /// Appends a quoted, escaped JSON string.
   public static func writeString(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
