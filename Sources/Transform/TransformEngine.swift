@@ -77,10 +77,10 @@ final class TransformEngine {
     progress.begin("transform: map payments", total: totalLines)
     for (s, path) in inputs.enumerated() { try pass2(source: s, path: path, sorter: sorter) }
     try sorter.finishInput()
-    _ = cshims_release_free_memory()
+    _ = cshims_release_free_memory()  // the sort chunks, before settling the slots allocates
     customers.settleSlots()
     progress.end()
-    _ = cshims_release_free_memory()
+    _ = cshims_release_free_memory()  // the slots just folded into the index
 
     // Facts the earlier run knew (country, name, referrer, gateways) complete this run's customers.
     if let prior { try CustomerHistory.readCustomerFacts(prior, into: customers) }
@@ -127,9 +127,8 @@ final class TransformEngine {
   }
 
   func pass1(source s: Int, path: String) throws {
-    var stripe = StripeReaders(subscriptions: nil)
+    let stripe = StripeReaders(subscriptions: nil)
     let paypal = PayPalCashierReaders(subscriptions: nil)
-    _ = stripe
     try LinePipeline.run(
       path: path, sections: pass1Sections(s), progress: progress,
       read: { bytes, _ -> Pass1Line? in
@@ -150,7 +149,6 @@ final class TransformEngine {
           return
         }
         if Self.paymentKinds.contains(env.kind) {
-          stripe = StripeReaders(subscriptions: nil)
           let outcome = readPayment(env, stripe: stripe, paypal: paypal)
           registerAliases(env)
           if case .payment(let p) = outcome, let id = p.identity, p.appUserID == nil || id.customerID != nil || id.email != nil {
