@@ -88,7 +88,7 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "CShims", "ETLTestSupport"]),
     .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),

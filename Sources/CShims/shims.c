@@ -25,4 +25,8 @@ int cshims_start_writeback(int fd, long long offset, long long length) {
   return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
 }
 
+int cshims_punch_hole(int fd, long long offset, long long length) {
+  return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length);
+}
+
 int cshims_release_free_memory(void) { return malloc_trim(0); }

@@ -90,6 +90,45 @@ import Testing
     #expect(Self.fast(kind2) == nil && Self.generic(kind2) == nil)
   }
 
+  /// The string scan skips eight bytes at a time: a quote, backslash, control byte or non-ASCII byte
+  /// at any offset of a long string (in either half of an 8-byte word, or straddling one) must still
+  /// be seen exactly as the byte-wise checks see it.
+  @Test func specialBytesAtEveryOffsetOfALongString() throws {
+    let head = Array(#"{"gateway":"app","kind":"app.transaction","origin":{"query":"q","row":1},"record":{"id":"X","user_id":"U","gateway":"stripe","gateway_transaction_id":"GT","product_type":"one_time","plan_name":""#.utf8)
+    let tail = Array(#"","amount_cents":100,"currency":"USD","status":"completed","transaction_date":"2026-01-01T00:00:00Z"},"source":"postgres"}"#.utf8)
+    let valid: [(String, [UInt8])] = [
+      ("escaped quote", Array(#"\""#.utf8)), ("escaped backslash", Array(#"\\"#.utf8)), ("newline escape", Array(#"\n"#.utf8)),
+      ("2-byte UTF-8", [0xC3, 0xA9]), ("3-byte UTF-8", [0xE6, 0x97, 0xA5]), ("DEL", [0x7F]), ("space", [0x20]),
+    ]
+    let invalid: [(String, [UInt8])] = [
+      ("NUL", [0x00]), ("unit separator", [0x1F]), ("raw tab", [0x09]), ("invalid UTF-8", [0xFF]), ("lone lead byte", [0xC3]),
+      ("bad escape", Array(#"\x"#.utf8)),
+    ]
+    for length in [7, 8, 9, 16, 23, 31] {
+      for at in 0...length {
+        for (name, bytes) in valid {
+          var text = Array(repeating: UInt8(ascii: "a"), count: length)
+          text.insert(contentsOf: bytes, at: at)
+          let line = head + text + tail
+          let fast = try #require(Self.fast(line), "fast path refused \(name) at \(at) of \(length)")
+          let generic = try #require(Self.generic(line))
+          #expect(fast.1 == generic.1, "\(name) at \(at) of \(length)")
+        }
+        for (name, bytes) in invalid {
+          var text = Array(repeating: UInt8(ascii: "a"), count: length)
+          text.insert(contentsOf: bytes, at: at)
+          let line = head + text + tail
+          #expect(Self.fast(line) == nil && Self.generic(line) == nil, "\(name) at \(at) of \(length) was accepted")
+        }
+        // A quote ends the string early: the rest is not JSON, both refuse.
+        var cut = Array(repeating: UInt8(ascii: "a"), count: length)
+        cut.insert(UInt8(ascii: "\""), at: at)
+        cut.insert(UInt8(ascii: "b"), at: at)
+        #expect(Self.fast(head + cut + tail) == nil && Self.generic(head + cut + tail) == nil)
+      }
+    }
+  }
+
   @Test func fuzzedRowsNeverDisagree() throws {
     let seeds = try Self.fixtureLines()
     var rng = SeededRandom(seed: 7)

@@ -6,6 +6,11 @@
 /// (sync_file_range SYNC_FILE_RANGE_WRITE); a later fsync then has less to wait for. Returns 0 or -1.
 int cshims_start_writeback(int fd, long long offset, long long length);
 
+/// Gives bytes [offset, offset+length) of fd back to the file system, size unchanged (fallocate
+/// FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). Returns 0 or -1 with errno set (EOPNOTSUPP where the
+/// file system cannot).
+int cshims_punch_hole(int fd, long long offset, long long length);
+
 /// Atomically exchanges two paths (Linux renameat2 RENAME_EXCHANGE). Returns 0 or -1 with errno set.
 int cshims_rename_exchange(const char *a, const char *b);
 /// Peak resident set size of this process in bytes (getrusage ru_maxrss).
