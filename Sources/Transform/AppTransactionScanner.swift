@@ -188,19 +188,25 @@ enum AppTransactionScanner {
       var ascii = true
       var escaped = false
       while i < end {
-        // Eight bytes at a time while none is a quote, a backslash or a control byte (SWAR zero-byte
-        // tests; they never miss one, and any hit falls through to the byte-wise checks below).
+        // Eight bytes at a time up to the first quote, backslash or control byte (SWAR zero-byte
+        // tests: the lowest flagged byte is exactly the first such byte; flags above it may be
+        // false, so that byte goes to the byte-wise checks below).
         if i + 8 <= end {
           let x = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
           let ones: UInt64 = 0x0101_0101_0101_0101
           let highs: UInt64 = 0x8080_8080_8080_8080
           let q = x ^ (ones &* 0x22)
           let b = x ^ (ones &* 0x5C)
-          let hit = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((x &- ones &* 0x20) & ~x)
-          if hit & highs == 0 {
+          let hit = ((q &- ones) & ~q | (b &- ones) & ~b | (x &- ones &* 0x20) & ~x) & highs
+          if hit == 0 {
             if x & highs != 0 { ascii = false }
             i += 8
             continue
+          }
+          let plain = hit.trailingZeroBitCount >> 3
+          if plain > 0 {
+            if x & highs & ((1 << (UInt64(plain) << 3)) &- 1) != 0 { ascii = false }
+            i += plain
           }
         }
         let c = p[i]
