@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Postgres extract benchmark (prints figures; not a test). Generates ROWS transactions (default
 # 1,000,000) for ROWS/10 users in a throwaway server (scripts/with-postgres), then times in the same run:
-#   (a) the Swift extractor (etl-bench postgres-extract: libpq single-row mode, JSON written in Swift,
+#   (a) the Swift extractor (etl-bench postgres-extract: binary COPY TO STDOUT, JSON written in Swift,
 #       staged through ExtractSink), peak RSS from getrusage and /usr/bin/time -v;
 #   (b) psql \copy (select row_to_json(t) from (<same query>) t) to file;
 #   (c) psql \copy (<same query>) to file csv.
@@ -110,7 +110,7 @@ printf '%-46s %10s %12s %10s\n' "method" "wall s" "rows/s" "vs (a)"
 a_rate=$(echo "$a_rows / $a_wall" | bc)
 b_rate=$(echo "$b_lines / $b_wall" | bc)
 c_rate=$(echo "$expected / $c_wall" | bc)
-printf '%-46s %10.3f %12d %10s\n' "(a) etl-bench (libpq single-row, Swift JSON)" "$a_wall" "$a_rate" "1.00x"
+printf '%-46s %10.3f %12d %10s\n' "(a) etl-bench (binary COPY, Swift JSON)" "$a_wall" "$a_rate" "1.00x"
 printf '%-46s %10.3f %12d %10s\n' "(b) psql \\copy row_to_json" "$b_wall" "$b_rate" "$(echo "scale=2; $a_rate / $b_rate" | bc)x"
 printf '%-46s %10.3f %12d %10s\n' "(c) psql \\copy csv" "$c_wall" "$c_rate" "$(echo "scale=2; $a_rate / $c_rate" | bc)x"
 echo "(a) peak RSS: ${a_rss} MiB (getrusage)${rss_time_kb:+, $(echo "scale=1; $rss_time_kb / 1024" | bc) MiB (/usr/bin/time -v)}"

@@ -7,7 +7,8 @@ import Staging
 /// Extracts the app database (DESIGN.md §5) with libpq into `extract/postgres.ndjson`.
 ///
 /// Settings: see `PostgresSourceSettings` (`url`, `batch_size`, `backfill`, `queries`, `work_mem`).
-/// Rows are streamed (libpq single-row mode) and written as JSON in Swift, so memory stays flat.
+/// Rows are streamed (binary `COPY … TO STDOUT` when every column allows it, else libpq single-row mode)
+/// and written as JSON in Swift, so memory stays flat.
 /// Incremental runs need no cursor: the write-back columns (`chartmogul_synced_at`, …) say what
 /// previous loads confirmed, and the default queries read only the rest.
 public struct PostgresSource: ExtractSource {

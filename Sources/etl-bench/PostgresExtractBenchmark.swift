@@ -1,4 +1,4 @@
-// etl-bench postgres-extract: the Postgres source's extract path (libpq single-row mode, JSON written in
+// etl-bench postgres-extract: the Postgres source's extract path (binary COPY or libpq single-row mode, JSON written in
 // Swift, staged through ExtractSink/NDJSONWriter) on the default transactions query, timed over runs.
 //
 //   etl-bench postgres-extract --url URL [--runs 3] [--dir DIR] [--work-mem 256MB|default] [--keep]
