@@ -59,8 +59,8 @@ enum PostgresCopy {
     while i < n {
       let c = s[i]
       switch c {
-      case 0x27:  // '…' ('' inside); E'…' also takes backslash escapes.
-        let escapes = i > 0 && (s[i - 1] == 0x45 || s[i - 1] == 0x65) && !prevIsIdentifier(i - 1)
+      case 0x27, 0x22:  // '…' and "identifier" (the quote doubled inside); E'…' also takes backslash escapes.
+        let escapes = c == 0x27 && i > 0 && (s[i - 1] == 0x45 || s[i - 1] == 0x65) && !prevIsIdentifier(i - 1)
         var j = i + 1
         var closed = false
         while j < n {
@@ -68,25 +68,8 @@ enum PostgresCopy {
             j += 2
             continue
           }
-          if s[j] == 0x27 {
-            if j + 1 < n && s[j + 1] == 0x27 {
-              j += 2
-              continue
-            }
-            closed = true
-            break
-          }
-          j += 1
-        }
-        guard closed else { return nil }
-        out.append(contentsOf: s[i...j])
-        i = j + 1
-      case 0x22:  // "identifier" ("" inside)
-        var j = i + 1
-        var closed = false
-        while j < n {
-          if s[j] == 0x22 {
-            if j + 1 < n && s[j + 1] == 0x22 {
+          if s[j] == c {
+            if j + 1 < n && s[j + 1] == c {
               j += 2
               continue
             }

@@ -116,8 +116,15 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
   /// (Postgres text: `2026-11-24 23:01:00.84+00`), `2026-03-01 10:15` and a bare date `2026-03-01`.
   /// Text without an offset is UTC (ChartMogul's rule for offset-less timestamps).
   public static func parse(_ text: String) -> Timestamp? {
-    var u = Array(text.utf8)
-    while let l = u.last, l == 0x20 || l == 0x0A || l == 0x0D { u.removeLast() }
+    if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(utf8: $0) }) { return parsed }
+    return Array(text.utf8).withUnsafeBufferPointer { parse(utf8: $0) }
+  }
+
+  /// `parse` over UTF-8 bytes (the same rules; no copy of the text).
+  public static func parse(utf8 text: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+    var count = text.count
+    while count > 0, text[count - 1] == 0x20 || text[count - 1] == 0x0A || text[count - 1] == 0x0D { count -= 1 }
+    let u = UnsafeBufferPointer(rebasing: text[0..<count])
     var i = 0
     func num(_ n: Int) -> Int? {
       guard i + n <= u.count else { return nil }

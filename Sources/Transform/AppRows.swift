@@ -18,14 +18,13 @@ struct AppTransactionRow: Equatable {
   var currency: String? = nil
   var country: String? = nil
   var status: String? = nil
-  var transactionDate: String? = nil
-  var periodStart: String? = nil
-  var periodEnd: String? = nil
+  var transactionDate: DateValue? = nil
+  var periodStart: DateValue? = nil
+  var periodEnd: DateValue? = nil
   var refundedAmount: Int64? = nil
-  var refundedAt: String? = nil
+  var refundedAt: DateValue? = nil
   var refundSynced: Int64? = nil
   var gatewaySubscriptionID: String? = nil
-  var userEmail: String? = nil
   /// `metadata.livemode` when it is a boolean.
   var livemode: Bool? = nil
   /// `metadata.referrer_user_id` when it is a string.
@@ -53,9 +52,27 @@ struct AppTransactionRow: Equatable {
     }
   }
 
-  /// A column value as either path reads it.
+  /// A column value as either path reads it. `time` is a string the scanner already parsed as a
+  /// timestamp (date columns only; the generic path parses the `string` in `set`).
   enum FieldValue {
-    case string(String), number(String), null, other(JSONValue)
+    case string(String), number(String), null, other(JSONValue), time(Timestamp)
+  }
+
+  /// A date column: its instant, or the text when it is not a timestamp (quoted in the reject).
+  enum DateValue: Equatable {
+    case time(Timestamp)
+    case text(String)
+
+    var time: Timestamp? {
+      if case .time(let t) = self { return t }
+      return nil
+    }
+    var text: String {
+      switch self {
+      case .time(let t): return t.iso8601
+      case .text(let s): return s
+      }
+    }
   }
 
   /// Applies one column (later duplicates override earlier ones, like iterating the parsed object).
@@ -74,14 +91,14 @@ struct AppTransactionRow: Equatable {
     case .currency: currency = str(v, field)
     case .country: country = str(v, field)
     case .status: status = str(v, field)
-    case .transactionDate: transactionDate = str(v, field)
-    case .periodStart: periodStart = str(v, field)
-    case .periodEnd: periodEnd = str(v, field)
+    case .transactionDate: transactionDate = date(v, field)
+    case .periodStart: periodStart = date(v, field)
+    case .periodEnd: periodEnd = date(v, field)
     case .refundedAmount: refundedAmount = int(v, field)
-    case .refundedAt: refundedAt = str(v, field)
+    case .refundedAt: refundedAt = date(v, field)
     case .refundSynced: refundSynced = int(v, field)
     case .gatewaySubscriptionID: gatewaySubscriptionID = str(v, field)
-    case .userEmail: userEmail = str(v, field)
+    case .userEmail: _ = str(v, field)  // only its type is checked: the customer is the app user
     case .metadata:
       if case .other(.object(let m)) = v {
         if case .bool(let b)? = m["livemode"] { livemode = b }
@@ -95,10 +112,18 @@ struct AppTransactionRow: Equatable {
     case .string(let s): return s
     case .null: return nil
     case .number(let n): return n
+    case .time(let t): return t.iso8601
     case .other:
       badField = badField ?? key.rawValue
       return nil
     }
+  }
+
+  /// A date column's value: parsed once here (or by the scanner, straight from the line's bytes).
+  private mutating func date(_ v: FieldValue, _ key: AppField) -> DateValue? {
+    if case .time(let t) = v { return .time(t) }
+    guard let s = str(v, key) else { return nil }
+    return Timestamp.parse(s).map(DateValue.time) ?? .text(s)
   }
 
   private mutating func int(_ v: FieldValue, _ key: AppField) -> Int64? {
@@ -123,6 +148,14 @@ enum AppField: String, CaseIterable {
     transactionDate = "transaction_date", periodStart = "period_start", periodEnd = "period_end",
     refundedAmount = "refunded_amount_cents", refundedAt = "refunded_at", refundSynced = "refund_synced_cents",
     gatewaySubscriptionID = "gateway_subscription_id", userEmail = "user_email", metadata
+
+  /// Columns read as timestamps (`AppTransactionRow.DateValue`).
+  var isDate: Bool {
+    switch self {
+    case .transactionDate, .periodStart, .periodEnd, .refundedAt: return true
+    default: return false
+    }
+  }
 
   private static let table: [(bytes: [UInt8], field: AppField)] = allCases.map { (Array($0.rawValue.utf8), $0) }
 
@@ -159,17 +192,17 @@ enum AppMapping {
     }
     guard let amount = r.amount else { return .reject(code: "missing_field", reason: "field 'amount_cents' is missing") }
     guard let cur = r.currency else { return .reject(code: "missing_field", reason: "field 'currency' is missing") }
-    guard let ds = r.transactionDate, let date = Timestamp.parse(ds) else {
+    guard let date = r.transactionDate?.time else {
       return .reject(code: "bad_date", reason: "field 'transaction_date' is missing or not a timestamp")
     }
     var periodStart: Timestamp? = nil
     var periodEnd: Timestamp? = nil
     if let s = r.periodStart {
-      guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_start '\(s)' is not a timestamp") }
+      guard let t = s.time else { return .reject(code: "bad_date", reason: "period_start '\(s.text)' is not a timestamp") }
       periodStart = t
     }
     if let s = r.periodEnd {
-      guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_end '\(s)' is not a timestamp") }
+      guard let t = s.time else { return .reject(code: "bad_date", reason: "period_end '\(s.text)' is not a timestamp") }
       periodEnd = t
     }
     var line = RawLine(type: .subscription, amount: amount)
@@ -198,7 +231,7 @@ enum AppMapping {
     var refunded = r.refundedAmount ?? 0
     if r.status == "refunded" && refunded == 0 { refunded = amount }
     p.cumulativeRefund = refunded
-    p.cumulativeRefundDate = r.refundedAt.flatMap(Timestamp.parse) ?? date
+    p.cumulativeRefundDate = r.refundedAt?.time ?? date
     p.refundSynced = refundRow ? (r.refundSynced ?? 0) : 0
     p.appTransactionID = r.id
     p.countryHint = r.country

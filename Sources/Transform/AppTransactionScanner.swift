@@ -352,10 +352,13 @@ enum AppTransactionScanner {
         let value: AppTransactionRow.FieldValue
         if c == 0x22 {
           let (ss, se, esc) = try stringRange()
-          if field == nil {
+          if field == nil || (field == .userEmail && !esc) {
+            // Not read, or only type-checked (a string is fine): no String to build.
             value = .null
           } else if esc {
             value = .string(try decodeString(ss - 1, se + 1))
+          } else if let f = field, f.isDate, let t = Timestamp.parse(utf8: UnsafeBufferPointer(start: p + ss, count: se - ss)) {
+            value = .time(t)  // what `set` would parse from the String, without building it
           } else {
             value = .string(String(decoding: UnsafeBufferPointer(start: p + ss, count: se - ss), as: UTF8.self))
           }

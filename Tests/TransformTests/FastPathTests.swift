@@ -129,6 +129,44 @@ import Testing
     }
   }
 
+  /// Date columns are parsed once (by the scanner straight from the bytes, or from the generic
+  /// path's string): same instants, and a value that is not a timestamp is quoted in the reject.
+  @Test func dateColumnsParseOnceAndBadDatesAreQuoted() throws {
+    func line(_ date: String, start: String = "\"2026-01-01 10:00:00.5+00\"", refundedAt: String = "null") -> [UInt8] {
+      Array(
+        (#"{"gateway":"app","kind":"app.transaction","origin":{"query":"q","row":1},"record":{"id":"X","user_id":"U","gateway":"stripe","gateway_transaction_id":"GT","product_type":"subscription","plan_name":"p","gateway_subscription_id":"sub_1","amount_cents":100,"currency":"USD","status":"refunded","transaction_date":"#
+          + date + #","period_start":"# + start + #","period_end":"2026-02-01T10:00:00Z","refunded_at":"# + refundedAt
+          + #"},"source":"postgres"}"#).utf8)
+    }
+    func outcome(_ l: [UInt8]) throws -> (fast: String, generic: String) {
+      let f = try #require(Self.fast(l))
+      let g = try #require(Self.generic(l))
+      #expect(f.1 == g.1)
+      return ("\(AppMapping.payment(f.1, refundRow: false))", "\(AppMapping.payment(g.1, refundRow: false))")
+    }
+    let good = try #require(Self.fast(line(#""2026-01-01T10:00:00.5+02:00""#)))
+    #expect(good.1.transactionDate == .time(Timestamp.parse("2026-01-01T08:00:00Z")!))
+    #expect(good.1.periodStart == .time(Timestamp.parse("2026-01-01T10:00:00Z")!))
+    let escaped = try #require(Self.fast(line(#""2026-01-01T10:00:00Z""#)))  // "Z" written as an escape
+    #expect(escaped.1.transactionDate == .time(Timestamp.parse("2026-01-01T10:00:00Z")!))
+    let badStart = try outcome(line(#""2026-01-01T10:00:00Z""#, start: #""soon""#))
+    #expect(badStart.fast == badStart.generic)
+    let reason: String? = {
+      if case .reject(_, let r) = AppMapping.payment(Self.fast(line(#""2026-01-01T10:00:00Z""#, start: #""soon""#))!.1, refundRow: false) {
+        return r
+      }
+      return nil
+    }()
+    #expect(reason == "period_start 'soon' is not a timestamp")
+    let badDate = try outcome(line(#""yesterday""#))
+    #expect(badDate.fast == badDate.generic && badDate.fast.contains("bad_date"))
+    let numericDate = try outcome(line("20260101"))
+    #expect(numericDate.fast == numericDate.generic && numericDate.fast.contains("bad_date"))
+    // An unreadable refunded_at falls back to the payment's date, on both paths.
+    let badRefund = try outcome(line(#""2026-01-01T10:00:00Z""#, refundedAt: #""later""#))
+    #expect(badRefund.fast == badRefund.generic && badRefund.fast.contains("payment("))
+  }
+
   @Test func fuzzedRowsNeverDisagree() throws {
     let seeds = try Self.fixtureLines()
     var rng = SeededRandom(seed: 7)
