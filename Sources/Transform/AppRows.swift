@@ -233,6 +233,7 @@ enum AppMapping {
     p.cumulativeRefund = refunded
     p.cumulativeRefundDate = r.refundedAt?.time ?? date
     p.refundSynced = refundRow ? (r.refundSynced ?? 0) : 0
+    p.appUserKey = UserKey(user)
     p.appTransactionID = r.id
     p.countryHint = r.country
     p.referrerHint = r.referrer

@@ -66,10 +66,10 @@ final class CustomerSlots {
   private(set) var name: [(Timestamp, String)?] = []
   private(set) var referrer: [(Timestamp, String)?] = []
 
-  /// The route of an app user id, computed by `resolve` on first sight (the index is final by then).
+  /// The route of an app user id (`key` is `UserKey(user)`), computed by `resolve` on first sight
+  /// (the index is final by then).
   @inline(__always)
-  func route(_ user: String, resolve: (String) -> (customer: String, isTest: Bool)) -> Route {
-    let key = UserKey(user)
+  func route(_ user: String, key: UserKey, resolve: (String) -> (customer: String, isTest: Bool)) -> Route {
     if let r = routes[key] { return r }
     let (customer, test) = resolve(user)
     let slot: Int32
@@ -115,8 +115,8 @@ final class CustomerSlots {
 
 extension CustomerIndex {
   /// The canonical customer of an app user id and whether it is test data (`resolveUser`, `isTest`).
-  func appUserRoute(_ user: String) -> CustomerSlots.Route {
-    slots.route(user) { u in
+  func appUserRoute(_ user: String, key: UserKey? = nil) -> CustomerSlots.Route {
+    slots.route(user, key: key ?? UserKey(user)) { u in
       let c = resolveUser(u)
       return (c, isTest(c))
     }

@@ -144,7 +144,7 @@ struct FragmentBuilder {
     var slot: Int32? = nil
     var test = false
     if let u = p.appUserID {
-      let route = customers.appUserRoute(u)
+      let route = customers.appUserRoute(u, key: p.appUserKey)
       customer = route.customer
       slot = route.slot
       test = route.isTest

@@ -41,6 +41,8 @@ struct RawPayment {
   var refundOf: String? = nil
   /// Who paid: the app user (app rows) or the gateway identity.
   var appUserID: String? = nil
+  /// `UserKey(appUserID)`, parsed by the reading thread so the builder only looks it up.
+  var appUserKey: UserKey? = nil
   var identity: Identity? = nil
   var currencyCode: String
   var date: Timestamp
