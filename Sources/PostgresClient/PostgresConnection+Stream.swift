@@ -96,7 +96,7 @@ extension PostgresConnection {
       }
     }
     guard sent == 1 else {
-      throw PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
+      throw connectionError(name: name)
     }
     guard PQsetSingleRowMode(conn) == 1 else {
       drain()

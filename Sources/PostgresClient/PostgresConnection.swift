@@ -123,7 +123,7 @@ public final class PostgresConnection {
 
   func check(_ res: OpaquePointer?, name: String) throws {
     guard let res else {
-      throw PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
+      throw connectionError(name: name)
     }
     let status = PQresultStatus(res)
     if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_SINGLE_TUPLE
@@ -132,6 +132,12 @@ public final class PostgresConnection {
       return
     }
     throw error(from: res, name: name)
+  }
+
+  /// The connection's last error (libpq's `PQerrorMessage`) as a query error of `name`, for calls
+  /// that failed without a result to read the error from.
+  func connectionError(name: String) -> PostgresError {
+    PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
   }
 
   func error(from res: OpaquePointer, name: String) -> PostgresError {

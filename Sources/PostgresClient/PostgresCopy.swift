@@ -236,10 +236,10 @@ extension PostgresConnection {
     columns onColumns: ([PostgresColumn]) throws -> Void, row onRow: (borrowing PostgresRow) throws -> Void
   ) throws -> Int? {
     guard PQsendQuery(conn, copySQL) == 1 else {
-      throw PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
+      throw connectionError(name: name)
     }
     guard let first = PQgetResult(conn) else {
-      throw PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
+      throw connectionError(name: name)
     }
     if PQresultStatus(first) != PGRES_COPY_OUT {
       let e = error(from: first, name: name)
@@ -262,7 +262,7 @@ extension PostgresConnection {
       if n == -1 { break }
       if n < 0 {
         if failure == nil {
-          failure = PostgresError(kind: .query, query: name, message: PostgresConnection.clean(String(cString: PQerrorMessage(conn))))
+          failure = connectionError(name: name)
         }
         break
       }
