@@ -1,11 +1,13 @@
 // swift-tools-version:6.0
 // chartmogul-etl: one custom ChartMogul data source fed from Stripe, PayPal, Cashier and the app's Postgres.
 // Dependencies are kept few on purpose (CI builds them on 2 cores): see README "Dependencies".
+// Linux only (glibc; built and tested on x86-64): CShims calls renameat2, sync_file_range, fallocate and
+// malloc_trim, and the sources use Glibc and FoundationNetworking, so no Apple platform is declared
+// (docs/architecture.md, "Platform").
 import PackageDescription
 
 let package = Package(
   name: "chartmogul-etl",
-  platforms: [.macOS(.v14)],
   products: [
     .executable(name: "chartmogul-etl", targets: ["chartmogul-etl"])
   ],

@@ -36,6 +36,12 @@ public enum RepositoryPaths {
     return url.path
   }
   public static func fixture(_ relative: String) -> String { root + "/fixtures/" + relative }
-  /// `../shared/reference/...` next to the repository (read-only reference material).
-  public static func reference(_ relative: String) -> String { root + "/../shared/reference/" + relative }
+  /// The text of a fixture file under `fixtures/` (for bodies a fake server answers with verbatim).
+  public static func fixtureText(_ relative: String) throws -> String {
+    let path = fixture(relative)
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+    }
+    return String(decoding: data, as: UTF8.self)
+  }
 }

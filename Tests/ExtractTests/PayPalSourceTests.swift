@@ -83,7 +83,7 @@ import Testing
   @Test func rateLimitWithRetryAfterThenSuccess() async throws {
     let server = try await PayPalFixtureServer.start()
     defer { Task { await server.stop() } }
-    let body = String(decoding: try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.reference("gateways/paypal-error-429.json"))), as: UTF8.self)
+    let body = try RepositoryPaths.fixtureText("gateways/paypal/error-429.json")
     await server.inject(InjectedFault(path: "/v1/reporting/transactions", query: ["page": "2"], status: 429, headers: [("Retry-After", "3")], body: body))
     await server.inject(InjectedFault(path: "/v1/billing/plans/P-GROWTH-EUR", status: 500))
     let h = try harness(server)

@@ -74,7 +74,7 @@ import Testing
   @Test func retriesHonourRetryAfterAndServerErrors() async throws {
     let server = try await StripeFixtureServer.start()
     defer { Task { await server.stop() } }
-    let body = String(decoding: try Data(contentsOf: URL(fileURLWithPath: RepositoryPaths.reference("gateways/stripe-error-429.json"))), as: UTF8.self)
+    let body = try RepositoryPaths.fixtureText("gateways/stripe/error-429.json")
     await server.inject(InjectedFault(path: "/v1/customers", status: 429, headers: [("Retry-After", "7")], body: body))
     await server.inject(InjectedFault(path: "/v1/invoices", status: 500, times: 1))
     await server.inject(InjectedFault(path: "/v1/charges", status: 503, times: 2))
