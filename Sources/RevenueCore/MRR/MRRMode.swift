@@ -63,9 +63,19 @@ extension MRREngine {
     /// MRR ChartMogul keeps counting, in the subscription's currency (minor units).
     public var mrr: Int64
     public var currency: String
+
+    public init(customerExternalID: String, subscriptionExternalID: String, since: Timestamp, mrr: Int64, currency: String) {
+      self.customerExternalID = customerExternalID
+      self.subscriptionExternalID = subscriptionExternalID
+      self.since = since
+      self.mrr = mrr
+      self.currency = currency
+    }
   }
 
   /// Subscriptions past due at `t` under `mode` (empty for `.businessTruth`), sorted by customer.
+  /// `mode` may differ from the engine's own: validate computes the business truth and asks which
+  /// subscriptions ChartMogul still counts.
   public func pastDue(at t: Timestamp, mode: MRRMode) -> [PastDue] {
     guard case .chartMogul = mode else { return [] }
     var out: [PastDue] = []
