@@ -26,7 +26,9 @@ public final class PipelineSession: @unchecked Sendable {
 
   /// Keys of the `destination` section; `chartmogul` belongs to Load, `sandbox` to this file.
   static let destinationKeys = ["chartmogul", "sandbox"]
-  static let sandboxKeys = ["enabled", "port", "api_key", "data_source_uuid", "state_file", "fx", "account_currency"]
+  static let sandboxKeys = [
+    "enabled", "port", "api_key", "data_source_uuid", "state_file", "fx", "account_currency", "auto_churn_days",
+  ]
 
   init(
     pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink
@@ -96,6 +98,7 @@ public final class PipelineSession: @unchecked Sendable {
     }
     options.fx = fx
     options.accountCurrency = try config.string("account_currency") ?? "USD"
+    options.autoChurnDays = try config.optionalInt("auto_churn_days", range: 1...90)
     let server = try await SandboxServer.start(options)
     sandbox = server
     var values = environment.values

@@ -19,7 +19,14 @@ public enum LocalMRR {
   /// load completed (an incremental nightly run only holds what is new, while ChartMogul holds all of it).
   /// Newer runs win when the same record appears twice (a refund re-emits its invoice).
   public static func compute(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRRResult {
-    var engine = MRREngine(fx: fx)
+    try engine(run: run, fx: fx, progress: progress).finish()
+  }
+
+  /// The engine fed with everything loaded so far, in the business-truth mode (a subscription no
+  /// paid period covers has churned), before `finish()`; `pastDue(at:mode:)` asks it which of those
+  /// subscriptions ChartMogul still counts.
+  public static func engine(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRREngine {
+    var engine = MRREngine(fx: fx, mode: .businessTruth)
     let current = (run, try run.requireManifest("transform", for: "validate"))
     var sources: [(RunFolder, Manifest)] = [current]
     for id in run.area.runIDs().reversed() where id < run.id {
@@ -53,7 +60,7 @@ public enum LocalMRR {
         if once("invoice:" + i.externalID) { engine.add(i) }
       }
     }
-    return engine.finish()
+    return engine
   }
 
   static func each(

@@ -9,6 +9,10 @@ import Transport
 /// Above `validate.mrr_variance_threshold` in any month the result fails (CLI exit 1), an alert goes to
 /// the webhook, and a drill-down lists the customers whose MRR differs most (local vs the `mrr` field of
 /// `GET /v1/customers`). Everything is written to `validate.json` in the run folder.
+///
+/// The local side is the business truth (`MRRMode.businessTruth`): a cancelled or lapsed subscription
+/// has churned. ChartMogul keeps a subscription that stopped renewing without a cancellation in MRR
+/// (past due, its default); the drill-down names such subscriptions with what to do about them.
 public enum ValidateStage {
   /// Reads `validate:`, `monitoring:` and `alerts:` (unknown keys are errors naming file and line).
   /// Without an `alerts` section, `ALERT_WEBHOOK_URL` from the environment is used.
@@ -59,7 +63,8 @@ public enum ValidateStage {
     let cfg = try validateConfig(ctx.pipeline, environment: ctx.environment)
     let target = try ChartMogulTarget.from(ctx.pipeline)
     _ = try ctx.run.requireManifest("transform", for: "validate")
-    let local = try LocalMRR.compute(run: ctx.run, fx: cfg.fx, progress: ctx.progress)
+    let engine = try LocalMRR.engine(run: ctx.run, fx: cfg.fx, progress: ctx.progress)
+    let local = engine.finish()
     if !local.currenciesWithoutRate.isEmpty {
       throw ConfigError(
         file: ctx.pipeline.path, line: nil, key: "validate.fx",
@@ -89,6 +94,13 @@ public enum ValidateStage {
     if comparisons.contains(where: { $0.difference != 0 }) && cfg.drillDown > 0 {
       let remoteCustomers = try await client.customerMRR()
       drill = CustomerDifference.top(local: local.customerMRR(at: asOf), remote: remoteCustomers, limit: cfg.drillDown)
+      // ChartMogul keeps a subscription nobody renewed (and nothing cancelled) in MRR, past due:
+      // name those behind a customer ChartMogul counts higher than the business does.
+      let pastDue = Dictionary(
+        grouping: engine.pastDue(at: asOf, mode: .chartMogulDefault(asOf: asOf)), by: \.customerExternalID)
+      for i in drill.indices where drill[i].difference < 0 {
+        drill[i].pastDue = pastDue[drill[i].externalID] ?? []
+      }
       drillAt = asOf
     }
     let result = ValidationResult(

@@ -40,7 +40,14 @@ public struct CustomerDifference: Sendable, Hashable {
   public var externalID: String
   public var local: Int64
   public var chartMogul: Int64?
+  /// Subscriptions of this customer ChartMogul still counts as past due (no paid period covers now,
+  /// no cancellation sent) while the business has churned them: the likely cause of the difference.
+  public var pastDue: [MRREngine.PastDue] = []
   public var difference: Int64 { local - (chartMogul ?? 0) }
+
+  /// What to do about a past-due subscription ChartMogul still counts.
+  public static let pastDueAdvice =
+    "let lapse detection cancel it (transform.lapse_after_days) or lower lapse_after_days"
 
   /// The `limit` customers with the largest absolute difference (ties by external id).
   static func top(local: [String: Int64], remote: [String: Int64], limit: Int) -> [CustomerDifference] {
@@ -60,6 +67,13 @@ public struct CustomerDifference: Sendable, Hashable {
     [
       "external_id": .string(externalID), "local_mrr": .int(local),
       "chartmogul_mrr": chartMogul.map { .int($0) } ?? .null, "difference": .int(difference),
+      "past_due": .array(
+        pastDue.map { p in
+          [
+            "subscription_external_id": .string(p.subscriptionExternalID), "past_due_since": .string(p.since.iso8601),
+            "mrr": .int(p.mrr), "currency": .string(p.currency), "what_to_do": .string(Self.pastDueAdvice),
+          ]
+        }),
     ]
   }
 }
@@ -118,6 +132,11 @@ public struct ValidationResult: Sendable {
       for d in drillDown {
         out.append(
           "  \(d.externalID)  \(Money.format(d.local, exponent: e)) vs \(d.chartMogul.map { Money.format($0, exponent: e) } ?? "absent")")
+        for p in d.pastDue {
+          let amount = Money.format(p.mrr, exponent: Currency(p.currency)?.exponent ?? 2)
+          out.append(
+            "    subscription \(p.subscriptionExternalID) past due since \(p.since.dateString), ChartMogul still counts \(amount) \(p.currency): \(CustomerDifference.pastDueAdvice)")
+        }
       }
     }
     return out

@@ -149,7 +149,7 @@ actor SandboxEngine {
     let literals: Set<String> = [
       "v1", "ping", "data_sources", "plans", "customers", "search", "attributes", "custom", "tags", "merges",
       "unmerges", "import", "invoices", "transactions", "subscriptions", "json_imports", "metrics", "mrr", "all",
-      "arr", "arpa", "asp", "customer-count", "customer-churn-rate", "mrr-churn-rate", "ltv",
+      "arr", "arpa", "asp", "customer-count", "customer-churn-rate", "mrr-churn-rate", "ltv", "subscription_events",
     ]
     let segs = path.split(separator: "/").map { literals.contains(String($0)) ? String($0) : "{id}" }
     return method + " /" + segs.joined(separator: "/")

@@ -4,6 +4,7 @@ import RevenueCore
 // Customers, search, attributes, tags, merges (reference §4).
 extension SandboxEngine {
   static let customerTextFields = ["name", "email", "company", "country", "state", "city", "zip", "owner", "website_url"]
+  static let customerBlankFields = ["name", "email", "company"]
   static let contactFields = ["first_name", "last_name", "email", "title", "phone", "linked_in", "twitter", "notes"]
 
   func customerJSON(_ c: SBCustomer) -> JSONValue {
@@ -33,6 +34,9 @@ extension SandboxEngine {
       "currency-sign": .string(options.accountCurrency == "USD" ? "$" : options.accountCurrency),
     ])
     for k in Self.customerTextFields { o[k] = sbString(c.fields[k]) }
+    // ChartMogul answers "" for a name, email or company never given (its client declares them
+    // non-nullable and raises on null).
+    for k in Self.customerBlankFields { o[k] = .string(c.fields[k] ?? "") }
     o["primary_contact"] = c.primaryContactJSON.flatMap { try? JSONParser.parse($0) } ?? .null
     return .object(o)
   }
@@ -186,6 +190,8 @@ extension SandboxEngine {
     return .object(o)
   }
 
+  /// `GET /v1/customers/{uuid}/attributes` → `{"tags":[…],"stripe":{},"clearbit":{},"custom":{…}}`
+  /// (not wrapped; the shape ChartMogul's recorded responses and its Python client use).
   func getAttributes(_ uuid: String) -> WireResponse {
     guard let i = index.customer[uuid] else { return Self.notFound("Customer") }
     let c = state.customers[i]
@@ -193,10 +199,8 @@ extension SandboxEngine {
       200,
       .object(
         JSONObject([
-          "attributes": .object(
-            JSONObject([
-              "tags": .array(c.tags.map { .string($0) }), "stripe": .object(JSONObject()), "custom": customJSON(c),
-            ]))
+          "tags": .array(c.tags.map { .string($0) }), "stripe": .object(JSONObject()),
+          "clearbit": .object(JSONObject()), "custom": customJSON(c),
         ])))
   }
 

@@ -8,7 +8,7 @@ extension SandboxEngine {
       "uuid": .string(li.uuid), "external_id": sbString(li.externalID), "type": .string(li.type),
       "amount_in_cents": .int(li.amountInCents), "quantity": .int(li.quantity),
       "discount_code": sbString(li.discountCode), "discount_amount_in_cents": .int(li.discountAmountInCents),
-      "tax_amount_in_cents": .int(li.taxAmountInCents), "transaction_fees_in_cents": sbInt(li.transactionFeesInCents),
+      "tax_amount_in_cents": .int(li.taxAmountInCents), "transaction_fees_in_cents": .int(li.transactionFeesInCents ?? 0),
       "transaction_fees_currency": sbString(li.transactionFeesCurrency),
       "discount_description": sbString(li.discountDescription), "event_order": sbInt(li.eventOrder),
       "account_code": .string(li.accountCode ?? ""), "description": sbString(li.description),

@@ -13,9 +13,13 @@ import RevenueCore
 ///   MRR is the sum of the lines covering it that share the latest start (a newer line — upgrade,
 ///   downgrade, renewal — supersedes an older overlapping one).
 /// - A cancellation date c (cancelled_at / cancellation_dates / a line's cancelled_at) ends MRR
-///   from c on, unless a line starting at or after c covers the instant (reactivation).
-/// - Without cancellation and without renewal the subscription is active through the end of its
-///   last service period and churns there (a gap between periods churns and reactivates).
+///   from c on, unless a line starting after c covers the instant (reactivation); a cancellation at
+///   the instant a line starts cancels that line.
+/// - "Handling past-due subscriptions" (help.chartmogul.com/article/303): by default a subscription
+///   no line covers any more stays past due with the MRR it had just before, until a cancellation
+///   or a new line; the customer's status is "Past Due". With `autoChurnDays` N, a subscription past
+///   due for N days or more (until the next line, or until now when none followed) churns, dated
+///   at the end of its last line.
 /// - Metric entries are snapshots at 23:59:59 UTC of each interval's last day (the last entry is
 ///   end-date when it falls inside an interval); movements compare each customer's MRR with the
 ///   previous snapshot: 0 → >0 new business (first time) or reactivation, >0 → 0 churn, up
@@ -33,17 +37,44 @@ struct SandboxMRRModel {
     var customerUUID: String
     var segments: [Segment]
     var cancellations: [Int64]
+    /// "Handling past-due subscriptions": nil keeps a past-due subscription's MRR until cancelled.
+    var autoChurnDays: Int?
+    /// The sandbox's "now": how long a subscription without any later line has been past due.
+    var now: Int64
 
     /// MRR (account currency minor units) at instant `t`.
     func mrr(at t: Int64) -> Int64 {
+      if let v = paidMRR(at: t) { return v }
+      guard let since = pastDueSince(at: t), let held = paidMRR(at: since - 1), held != 0 else { return 0 }
+      if cancellations.contains(where: { since <= $0 && $0 <= t }) { return 0 }
+      if let days = autoChurnDays {
+        // Churned once past due for `days` (up to the next line or now), dated at `since`.
+        let next = segments.first(where: { $0.start > t })?.start ?? now
+        if Swift.min(next, now) - since >= Int64(days) * 86_400 { return 0 }
+      }
+      return held
+    }
+
+    /// MRR of the lines covering `t` (nil when none does): the lines sharing the latest start count;
+    /// a cancellation at or after that start — also at the very instant it starts — ends it.
+    func paidMRR(at t: Int64) -> Int64? {
       var latest: Int64 = .min
       for s in segments where s.start <= t && t < s.end { latest = max(latest, s.start) }
-      guard latest != .min else { return 0 }
-      if let c = cancellations.last(where: { $0 <= t }), latest < c { return 0 }
+      guard latest != .min else { return nil }
+      if let c = cancellations.last(where: { $0 <= t }), latest <= c { return 0 }
       var sum: Int64 = 0
       for s in segments where s.start == latest && t < s.end { sum += s.mrr }
       return sum
     }
+
+    /// End of the last line before `t` when no line covers `t` (the subscription is past due).
+    func pastDueSince(at t: Int64) -> Int64? {
+      guard !segments.contains(where: { $0.start <= t && t < $0.end }) else { return nil }
+      return segments.filter { $0.end <= t }.map(\.end).max()
+    }
+
+    /// Past due at `t` and still counted (ChartMogul's customer status "Past Due").
+    func isPastDue(at t: Int64) -> Bool { pastDueSince(at: t) != nil && mrr(at: t) > 0 }
 
     func quantity(at t: Int64) -> Int64 {
       segments.filter { $0.start <= t && t < $0.end }.max { $0.start < $1.start }?.quantity ?? 0
@@ -138,7 +169,8 @@ extension SandboxEngine {
       }
       segs.sort { $0.start < $1.start }
       let m = SandboxMRRModel.Sub(
-        uuid: sub.uuid, customerUUID: sub.customerUUID, segments: segs, cancellations: Array(Set(cancels)).sorted())
+        uuid: sub.uuid, customerUUID: sub.customerUUID, segments: segs, cancellations: Array(Set(cancels)).sorted(),
+        autoChurnDays: options.autoChurnDays, now: t)
       model.subsByCustomer[sub.customerUUID, default: []].append(model.subs.count)
       model.subs.append(m)
       model.subscriptions[sub.uuid] = .init(
@@ -150,9 +182,9 @@ extension SandboxEngine {
     for c in state.customers {
       let mrr = model.customerMRR(c.uuid, at: t)
       let since = model.firstPositive[c.uuid].flatMap { $0 <= t ? $0 : nil }
-      model.customers[c.uuid] = .init(
-        mrrNow: mrr, status: mrr > 0 ? "Active" : (since != nil ? "Cancelled" : "New Lead"),
-        customerSince: since)
+      let pastDue = (model.subsByCustomer[c.uuid] ?? []).contains { model.subs[$0].isPastDue(at: t) }
+      let status = mrr > 0 ? (pastDue ? "Past Due" : "Active") : (since != nil ? "Cancelled" : "New Lead")
+      model.customers[c.uuid] = .init(mrrNow: mrr, status: status, customerSince: since)
     }
     metricsCache = model
     return model

@@ -138,6 +138,8 @@ struct SBState: Codable, Sendable {
   var invoices: [SBInvoice] = []
   var subscriptions: [SBSubscription] = []
   var imports: [SBJSONImport] = []
+  /// Subscription events (optional so state files written before they existed still load).
+  var subscriptionEvents: [SBSubscriptionEvent]? = nil
   var nextCustomerID = 90_000_001
   var nextSubscriptionID = 70_000_001
 }

@@ -62,6 +62,11 @@ public struct SandboxOptions: Sendable {
   public var accountCurrency: String
   /// Seconds a json_import spends queued + processing (half each) before it is applied.
   public var processingDelay: Double
+  /// ChartMogul's "Handling past-due subscriptions" data setting: nil (the default) keeps a
+  /// subscription without renewal in MRR, "Past Due", until a cancellation arrives; N (1…90) churns
+  /// one that has been past due for N days, dated at the end of its last service period
+  /// (help.chartmogul.com/article/303-handling-past-due-subscriptions).
+  public var autoChurnDays: Int?
   /// Largest accepted request body in bytes: ChartMogul's "5 MB", read strictly as 5,000,000.
   public var maxPayloadBytes: Int
   public var logger: Logger
@@ -70,7 +75,7 @@ public struct SandboxOptions: Sendable {
     port: Int = 0, apiKey: String? = nil, dataSources: [(name: String, uuid: String)] = [], stateFile: String? = nil,
     rateLimitPerSecond: Int? = nil, maxConcurrentConnections: Int = 20, faults: SandboxFaults = .none,
     fx: [String: Double] = SandboxOptions.defaultFX, accountCurrency: String = "USD", processingDelay: Double = 0.2,
-    maxPayloadBytes: Int = 5_000_000, logger: Logger = Logger(label: "chartmogul-etl.sandbox")
+    maxPayloadBytes: Int = 5_000_000, autoChurnDays: Int? = nil, logger: Logger = Logger(label: "chartmogul-etl.sandbox")
   ) {
     self.port = port
     self.apiKey = apiKey
@@ -83,6 +88,7 @@ public struct SandboxOptions: Sendable {
     self.accountCurrency = accountCurrency
     self.processingDelay = processingDelay
     self.maxPayloadBytes = maxPayloadBytes
+    self.autoChurnDays = autoChurnDays
     self.logger = logger
   }
 

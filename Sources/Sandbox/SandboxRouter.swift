@@ -95,6 +95,7 @@ extension SandboxEngine {
         let id = ids[0]
         return getPlan(id)
       }
+      if let ids = at("PATCH", "plans/*") { return try updatePlan(ids[0], req) }
       if at("POST", "customers") != nil { return try createCustomer(req) }
       if at("GET", "customers") != nil { return try listCustomers(req) }
       if at("GET", "customers/search") != nil { return try searchCustomers(req) }
@@ -103,6 +104,13 @@ extension SandboxEngine {
         let id = ids[0]
         return getCustomer(id)
       }
+      if let ids = at("PATCH", "customers/*") { return try updateCustomer(ids[0], req) }
+      if let ids = at("DELETE", "customers/*/attributes/tags") { return try removeTags(ids[0], req) }
+      if let ids = at("DELETE", "customers/*/attributes/custom") { return try removeCustom(ids[0], req) }
+      if at("POST", "subscription_events") != nil { return try createEvent(req) }
+      if at("GET", "subscription_events") != nil { return try listEvents(req) }
+      if at("PATCH", "subscription_events") != nil { return try updateEvent(req) }
+      if at("DELETE", "subscription_events") != nil { return try deleteEvent(req) }
       if let ids = at("GET", "customers/*/subscriptions") {
         let id = ids[0]
         return try metricsSubscriptions(id, req)

@@ -38,6 +38,9 @@ public final class SandboxServer: Sendable {
     guard (0...65535).contains(options.port) else { throw SandboxError.options("port \(options.port) is out of range") }
     guard options.maxConcurrentConnections > 0 else { throw SandboxError.options("maxConcurrentConnections must be > 0") }
     if let r = options.rateLimitPerSecond, r <= 0 { throw SandboxError.options("rateLimitPerSecond must be > 0") }
+    if let d = options.autoChurnDays, !(1...90).contains(d) {
+      throw SandboxError.options("autoChurnDays \(d) is out of range: ChartMogul allows 1…90 days")
+    }
     guard Currency(options.accountCurrency) != nil else {
       throw SandboxError.options("accountCurrency '\(options.accountCurrency)' is not an ISO 4217 code")
     }

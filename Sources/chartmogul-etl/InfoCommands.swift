@@ -144,9 +144,14 @@ struct SandboxCommand: AsyncParsableCommand {
   var apiKey: String?
   @Option(name: .long, help: "Persist the sandbox state to this JSON file.") var stateFile: String?
   @Option(name: .long, help: "Create a data source with this uuid at start.") var dataSourceUuid: String?
+  @Option(
+    name: .long,
+    help: "Automatically cancel subscriptions past due or missing a renewal for N days (1…90); default: keep them Past Due in MRR until cancelled, as ChartMogul does.")
+  var autoChurnDays: Int?
 
   func validate() throws {
     guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+    if let d = autoChurnDays, !(1...90).contains(d) { throw ValidationError("--auto-churn-days must be 1…90") }
   }
 
   func run() async throws {
@@ -155,6 +160,7 @@ struct SandboxCommand: AsyncParsableCommand {
     let key = apiKey ?? ProcessInfo.processInfo.environment["CHARTMOGUL_API_KEY"]
     options.apiKey = key
     options.stateFile = stateFile
+    options.autoChurnDays = autoChurnDays
     if let dataSourceUuid { options.dataSources = [(name: "sandbox", uuid: dataSourceUuid)] }
     let server = try await SandboxServer.start(options)
     writeOut("ChartMogul sandbox listening on \(server.baseURL)\n")

@@ -106,8 +106,12 @@ import Testing
       #expect(tags.json == ["tags": ["a", "b"]])
       let more = try await sb.client.post("/v1/customers/\(uuid)/attributes/tags", ["tags": ["b", "c"]])
       #expect(more.json == ["tags": ["a", "b", "c"]])
+      // Not wrapped: {"tags":…, "stripe":…, "clearbit":…, "custom":…} (recorded ChartMogul responses).
       let attrs = try await sb.client.get("/v1/customers/\(uuid)/attributes")
-      #expect(attrs.json?["attributes"]?["tags"] == ["a", "b", "c"])
+      #expect(attrs.json?["tags"] == ["a", "b", "c"])
+      #expect(attrs.json?["attributes"] == nil)
+      let removed = try await sb.client.send("DELETE", "/v1/customers/\(uuid)/attributes/tags", json: ["tags": ["b", "zz"]])
+      #expect(removed.json == ["tags": ["a", "c"]])
     }
   }
 

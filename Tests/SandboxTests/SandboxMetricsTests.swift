@@ -76,7 +76,9 @@ import Testing
     try #require(cancel.status == 202)
   }
 
-  static let options = SandboxOptions(fx: ["EUR": 1.10])
+  /// Auto-churn after 1 day past due, so D and E churn at the end of their last period as the table
+  /// says (the default mode keeps them: SandboxPastDueTests).
+  static let options = SandboxOptions(fx: ["EUR": 1.10], autoChurnDays: 1)
 
   @Test func mrrEntriesAndMovements() async throws {
     try await withSandbox(Self.options) { sb in

@@ -1,6 +1,6 @@
 extension MRREngine {
   /// The MRR changes of one subscription, in its own currency: `(instant, value from then on)`.
-  static func steps(of t: Timeline) -> [(Int64, Int64)] {
+  static func steps(of t: Timeline, mode: MRRMode) -> [(Int64, Int64)] {
     let segments = t.allSegments
     var points = Set<Int64>()
     for s in segments {
@@ -11,24 +11,13 @@ extension MRREngine {
     var value: Int64 = 0
     var out: [(Int64, Int64)] = []
     for p in points.sorted() {
-      let v = MRREngine.value(of: segments, cancellations: t.cancellations, at: p)
+      let v = MRREngine.value(of: segments, cancellations: t.cancellations, at: p, mode: mode)
       if v != value {
         out.append((p, v))
         value = v
       }
     }
     return out
-  }
-
-  /// The lines covering `t` with the latest start win; a cancellation after that start ends MRR.
-  static func value(of segments: [Segment], cancellations: [Int64], at t: Int64) -> Int64 {
-    var latest = Int64.min
-    for s in segments where s.start <= t && t < s.end { latest = max(latest, s.start) }
-    guard latest != .min else { return 0 }
-    if let c = cancellations.last(where: { $0 <= t }), latest < c { return 0 }
-    var sum: Int64 = 0
-    for s in segments where s.start == latest && t < s.end { sum += s.mrr }
-    return sum
   }
 
   /// Evaluates every subscription and aggregates per customer, per currency and in total.
@@ -39,7 +28,7 @@ extension MRREngine {
       guard let currency = t.currency else { continue }
       var prev: Int64 = 0
       var prevConverted: Int64 = 0
-      for (time, v) in MRREngine.steps(of: t) {
+      for (time, v) in MRREngine.steps(of: t, mode: mode) {
         currencyDeltas[currency, default: [:]][time, default: 0] += v - prev
         let converted = fx.convert(v, from: currency) ?? 0
         customerDeltas[key.customer, default: [:]][time, default: 0] += converted - prevConverted

@@ -13,10 +13,12 @@
 /// - A line counts on `[service_period_start, service_period_end)`. *choice*: when lines of one
 ///   subscription overlap, the lines with the latest start win (a newer line — upgrade, downgrade,
 ///   renewal — supersedes an older overlapping one); lines sharing that start add up.
-/// - *choice*: a subscription without a cancellation is active through the end of its last service
-///   period and churns there; a gap between two periods churns and the next period reactivates it.
+/// - `mode` (`MRRMode`) decides a subscription no period covers any more: the business truth
+///   (default) churns it at the end of its last service period, a gap churns and the next period
+///   reactivates it; ChartMogul's mode keeps it past due with its last MRR until a cancellation.
 /// - A cancellation (`cancelled_at`) sets the subscription's MRR to 0 from that instant; a line starting
-///   at or after it reactivates the subscription.
+///   after it reactivates the subscription. *choice*: a cancellation at the instant a line starts wins
+///   (a subscription created and cancelled in one second never counts).
 /// - Values are read at the end of a UTC day (`23:59:59`), the way ChartMogul's daily and month-end
 ///   entries include the day's events. Customers with MRR ≤ 0 count as inactive.
 public struct MRREngine: Sendable {
@@ -121,13 +123,17 @@ public struct MRREngine: Sendable {
   }
 
   public let fx: FXTable
+  public let mode: MRRMode
   public private(set) var issues = Issues()
   public private(set) var invoicesSeen = 0
   public private(set) var subscriptionLines = 0
   var plans: [String: PlanRecord] = [:]
   var timelines: [SubscriptionKey: Timeline] = [:]
 
-  public init(fx: FXTable) { self.fx = fx }
+  public init(fx: FXTable, mode: MRRMode = .businessTruth) {
+    self.fx = fx
+    self.mode = mode
+  }
 
   public mutating func add(_ plan: PlanRecord) { plans[plan.externalID] = plan }
 
