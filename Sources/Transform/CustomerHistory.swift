@@ -1,5 +1,6 @@
 import Foundation
 import RevenueCore
+import TransformRules
 import Staging
 
 /// The customer-identity index one transform hands to the next run: `transform/customer-index.ndjson`.

@@ -2,14 +2,14 @@ import RevenueCore
 
 /// Customer tags and custom attributes (issue 6 rule 6) with ChartMogul types; missing values are
 /// omitted and counted for `missing_attribute_rate`.
-enum Enrichment {
+package enum Enrichment {
   /// The custom attributes every customer is scored on.
-  static let keys = [
+  package static let keys = [
     "acquisition_channel", "acquisition_date", "referrer_id", "last_login", "total_logins", "ai_generations_total",
     "projects_created", "last_active", "primary_gateway", "support_tickets", "satisfaction_score",
   ]
 
-  static func attributes(
+  package static func attributes(
     customer: CustomerRecord, user: AppUser?, gateways: Set<String>, referrer: String?
   ) -> (record: AttributeRecord, missing: Int) {
     let a = user?.attributes
@@ -40,7 +40,7 @@ enum Enrichment {
   }
 
   /// `missing / total` as a fixed 4-decimal string (deterministic, no float formatting quirks).
-  static func rate(missing: Int, total: Int) -> String {
+  package static func rate(missing: Int, total: Int) -> String {
     guard total > 0 else { return "0.0000" }
     let scaled = (Int64(missing) * 10_000 + Int64(total) / 2) / Int64(total)
     return Money.format(scaled, exponent: 4)

@@ -1,33 +1,5 @@
 import RevenueCore
 
-/// One `plan_mapping` entry: a gateway plan/price id becomes this ChartMogul plan.
-public struct PlanSpec: Sendable, Hashable {
-  public var name: String
-  public var currency: String
-  public var intervalUnit: IntervalUnit
-  public var intervalCount: Int
-
-  public init(name: String, currency: String, intervalUnit: IntervalUnit, intervalCount: Int) {
-    self.name = name
-    self.currency = currency.uppercased()
-    self.intervalUnit = intervalUnit
-    self.intervalCount = intervalCount
-  }
-
-  /// The ChartMogul plan this spec stands for (`<name>_<currency>_<count><unit>`, DESIGN.md §6).
-  public var plan: PlanRecord {
-    PlanRecord(name: name, intervalCount: intervalCount, intervalUnit: intervalUnit, currency: currency)
-  }
-
-  /// Builds a spec from a gateway interval word (`week` becomes 7 days × count).
-  public static func interval(_ word: String, count: Int) -> (IntervalUnit, Int)? {
-    let w = word.lowercased()
-    if w == "week" || w == "weekly" || w == "weeks" { return (.day, 7 * count) }
-    guard let u = IntervalUnit(loose: w) else { return nil }
-    return (u, count)
-  }
-}
-
 /// The `transform:` section of a pipeline file.
 ///
 /// ```yaml
@@ -45,13 +17,14 @@ public struct PlanSpec: Sendable, Hashable {
 /// `interval` is `day`, `week` (= 7 days), `month` or `year`; `interval_count` ≥ 1 (quarterly = month × 3).
 public struct TransformConfig: Sendable {
   public enum UnmappedPlans: String, Sendable { case reject, passThrough = "pass_through" }
-  public enum ChurnRecognition: String, Sendable { case periodEnd = "period_end", cancelDate = "cancel_date" }
+  /// See `Cancellations.swift` (the one place the choice is made).
+  public typealias ChurnRecognition = TransformRules.ChurnRecognition
 
   public static let allowedKeys = [
     "plan_mapping", "unmapped_plans", "merge_customers_by_email", "churn_recognition", "test_emails",
     "reject_amount_above", "sort_chunk_records",
   ]
-  static let planKeys = ["name", "currency", "interval", "interval_count"]
+  package static let planKeys = ["name", "currency", "interval", "interval_count"]
 
   public var planMapping: [String: PlanSpec]
   public var unmappedPlans: UnmappedPlans
@@ -63,7 +36,7 @@ public struct TransformConfig: Sendable {
 
   public init(
     planMapping: [String: PlanSpec] = [:], unmappedPlans: UnmappedPlans = .reject, mergeCustomersByEmail: Bool = true,
-    churnRecognition: ChurnRecognition = .periodEnd, testEmailPatterns: [String] = [],
+    churnRecognition: ChurnRecognition = .default, testEmailPatterns: [String] = [],
     rejectAmountAbove: Int64 = Money.absurdLimit, sortChunkRecords: Int = 200_000
   ) {
     self.planMapping = planMapping
@@ -98,7 +71,8 @@ public struct TransformConfig: Sendable {
     let u = try t.choice("unmapped_plans", ["reject", "pass_through"], default: "reject")
     unmappedPlans = UnmappedPlans(rawValue: u)!
     mergeCustomersByEmail = try t.bool("merge_customers_by_email", default: true)
-    let c = try t.choice("churn_recognition", ["period_end", "cancel_date"], default: "period_end")
+    let c = try t.choice(
+      "churn_recognition", ChurnRecognition.allCases.map(\.rawValue), default: ChurnRecognition.default.rawValue)
     churnRecognition = ChurnRecognition(rawValue: c)!
     testEmailPatterns = try t.stringList("test_emails").map { $0.trimmingASCIIWhitespace().lowercased() }
     if let n = t.child("reject_amount_above") {
@@ -113,32 +87,5 @@ public struct TransformConfig: Sendable {
   public func isTestEmail(_ email: String?) -> Bool {
     guard let email, !testEmailPatterns.isEmpty else { return false }
     return testEmailPatterns.contains { Glob.matches($0, email) }
-  }
-}
-
-/// `*`-only glob matching (no character classes), case already folded by the caller.
-enum Glob {
-  static func matches(_ pattern: String, _ text: String) -> Bool {
-    let p = Array(pattern.utf8)
-    let t = Array(text.utf8)
-    var pi = 0, ti = 0, star = -1, mark = 0
-    while ti < t.count {
-      if pi < p.count && p[pi] != UInt8(ascii: "*") && p[pi] == t[ti] {
-        pi += 1
-        ti += 1
-      } else if pi < p.count && p[pi] == UInt8(ascii: "*") {
-        star = pi
-        mark = ti
-        pi += 1
-      } else if star >= 0 {
-        pi = star + 1
-        mark += 1
-        ti = mark
-      } else {
-        return false
-      }
-    }
-    while pi < p.count && p[pi] == UInt8(ascii: "*") { pi += 1 }
-    return pi == p.count
   }
 }

@@ -2,12 +2,12 @@ import RevenueCore
 
 /// Stripe payments: API invoices, charges and refunds, and the payments/refunds exports
 /// (gateways.md §1.5, §2, §7). Amounts in API objects are minor units; exports are decimal text.
-struct StripeReaders {
-  let subscriptions: SubscriptionIndex?
+package struct StripeReaders {
+  package let subscriptions: SubscriptionIndex?
 
   /// `stripe.invoice` (basil or legacy shape). Only `paid` invoices are revenue; `open` is pending,
   /// `uncollectible` failed, `draft`/`void` are not invoices a customer paid.
-  func invoice(_ r: JSONValue) -> ReadOutcome {
+  package func invoice(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.invoice has no 'id'") }
     guard let cur = r.text("currency") else {
       return .reject(code: "missing_field", reason: "invoice \(id) has no 'currency' (fields 'id' and 'currency' are required)")
@@ -27,7 +27,7 @@ struct StripeReaders {
   }
 
   /// A paid invoice's amounts, dates and lines; a malformed amount or date is a `FieldProblem`.
-  func paidInvoice(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
+  package func paidInvoice(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
     let what = "invoice \(id)"
     let paidAt = try r.at("status_transitions")?.strictTime("paid_at", what + " status_transitions")
     let created = try r.strictTime("created", what)
@@ -91,7 +91,7 @@ struct StripeReaders {
   }
 
   /// Ids naming the same payment as a Stripe invoice (for the alias map).
-  static func invoiceAliases(_ r: JSONValue) -> [String?] {
+  package static func invoiceAliases(_ r: JSONValue) -> [String?] {
     var ids: [String?] = [r.text("id"), r.text("charge"), r.text("payment_intent")]
     for pay in r.at("payments", "data")?.arrayValue ?? [] {
       ids.append(pay.at("payment")?.text("payment_intent"))
@@ -103,7 +103,7 @@ struct StripeReaders {
   /// `stripe.charge`. Alone (no invoice or app row for it) it becomes a one-time line, or a
   /// subscription line when the customer has exactly one subscription in that currency running at
   /// the charge date (exports-only backfill rule).
-  func charge(_ r: JSONValue) -> ReadOutcome {
+  package func charge(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.charge has no 'id'") }
     guard let cur = r.text("currency") else {
       return .reject(code: "missing_field", reason: "charge \(id) has no 'currency' (fields 'id' and 'currency' are required)")
@@ -123,7 +123,7 @@ struct StripeReaders {
     }
   }
 
-  func succeededCharge(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
+  package func succeededCharge(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
     let what = "charge \(id)"
     guard let date = try r.strictTime("created", what) else { throw FieldProblem("bad_date", "\(what) has no 'created'") }
     var p = RawPayment(role: .gatewayPayment, gateway: "stripe", id: id, currencyCode: cur, date: date)
@@ -151,7 +151,7 @@ struct StripeReaders {
     return p
   }
 
-  func standaloneLine(customer: String?, currency: String, date: Timestamp, amount: Int64, invoice: String?,
+  package func standaloneLine(customer: String?, currency: String, date: Timestamp, amount: Int64, invoice: String?,
     description: String?) -> RawLine
   {
     if invoice != nil, let c = customer,
@@ -170,7 +170,7 @@ struct StripeReaders {
 
   /// `stripe-payments-csv` row (gateways.md §2.1): `Paid`/`Refunded` rows are payments (with the
   /// cumulative `Amount Refunded`), `Failed` rows are skipped, `Mode=Test` rows are test data.
-  func paymentRow(_ r: JSONValue) -> ReadOutcome {
+  package func paymentRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")
     }
@@ -207,7 +207,7 @@ struct StripeReaders {
   }
 
   /// `stripe.refund`: only `succeeded` refunds become refund transactions.
-  func refund(_ r: JSONValue) -> ReadOutcome {
+  package func refund(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.refund has no 'id'") }
     let what = "refund \(id)"
     let parsed: (Int64?, Timestamp?)
@@ -226,7 +226,7 @@ struct StripeReaders {
   }
 
   /// `stripe-refunds-csv` row (gateways.md §2.4 contract).
-  func refundRow(_ r: JSONValue) -> ReadOutcome {
+  package func refundRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")
     }

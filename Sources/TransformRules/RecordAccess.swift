@@ -4,14 +4,14 @@ import RevenueCore
 /// (CSV cells are text, `""` means empty; API nulls; numbers as JSON numbers or text).
 extension JSONValue {
   /// Non-empty text of a scalar at `key` (strings trimmed; `""` and null are nil).
-  func text(_ key: String) -> String? {
+  package func text(_ key: String) -> String? {
     guard let v = self[key], let s = v.scalarText else { return nil }
     let t = s.trimmingASCIIWhitespace()
     return t.isEmpty ? nil : t
   }
 
   /// Follows a path of object keys.
-  func at(_ path: String...) -> JSONValue? {
+  package func at(_ path: String...) -> JSONValue? {
     var cur: JSONValue? = self
     for k in path { cur = cur?[k] }
     if let c = cur, c.isNull { return nil }
@@ -19,7 +19,7 @@ extension JSONValue {
   }
 
   /// Integer at `key`: a JSON integer or integer text.
-  func integer(_ key: String) -> Int64? {
+  package func integer(_ key: String) -> Int64? {
     guard let v = self[key] else { return nil }
     if let n = v.int64Value { return n }
     if let s = v.stringValue { return Int64(s.trimmingASCIIWhitespace()) }
@@ -27,7 +27,7 @@ extension JSONValue {
   }
 
   /// Boolean at `key`: JSON boolean or `true`/`false` text (any case).
-  func flag(_ key: String) -> Bool? {
+  package func flag(_ key: String) -> Bool? {
     guard let v = self[key] else { return nil }
     if let b = v.boolValue { return b }
     switch v.stringValue?.trimmingASCIIWhitespace().lowercased() {
@@ -38,7 +38,7 @@ extension JSONValue {
   }
 
   /// A timestamp at `key`: ISO/Postgres text, or Unix seconds (Stripe).
-  func time(_ key: String) -> Timestamp? {
+  package func time(_ key: String) -> Timestamp? {
     guard let v = self[key] else { return nil }
     if let n = v.int64Value { return Timestamp(seconds: n) }
     guard let s = v.stringValue?.trimmingASCIIWhitespace(), !s.isEmpty else { return nil }
@@ -51,7 +51,7 @@ extension JSONValue {
 /// field — never silently read as 0 or as another field's value.
 extension JSONValue {
   /// An integer (JSON integer or integer text) at `key`; `what` names the record in the message.
-  func strictInteger(_ key: String, _ what: String, code: String = "bad_amount") throws(FieldProblem) -> Int64? {
+  package func strictInteger(_ key: String, _ what: String, code: String = "bad_amount") throws(FieldProblem) -> Int64? {
     guard let v = self[key], !v.isNull else { return nil }
     if let n = v.int64Value { return n }
     if let s = v.stringValue, let n = Int64(s.trimmingASCIIWhitespace()) { return n }
@@ -64,7 +64,7 @@ extension JSONValue {
   }
 
   /// A timestamp (Unix seconds, or ISO/Postgres text) at `key`; `""` counts as absent.
-  func strictTime(_ key: String, _ what: String) throws(FieldProblem) -> Timestamp? {
+  package func strictTime(_ key: String, _ what: String) throws(FieldProblem) -> Timestamp? {
     guard let v = self[key], !v.isNull else { return nil }
     if let n = v.int64Value { return Timestamp(seconds: n) }
     if let s = v.stringValue?.trimmingASCIIWhitespace() {
@@ -75,7 +75,7 @@ extension JSONValue {
   }
 
   /// A short quoted form of a value for messages (long text cut at 40 characters).
-  static func brief(_ v: JSONValue) -> String {
+  package static func brief(_ v: JSONValue) -> String {
     let text = JSONWriter.string(v)
     return text.count > 40 ? String(text.prefix(40)) + "…" : text
   }
@@ -83,59 +83,5 @@ extension JSONValue {
 
 extension ReadOutcome {
   /// A reject for a `FieldProblem`.
-  static func reject(_ p: FieldProblem) -> ReadOutcome { .reject(code: p.code, reason: p.message) }
-}
-
-/// A value that could not be read: becomes a reject naming the field.
-struct FieldProblem: Error {
-  var code: String
-  var message: String
-  init(_ code: String, _ message: String) {
-    self.code = code
-    self.message = message
-  }
-}
-
-enum Normalize {
-  /// E-mail comparison form: trimmed (all Unicode whitespace) and lower-cased; nil when empty.
-  static func email(_ s: String?) -> String? {
-    guard let s else { return nil }
-    if let t = asciiEmail(s) { return t.isEmpty ? nil : t }
-    let t = s.filter { !$0.isWhitespace }.lowercased()
-    return t.isEmpty ? nil : t
-  }
-
-  /// `email` for all-ASCII text without Character iteration: ASCII white space (HT, LF, VT, FF, CR,
-  /// space — the ASCII part of Unicode White_Space) dropped, A–Z lower-cased; the text itself when
-  /// nothing changes. nil for text with a non-ASCII byte (the general path handles it).
-  static func asciiEmail(_ s: String) -> String? {
-    @inline(__always) func space(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
-    var s = s
-    var changed = false
-    let ascii = s.withUTF8 { b -> Bool in
-      for c in b {
-        if c >= 0x80 { return false }
-        if space(c) || (c >= 0x41 && c <= 0x5A) { changed = true }
-      }
-      return true
-    }
-    guard ascii else { return nil }
-    guard changed else { return s }
-    var out: [UInt8] = []
-    for c in s.utf8 where !space(c) { out.append(c >= 0x41 && c <= 0x5A ? c + 0x20 : c) }
-    return String(decoding: out, as: UTF8.self)
-  }
-
-  /// Two-letter country code, upper-case; anything else is dropped.
-  static func country(_ s: String?) -> String? {
-    guard let s = s?.trimmingASCIIWhitespace(), s.count == 2, s.allSatisfy({ $0.isASCII && $0.isLetter }) else {
-      return nil
-    }
-    return s.uppercased()
-  }
-
-  static func name(_ s: String?) -> String? {
-    guard let t = s?.trimmingASCIIWhitespace(), !t.isEmpty else { return nil }
-    return t
-  }
+  package static func reject(_ p: FieldProblem) -> ReadOutcome { .reject(code: p.code, reason: p.message) }
 }

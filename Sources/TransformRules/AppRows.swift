@@ -1,40 +1,39 @@
-import Foundation
 import RevenueCore
 
 /// The columns of an `app.transaction` / `app.refund` row Transform reads (TEAM-NOTES contract).
 /// Filled either from a parsed `JSONValue` or by `AppTransactionScanner` (the fast path), which must
 /// give exactly the same values.
-struct AppTransactionRow: Equatable {
-  var id: String? = nil
-  var userID: String? = nil
-  var subscriptionID: String? = nil
-  var gateway: String? = nil
-  var gatewayTransactionID: String? = nil
-  var productType: String? = nil
-  var planName: String? = nil
-  var amount: Int64? = nil
-  var discount: Int64? = nil
-  var tax: Int64? = nil
-  var currency: String? = nil
-  var country: String? = nil
-  var status: String? = nil
-  var transactionDate: DateValue? = nil
-  var periodStart: DateValue? = nil
-  var periodEnd: DateValue? = nil
-  var refundedAmount: Int64? = nil
-  var refundedAt: DateValue? = nil
-  var refundSynced: Int64? = nil
-  var gatewaySubscriptionID: String? = nil
+package struct AppTransactionRow: Equatable {
+  package var id: String? = nil
+  package var userID: String? = nil
+  package var subscriptionID: String? = nil
+  package var gateway: String? = nil
+  package var gatewayTransactionID: String? = nil
+  package var productType: String? = nil
+  package var planName: String? = nil
+  package var amount: Int64? = nil
+  package var discount: Int64? = nil
+  package var tax: Int64? = nil
+  package var currency: String? = nil
+  package var country: String? = nil
+  package var status: String? = nil
+  package var transactionDate: DateValue? = nil
+  package var periodStart: DateValue? = nil
+  package var periodEnd: DateValue? = nil
+  package var refundedAmount: Int64? = nil
+  package var refundedAt: DateValue? = nil
+  package var refundSynced: Int64? = nil
+  package var gatewaySubscriptionID: String? = nil
   /// `metadata.livemode` when it is a boolean.
-  var livemode: Bool? = nil
+  package var livemode: Bool? = nil
   /// `metadata.referrer_user_id` when it is a string.
-  var referrer: String? = nil
+  package var referrer: String? = nil
   /// A column holding the wrong JSON type (named in the reject).
-  var badField: String? = nil
+  package var badField: String? = nil
 
-  init() {}
+  package init() {}
 
-  init(_ v: JSONValue) {
+  package init(_ v: JSONValue) {
     guard let o = v.objectValue else {
       badField = "record"
       return
@@ -54,20 +53,20 @@ struct AppTransactionRow: Equatable {
 
   /// A column value as either path reads it. `time` is a string the scanner already parsed as a
   /// timestamp (date columns only; the generic path parses the `string` in `set`).
-  enum FieldValue {
+  package enum FieldValue {
     case string(String), number(String), null, other(JSONValue), time(Timestamp)
   }
 
   /// A date column: its instant, or the text when it is not a timestamp (quoted in the reject).
-  enum DateValue: Equatable {
+  package enum DateValue: Equatable {
     case time(Timestamp)
     case text(String)
 
-    var time: Timestamp? {
+    package var time: Timestamp? {
       if case .time(let t) = self { return t }
       return nil
     }
-    var text: String {
+    package var text: String {
       switch self {
       case .time(let t): return t.iso8601
       case .text(let s): return s
@@ -76,7 +75,7 @@ struct AppTransactionRow: Equatable {
   }
 
   /// Applies one column (later duplicates override earlier ones, like iterating the parsed object).
-  mutating func set(_ field: AppField, _ v: FieldValue) {
+  package mutating func set(_ field: AppField, _ v: FieldValue) {
     switch field {
     case .id: id = str(v, field)
     case .userID: userID = str(v, field)
@@ -141,7 +140,7 @@ struct AppTransactionRow: Equatable {
 }
 
 /// The `app.transaction` columns Transform reads.
-enum AppField: String, CaseIterable {
+package enum AppField: String, CaseIterable {
   case id, userID = "user_id", subscriptionID = "subscription_id", gateway,
     gatewayTransactionID = "gateway_transaction_id", productType = "product_type", planName = "plan_name",
     amount = "amount_cents", discount = "discount_amount_cents", tax = "tax_amount_cents", currency, country, status,
@@ -150,29 +149,19 @@ enum AppField: String, CaseIterable {
     gatewaySubscriptionID = "gateway_subscription_id", userEmail = "user_email", metadata
 
   /// Columns read as timestamps (`AppTransactionRow.DateValue`).
-  var isDate: Bool {
+  package var isDate: Bool {
     switch self {
     case .transactionDate, .periodStart, .periodEnd, .refundedAt: return true
     default: return false
     }
   }
-
-  private static let table: [(bytes: [UInt8], field: AppField)] = allCases.map { (Array($0.rawValue.utf8), $0) }
-
-  /// Finds a column by its raw key bytes without allocating a String.
-  static func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> AppField? {
-    for e in table where e.bytes.count == n {
-      if e.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p, n) == 0 }) { return e.field }
-    }
-    return nil
-  }
 }
 
-enum AppMapping {
+package enum AppMapping {
   /// `app.transaction` / `app.refund` → a payment (DESIGN.md §5: amounts in minor units, after
   /// discount, tax included). Failed and pending payments are skipped with their status; test rows
   /// (`metadata.livemode: false`) are skipped as test data.
-  static func payment(_ r: AppTransactionRow, refundRow: Bool) -> ReadOutcome {
+  package static func payment(_ r: AppTransactionRow, refundRow: Bool) -> ReadOutcome {
     if let b = r.badField { return .reject(code: "bad_field", reason: "field '\(b)' has the wrong type") }
     guard let gateway = r.gateway?.trimmingASCIIWhitespace().lowercased(), !gateway.isEmpty else {
       return .reject(code: "missing_field", reason: "field 'gateway' is missing")
@@ -233,7 +222,6 @@ enum AppMapping {
     p.cumulativeRefund = refunded
     p.cumulativeRefundDate = r.refundedAt?.time ?? date
     p.refundSynced = refundRow ? (r.refundSynced ?? 0) : 0
-    p.appUserKey = UserKey(user)
     p.appTransactionID = r.id
     p.countryHint = r.country
     p.referrerHint = r.referrer

@@ -1,8 +1,9 @@
 import RevenueCore
+import TransformRules
 
 /// Hand-written serialisation of the hot records, byte-identical to `JSONWriter.write(record.json)`
-/// (keys in sorted order, same escaping, optional fields omitted). Pinned by `FastJSONTests`.
-enum FastJSON {
+/// (keys in sorted order, same escaping, optional fields omitted). Pinned by `CompactJSONWriterTests`.
+enum CompactJSONWriter {
   @inline(__always) static func key(_ k: StaticString, _ out: inout [UInt8], first: Bool = false) {
     if !first { out.append(0x2C) }
     out.append(0x22)

@@ -1,45 +1,58 @@
 import RevenueCore
 
 /// A person as one record names them: an app user id, a gateway customer id and/or an e-mail.
-struct Identity: Sendable {
-  var gateway: String
-  var customerID: String?
-  var appUserID: String?
-  var email: String?
-  var name: String?
-  var country: String?
-  var createdAt: Timestamp?
+package struct Identity: Sendable {
+  package var gateway: String
+  package var customerID: String?
+  package var appUserID: String?
+  package var email: String?
+  package var name: String?
+  package var country: String?
+  package var createdAt: Timestamp?
+
+  package init(
+    gateway: String, customerID: String? = nil, appUserID: String? = nil, email: String? = nil, name: String? = nil,
+    country: String? = nil, createdAt: Timestamp? = nil
+  ) {
+    self.gateway = gateway
+    self.customerID = customerID
+    self.appUserID = appUserID
+    self.email = email
+    self.name = name
+    self.country = country
+    self.createdAt = createdAt
+  }
 }
 
 /// One `app.user` row (users + usage_stats + support_stats).
-struct AppUser: Sendable {
-  var id: String
-  var email: String?
-  var name: String?
-  var country: String?
-  var createdAt: Timestamp?
-  var isTest: Bool
+package struct AppUser: Sendable {
+  package var id: String
+  package var email: String?
+  package var name: String?
+  package var country: String?
+  package var createdAt: Timestamp?
+  package var isTest: Bool
   /// Not from `app.user` but from a gateway record carrying the app's user id (exports-only backfill).
-  var virtual: Bool
+  package var virtual: Bool
   /// Enrichment columns only (not the whole row: memory grows with users, keep it small).
-  var attributes: UserAttributes?
+  package var attributes: UserAttributes?
 }
 
 /// The `app.user` columns custom attributes come from (usage_stats, support_stats included).
-struct UserAttributes: Sendable {
-  var acquisitionChannel: String?
-  var referrer: String?
-  var lastLogin: Timestamp?
-  var loginCount: Int64?
-  var aiGenerations: Int64?
-  var projectsCreated: Int64?
-  var lastEvent: Timestamp?
-  var preferredGateway: String?
-  var ticketCount: Int64?
+package struct UserAttributes: Sendable {
+  package var acquisitionChannel: String?
+  package var referrer: String?
+  package var lastLogin: Timestamp?
+  package var loginCount: Int64?
+  package var aiGenerations: Int64?
+  package var projectsCreated: Int64?
+  package var lastEvent: Timestamp?
+  package var preferredGateway: String?
+  package var ticketCount: Int64?
   /// `avg_rating` as its exact decimal text.
-  var avgRating: String?
+  package var avgRating: String?
 
-  init(row r: JSONValue) {
+  package init(row r: JSONValue) {
     acquisitionChannel = r.text("acquisition_channel")
     referrer = r.text("referrer_user_id")
     lastLogin = r.time("last_login_at")
@@ -63,14 +76,14 @@ struct UserAttributes: Sendable {
 /// gateway-only payers sharing an e-mail grouped under the first key in sort order.
 ///
 /// Memory grows with the number of people, never with the number of transactions.
-final class CustomerIndex {
-  let config: TransformConfig
-  private(set) var users: [String: AppUser] = [:]
+package final class CustomerIndex {
+  package let config: TransformConfig
+  package private(set) var users: [String: AppUser] = [:]
   /// (gateway, customer id) → app user id and e-mail learnt from any record naming that customer.
   private var gatewayCustomers: [String: (appUserID: String?, email: String?)] = [:]
   private var gatewayOnly: [String: Identity] = [:]  // key `<gateway>:<id>` → best info
   /// Every identity offered, in order: earlier runs' (from `CustomerHistory`) first, then this run's.
-  private(set) var identities: [Identity] = []
+  package private(set) var identities: [Identity] = []
 
   // Built by `finish()`.
   private var canonicalUser: [String: String] = [:]
@@ -78,28 +91,26 @@ final class CustomerIndex {
   private var gatewayKeyByEmail: [String: String] = [:]
   private var gatewayCanonical: [String: String] = [:]
   /// Merges: canonical external id → the ids merged into it.
-  private(set) var merges: [String: [String]] = [:]
-  private(set) var mergeEmails: [String: String] = [:]
+  package private(set) var merges: [String: [String]] = [:]
+  package private(set) var mergeEmails: [String: String] = [:]
 
   /// Fill-in data gathered while invoices are built (country/name from payments), by external id.
   /// Values from the most recent record win (ties: the larger value), so input order never matters.
-  private(set) var fillCountry: [String: (Timestamp, String)] = [:]
-  private(set) var fillName: [String: (Timestamp, String)] = [:]
-  private(set) var referrerFromMetadata: [String: (Timestamp, String)] = [:]
-  var gatewaysByCustomer: [String: Set<String>] = [:]
-  /// Pass-2 facts of payments naming an app user, folded in by `settleSlots()`.
-  var slots = CustomerSlots()
+  package private(set) var fillCountry: [String: (Timestamp, String)] = [:]
+  package private(set) var fillName: [String: (Timestamp, String)] = [:]
+  package private(set) var referrerFromMetadata: [String: (Timestamp, String)] = [:]
+  package var gatewaysByCustomer: [String: Set<String>] = [:]
 
-  enum Fill { case country, name, referrer }
+  package enum Fill { case country, name, referrer }
 
   /// The rule for dated facts: the most recent wins, a tie goes to the larger value (so the order
   /// records arrive in never matters).
-  static func supersedes(_ date: Timestamp, _ value: String, _ old: (Timestamp, String)?) -> Bool {
+  package static func supersedes(_ date: Timestamp, _ value: String, _ old: (Timestamp, String)?) -> Bool {
     guard let old else { return true }
     return (date, value) > (old.0, old.1)
   }
 
-  func offer(_ what: Fill, _ customer: String, _ date: Timestamp, _ value: String) {
+  package func offer(_ what: Fill, _ customer: String, _ date: Timestamp, _ value: String) {
     func better(_ old: (Timestamp, String)?) -> Bool { Self.supersedes(date, value, old) }
     switch what {
     case .country: if better(fillCountry[customer]) { fillCountry[customer] = (date, value) }
@@ -108,14 +119,14 @@ final class CustomerIndex {
     }
   }
 
-  init(config: TransformConfig) { self.config = config }
+  package init(config: TransformConfig) { self.config = config }
 
-  func addUser(_ u: AppUser) {
+  package func addUser(_ u: AppUser) {
     if let old = users[u.id], !old.virtual { _ = old; return }
     users[u.id] = u
   }
 
-  func addIdentity(_ id: Identity) {
+  package func addIdentity(_ id: Identity) {
     identities.append(id)
     if let cid = id.customerID {
       let k = id.gateway + ":" + cid
@@ -127,7 +138,7 @@ final class CustomerIndex {
   }
 
   /// Resolves all identities once every record of pass 1 was seen.
-  func finish() {
+  package func finish() {
     // App user ids known only from gateway records become (virtual) users.
     for id in identities {
       guard let app = id.appUserID ?? id.customerID.flatMap({ gatewayCustomers[id.gateway + ":" + $0]?.appUserID })
@@ -212,7 +223,7 @@ final class CustomerIndex {
   }
 
   /// The customer external id for a record's identity; nil when it names nobody.
-  func resolve(_ id: Identity) -> String? {
+  package func resolve(_ id: Identity) -> String? {
     if let u = resolveToUser(id) { return u }
     guard let key = gatewayKey(id) else { return nil }
     if let c = gatewayCanonical[key] { return c }
@@ -224,7 +235,7 @@ final class CustomerIndex {
   /// Where an external id written by an earlier run belongs now (after `finish()`): a user id goes to
   /// its canonical user (merges), a `<gateway>:<customer id or e-mail>` key is resolved again (it may
   /// have been linked to a user since); anything else is kept as it is.
-  func currentExternalID(forEarlier e: String) -> String {
+  package func currentExternalID(forEarlier e: String) -> String {
     if users[e] != nil { return resolveUser(e) }
     guard let colon = e.firstIndex(of: ":") else { return e }
     let gateway = String(e[..<colon]), rest = String(e[e.index(after: colon)...])
@@ -236,19 +247,40 @@ final class CustomerIndex {
   }
 
   /// The canonical customer for an app user id (the user itself unless merged).
-  func resolveUser(_ id: String) -> String { canonicalUser[id] ?? id }
+  package func resolveUser(_ id: String) -> String { canonicalUser[id] ?? id }
 
-  func user(_ id: String) -> AppUser? { users[id] }
+  package func user(_ id: String) -> AppUser? { users[id] }
 
   /// Is the customer test data (`users.is_test` or a `test_emails` match)?
-  func isTest(_ externalID: String) -> Bool {
+  package func isTest(_ externalID: String) -> Bool {
     if let u = users[externalID] { return u.isTest || config.isTestEmail(u.email) }
     if let g = gatewayOnly[externalID] { return config.isTestEmail(g.email) }
     return false
   }
 
-  /// Every customer to write, sorted by external id: canonical users and gateway-only payers.
-  func customers() -> [CustomerRecord] {
+  /// Who pays for a payment: its app user's canonical customer, else the customer its gateway
+  /// identity resolves to; nil when it names nobody.
+  package func payer(of p: RawPayment) -> Payer? {
+    let customer: String?
+    if let u = p.appUserID { customer = resolveUser(u) } else { customer = p.identity.flatMap(resolve) }
+    return customer.map { Payer(customer: $0, isTest: isTest($0)) }
+  }
+
+  /// Applies what one payment says about its customer: the gateway joins the customer's gateways
+  /// (a set union), country/name/referrer are offered as dated facts (`supersedes`).
+  package func record(_ f: CustomerFacts) {
+    // Most payments repeat a gateway the customer already has: look before taking the mutable path.
+    if gatewaysByCustomer[f.customer]?.contains(f.gateway) != true {
+      gatewaysByCustomer[f.customer, default: []].insert(f.gateway)
+    }
+    if let c = Normalize.country(f.country) { offer(.country, f.customer, f.date, c) }
+    if let n = f.name { offer(.name, f.customer, f.date, n) }
+    if let r = f.referrer { offer(.referrer, f.customer, f.date, r) }
+  }
+
+  /// Every customer to write, sorted by external id in UTF-8 byte order (`less`: that order, or a
+  /// faster equivalent): canonical users and gateway-only payers.
+  package func customers(by less: (String, String) -> Bool = { $0.utf8.lexicographicallyPrecedes($1.utf8) }) -> [CustomerRecord] {
     var out: [CustomerRecord] = []
     for u in users.values where canonicalUser[u.id] == u.id && !isTest(u.id) {
       out.append(
@@ -265,11 +297,11 @@ final class CustomerIndex {
     }
     // Sorting indices moves 8-byte integers instead of whole records (external ids are unique).
     let keys = out.map(\.externalID)
-    return keys.indices.sorted { utf8Less(keys[$0], keys[$1]) }.map { out[$0] }
+    return keys.indices.sorted { less(keys[$0], keys[$1]) }.map { out[$0] }
   }
 
   /// Merges for the manifest: `[{into, merged, email}]`, sorted.
-  func mergeDetails() -> JSONValue {
+  package func mergeDetails() -> JSONValue {
     let items = merges.keys.sorted().map { k -> JSONValue in
       [
         "into": .string(k), "merged": .array(merges[k]!.map { .string($0) }),

@@ -1,40 +1,32 @@
 import Foundation
 import RevenueCore
 
-/// How one PayPal Activity CSV file writes dates and decimals (pipeline `sources.files[]` entry).
-struct ActivityFormat {
-  enum DateOrder { case mdy, dmy }
-  var order: DateOrder = .mdy
-  var separator: Character = "/"
-  var decimal: DecimalStyle = .dot
-}
-
 /// PayPal Transaction Search records, Activity CSV rows, and Cashier rows (API and CSV share the
 /// gateways.md §5.2 columns).
-struct PayPalCashierReaders {
-  let subscriptions: SubscriptionIndex?
+package struct PayPalCashierReaders {
+  package let subscriptions: SubscriptionIndex?
 
-  static let paymentTypes: Set<String> = [
+  package static let paymentTypes: Set<String> = [
     "subscription payment", "express checkout payment", "website payment", "mobile payment", "general payment",
     "preapproved payment bill user payment", "recurring payment",
   ]
-  static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
+  package static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
 
   /// Time-zone abbreviations of the Activity CSV (gateways.md §4), as offsets in seconds.
-  static let zones: [String: Int] = [
+  package static let zones: [String: Int] = [
     "UTC": 0, "GMT": 0, "PST": -8 * 3600, "PDT": -7 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "CST": -6 * 3600,
     "CDT": -5 * 3600, "EST": -5 * 3600, "EDT": -4 * 3600, "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200,
     "EEST": 10800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
   ]
 
-  static func money(_ v: JSONValue?, exponent: Int) throws(AmountError) -> Int64? {
+  package static func money(_ v: JSONValue?, exponent: Int) throws(AmountError) -> Int64? {
     guard let s = v?.text("value") else { return nil }
     return try Money.parseDecimal(s, exponent: exponent, style: .dot)
   }
 
   /// `paypal.transaction` (one `transaction_details[]` element). T00xx are payments, T11xx/T12xx
   /// refunds and reversals; other codes move no revenue. Status S/F/V are paid, P pending, D denied.
-  func transaction(_ r: JSONValue) -> ReadOutcome {
+  package func transaction(_ r: JSONValue) -> ReadOutcome {
     guard let ti = r.at("transaction_info"), let id = ti.text("transaction_id"),
       let cur = ti.at("transaction_amount")?.text("currency_code")
     else {
@@ -109,7 +101,7 @@ struct PayPalCashierReaders {
   }
 
   /// `paypal-activity-csv` row (gateways.md §4).
-  func activityRow(_ r: JSONValue, format: ActivityFormat) -> ReadOutcome {
+  package func activityRow(_ r: JSONValue, format: ActivityFormat) -> ReadOutcome {
     guard let id = r.text("Transaction ID") else { return .reject(code: "missing_field", reason: "column 'Transaction ID' is empty") }
     let type = (r.text("Type") ?? "").lowercased()
     if r.text("Balance Impact")?.lowercased() == "memo" {
@@ -166,7 +158,7 @@ struct PayPalCashierReaders {
     return .payment(p)
   }
 
-  static func activityDate(_ r: JSONValue, _ f: ActivityFormat) -> Timestamp? {
+  package static func activityDate(_ r: JSONValue, _ f: ActivityFormat) -> Timestamp? {
     guard let d = r.text("Date") else { return nil }
     let parts = d.split(separator: f.separator).map { Int($0) }
     guard parts.count == 3, let a = parts[0], let b = parts[1], let y = parts[2] else { return nil }
@@ -181,7 +173,7 @@ struct PayPalCashierReaders {
 
   /// `cashier.transaction` / `cashier-csv` (gateways.md §5.2 contract): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
-  func cashier(_ r: JSONValue) -> ReadOutcome {
+  package func cashier(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
     if r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
     switch r.text("status") ?? "" {

@@ -6,14 +6,14 @@ import Testing
 @testable import Transform
 
 /// The hand-written invoice serialiser must equal `JSONWriter` on `InvoiceRecord.json` byte for byte.
-@Suite struct FastJSONTests {
+@Suite struct CompactJSONWriterTests {
   @Test func goldenInvoicesSerialiseIdentically() throws {
     let text = try String(contentsOfFile: RepositoryPaths.fixture("transform/basic/invoices.ndjson"), encoding: .utf8)
     var n = 0
     for line in text.split(separator: "\n") {
       let inv = try InvoiceRecord(json: try JSONParser.parse(String(line)))
       var fast: [UInt8] = []
-      FastJSON.invoice(inv, &fast)
+      CompactJSONWriter.invoice(inv, &fast)
       #expect(fast == JSONWriter.bytes(inv.json))
       n += 1
     }
@@ -37,7 +37,7 @@ import Testing
         TransactionRecord(externalID: "u", type: .payment, result: .successful, date: t),
       ], gateway: "g", appTransactionID: nil)
     var fast: [UInt8] = []
-    FastJSON.invoice(inv, &fast)
+    CompactJSONWriter.invoice(inv, &fast)
     #expect(fast == JSONWriter.bytes(inv.json))
   }
 }

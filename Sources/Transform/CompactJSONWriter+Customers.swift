@@ -1,15 +1,16 @@
 import RevenueCore
+import TransformRules
 
 /// Customers and attributes written with their keys already in sorted order (byte-identical to
 /// `JSONWriter.write(record.json)`, which sorts every object's keys on each call).
-extension FastJSON {
+extension CompactJSONWriter {
   /// Keys in order: country, email, external_id, free_trial_started_at, lead_created_at,
   /// merged_external_ids, name; nil fields and an empty merge list are omitted, as in `json`.
   static func customer(_ c: CustomerRecord, _ out: inout [UInt8]) {
     out.append(0x7B)
     var first = true
     func key(_ k: StaticString) {
-      FastJSON.key(k, &out, first: first)
+      CompactJSONWriter.key(k, &out, first: first)
       first = false
     }
     if let v = c.country { key("country"); string(v, &out) }

@@ -2,13 +2,33 @@ import RevenueCore
 
 /// Pass-1 readers: records that describe people, subscriptions and plans (memory grows with those,
 /// never with payments).
-struct IndexReaders {
-  let customers: CustomerIndex
-  let subscriptions: SubscriptionIndex
-  var planIntervals: [String: (IntervalUnit, Int)] = [:]
+package struct IndexReaders {
+  package let customers: CustomerIndex
+  package let subscriptions: SubscriptionIndex
+  package var planIntervals: [String: (IntervalUnit, Int)] = [:]
+
+  package init(customers: CustomerIndex, subscriptions: SubscriptionIndex) {
+    self.customers = customers
+    self.subscriptions = subscriptions
+  }
+
+  /// Reads one people/subscription/plan record into the indexes; nil for a kind it does not read.
+  package mutating func read(_ e: StagedRecord, source: Int, line: Int) -> ReadOutcome? {
+    switch e.kind {
+    case "app.user": return appUser(e.record)
+    case "app.subscription": return appSubscription(e.record, source: source, line: line)
+    case "stripe.customer": return stripeCustomer(e.record, csv: false)
+    case "stripe-customers-csv": return stripeCustomer(e.record, csv: true)
+    case "stripe.subscription": return stripeSubscription(e.record, source: source, line: line)
+    case "stripe-subscriptions-csv": return stripeSubscriptionCSV(e.record, source: source, line: line)
+    case "paypal.plan": return paypalPlan(e.record)
+    case "paypal.subscription": return paypalSubscription(e.record, source: source, line: line)
+    default: return nil
+    }
+  }
 
   /// `app.user`: users + usage_stats + support_stats; `is_test` users are skipped as test data.
-  func appUser(_ r: JSONValue) -> ReadOutcome {
+  package func appUser(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
     let created = r.time("created_at")
     if r["created_at"] != nil && r.text("created_at") != nil && created == nil {
@@ -27,7 +47,7 @@ struct IndexReaders {
   }
 
   /// `app.subscription`: a subscription cancelled in the app whose cancellation was not sent yet.
-  func appSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+  package func appSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
     guard let user = r.text("user_id"), let gw = r.text("gateway")?.lowercased(), let gsid = r.text("gateway_subscription_id")
     else { return .reject(code: "missing_field", reason: "user_id, gateway and gateway_subscription_id are required") }
     var s = SubscriptionInfo(gateway: gw, id: gsid, appUserID: user, priority: 0, source: source, line: line)
@@ -45,7 +65,7 @@ struct IndexReaders {
   }
 
   /// `stripe.customer` / `stripe-customers-csv`.
-  func stripeCustomer(_ r: JSONValue, csv: Bool) -> ReadOutcome {
+  package func stripeCustomer(_ r: JSONValue, csv: Bool) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
     if r.flag("deleted") == true { return .skip(code: "deleted", reason: "customer \(id) is deleted in Stripe") }
     if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
@@ -67,7 +87,7 @@ struct IndexReaders {
   }
 
   /// `stripe.subscription` (API object, basil or legacy shape).
-  mutating func stripeSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+  package mutating func stripeSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.subscription has no 'id'") }
     guard let cus = r.text("customer") else {
       return .reject(code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
@@ -119,7 +139,7 @@ struct IndexReaders {
   }
 
   /// `stripe-subscriptions-csv` (gateways.md §2.3; columns found by name).
-  mutating func stripeSubscriptionCSV(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+  package mutating func stripeSubscriptionCSV(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "column 'id' is empty") }
     let status = r.text("Status")?.lowercased() ?? ""
     var s = SubscriptionInfo(gateway: "stripe", id: id, priority: 2, source: source, line: line)
@@ -149,7 +169,7 @@ struct IndexReaders {
   }
 
   /// `paypal.plan`: the REGULAR billing cycle gives the interval (gateways.md §3.3).
-  mutating func paypalPlan(_ r: JSONValue) -> ReadOutcome {
+  package mutating func paypalPlan(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a paypal.plan has no 'id'") }
     let cycles = r.at("billing_cycles")?.arrayValue ?? []
     let regular = cycles.first(where: { $0.text("tenure_type") == "REGULAR" })
@@ -176,7 +196,7 @@ struct IndexReaders {
 
   /// `paypal.subscription`: CANCELLED/EXPIRED ones are cancellations; the end of the last paid period
   /// is the last payment time plus the plan interval when the interval is known.
-  func paypalSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
+  package func paypalSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a paypal.subscription has no 'id'") }
     let status = r.text("status") ?? ""
     let what = "subscription \(id)"

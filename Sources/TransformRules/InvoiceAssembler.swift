@@ -1,61 +1,13 @@
 import RevenueCore
-import Staging
 
-/// Counts every input record exactly once per source and writes rejects/skipped diagnostics.
-final class RecordLedger {
-  let sourceNames: [String]
-  private(set) var accounting: [Accounting]
-  let rejects: NDJSONWriter
-  let skipped: NDJSONWriter
-  private(set) var rejectCodes: [String: Int] = [:]
-  private(set) var skipCodes: [String: Int] = [:]
-
-  init(sourceNames: [String], rejects: NDJSONWriter, skipped: NDJSONWriter) {
-    self.sourceNames = sourceNames
-    self.accounting = Array(repeating: Accounting(), count: sourceNames.count)
-    self.rejects = rejects
-    self.skipped = skipped
-  }
-
-  func input(_ s: Int, count: Int = 1) { accounting[s].input += count }
-  func out(_ s: Int) { accounting[s].output += 1 }
-
-  func reject(_ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil)
-    throws
-  {
-    accounting[s].rejected += 1
-    rejectCodes[code, default: 0] += 1
-    try rejects.write(diag(s, line, code, reason, externalID, record).json)
-  }
-
-  func skip(_ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil)
-    throws
-  {
-    accounting[s].skipped += 1
-    skipCodes[code, default: 0] += 1
-    try skipped.write(diag(s, line, code, reason, externalID, record).json)
-  }
-
-  private func diag(_ s: Int, _ line: Int, _ code: String, _ reason: String, _ ext: String?, _ rec: JSONValue?)
-    -> DiagnosticRecord
-  {
-    DiagnosticRecord(
-      source: sourceNames[s], file: "extract/\(sourceNames[s]).ndjson", line: line, code: code,
-      reason: Redactor.shared.redact(reason), externalID: ext, record: rec)
-  }
-
-  /// `file:line` of an input record, for messages.
-  func place(_ s: Int, _ line: Int) -> String { "extract/\(sourceNames[s]).ndjson:\(line)" }
-}
-
-/// Joins the fragments of one invoice key into the invoice (DESIGN.md §6, issue rule 7): the app
+/// Joins the fragments of one invoice key into the invoice: the app
 /// row decides customer, lines and amounts; gateway records fill a missing service period and tax
 /// and bring itemised refunds; amount or currency conflicts reject the whole payment with both values.
-enum InvoiceAssembler {
+package enum InvoiceAssembler {
   /// Refund transactions of one payment: the gateway's itemised refunds when any source has them,
   /// else one refund for the cumulative refunded amount not yet sent, with the deterministic id
   /// `<invoice>-refund-<cumulative cents>` (so an app.refund row re-run gives the same id).
-  static func refunds(key: String, itemized: [TransactionRecord], cumulative: Int64, synced: Int64, date: Timestamp)
+  package static func refunds(key: String, itemized: [TransactionRecord], cumulative: Int64, synced: Int64, date: Timestamp)
     -> [TransactionRecord]
   {
     if !itemized.isEmpty {
@@ -72,14 +24,14 @@ enum InvoiceAssembler {
     ]
   }
 
-  enum Outcome {
+  package enum Outcome {
     case invoice(InvoiceRecord)
     case rejected(code: String, reason: String)
   }
 
   /// Assembles a group of fragments (already in a deterministic order) into one outcome; reports
   /// exact duplicates through `duplicate` (they are skipped, the rest count as output or rejects).
-  static func assemble(_ group: [Fragment], ledger: RecordLedger) -> (Outcome, duplicates: Set<Int>) {
+  package static func assemble(_ group: [Fragment], place: (_ source: Int, _ line: Int) -> String) -> (Outcome, duplicates: Set<Int>) {
     var duplicates = Set<Int>()
     var seen: [String: Int] = [:]
     for (i, f) in group.enumerated() {
@@ -97,7 +49,7 @@ enum InvoiceAssembler {
       return (
         .rejected(
           code: "refund_without_payment",
-          reason: "refund of \(f.key) but the payment is not in this run's extract (\(ledger.place(f.source, f.line)))"),
+          reason: "refund of \(f.key) but the payment is not in this run's extract (\(place(f.source, f.line)))"),
         duplicates
       )
     }
@@ -111,7 +63,7 @@ enum InvoiceAssembler {
         return (
           .rejected(
             code: "amount_conflict",
-            reason: "payment \(primary.key): \(ledger.place(primary.source, primary.line)) says \(a) but \(ledger.place(f.source, f.line)) says \(b)"),
+            reason: "payment \(primary.key): \(place(primary.source, primary.line)) says \(a) but \(place(f.source, f.line)) says \(b)"),
           duplicates
         )
       }

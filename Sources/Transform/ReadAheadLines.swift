@@ -12,7 +12,7 @@ import Staging
 /// line's bytes (copied into the batch), for rejects that quote the record. An error on either side
 /// stops both: the reader's error is rethrown here, and a consumer error stops the reader before it
 /// returns.
-enum LinePipeline {
+enum ReadAheadLines {
   /// One batch: the values of the lines that produced one, their line numbers and bytes, and how
   /// many lines were read in all (for progress).
   final class Batch<T>: @unchecked Sendable {
@@ -147,7 +147,7 @@ enum LinePipeline {
   /// are not read at all.
   static func run<T>(
     path: String, sections: [Section]? = nil, batchLines: Int = 512, depth: Int = 4,
-    threaded: Bool = LinePipeline.threaded, progress: any ProgressSink,
+    threaded: Bool = ReadAheadLines.threaded, progress: any ProgressSink,
     read: @escaping (UnsafeRawBufferPointer, Int) throws -> T?,
     lines: (Int) -> Void = { _ in },
     use: (T, Int, UnsafeRawBufferPointer) throws -> Void
@@ -225,47 +225,5 @@ enum LinePipeline {
       channel.stop()
       throw error
     }
-  }
-}
-
-/// Carries a value the compiler cannot prove `Sendable` to the one other thread that uses it (the
-/// reading thread of `LinePipeline`, which only calls it while the caller waits).
-struct UncheckedSendable<V>: @unchecked Sendable {
-  let value: V
-  init(_ value: V) { self.value = value }
-}
-
-/// Runs two independent pieces of work at once: `side` on a second thread, `main` on this one.
-/// Both finish before this returns; `main`'s error wins, then `side`'s.
-enum Alongside {
-  static func run(_ main: () throws -> Void, side: @escaping () throws -> Void) throws {
-    if !LinePipeline.threaded {
-      try main()
-      try side()
-      return
-    }
-    let done = DispatchSemaphore(value: 0)
-    let work = UncheckedSendable(side)
-    let result = UncheckedSendable(ResultBox())
-    let thread = Thread {
-      defer { done.signal() }
-      do { try work.value() } catch { result.value.error = error }
-    }
-    thread.stackSize = 8 << 20
-    thread.start()
-    let mainError: (any Error)?
-    do {
-      try main()
-      mainError = nil
-    } catch {
-      mainError = error
-    }
-    done.wait()
-    if let mainError { throw mainError }
-    if let e = result.value.error { throw e }
-  }
-
-  final class ResultBox {
-    var error: (any Error)? = nil
   }
 }
