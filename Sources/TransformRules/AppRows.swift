@@ -1,6 +1,6 @@
 import RevenueCore
 
-/// The columns of an `app.transaction` / `app.refund` row Transform reads (TEAM-NOTES contract).
+/// The columns of an `app.transaction` / `app.refund` row Transform reads (the app database contract, docs/gateways.md).
 /// Filled either from a parsed `JSONValue` or by `AppTransactionScanner` (the fast path), which must
 /// give exactly the same values.
 package struct AppTransactionRow: Equatable {
@@ -158,7 +158,8 @@ package enum AppField: String, CaseIterable {
 }
 
 package enum AppMapping {
-  /// `app.transaction` / `app.refund` → a payment (DESIGN.md §5: amounts in minor units, after
+  /// `app.transaction` / `app.refund` → a payment (ChartMogul amounts are minor units,
+  /// https://dev.chartmogul.com/reference/import-customers-invoices; after
   /// discount, tax included). Failed and pending payments are skipped with their status; test rows
   /// (`metadata.livemode: false`) are skipped as test data.
   package static func payment(_ r: AppTransactionRow, refundRow: Bool) -> ReadOutcome {

@@ -70,7 +70,8 @@ package struct UserAttributes: Sendable {
   }
 }
 
-/// Resolves every record's person to one customer `external_id` (DESIGN.md §6):
+/// Resolves every record's person to one customer `external_id` (our choice, see docs/chartmogul.md;
+/// customers: https://dev.chartmogul.com/reference/create-a-customer):
 /// app user id → `users.id` (merged under the oldest user sharing the e-mail when
 /// `merge_customers_by_email`); else the e-mail of a known user; else `<gateway>:<customer id>`,
 /// gateway-only payers sharing an e-mail grouped under the first key in sort order.

@@ -1,6 +1,7 @@
 import RevenueCore
 
-/// Customer tags and custom attributes (issue 6 rule 6) with ChartMogul types; missing values are
+/// Customer tags and custom attributes with ChartMogul types (https://dev.chartmogul.com/reference/add-custom-attributes-to-customer,
+/// https://dev.chartmogul.com/reference/add-tags-to-customer); missing values are
 /// omitted and counted for `missing_attribute_rate`.
 package enum Enrichment {
   /// The custom attributes every customer is scored on.

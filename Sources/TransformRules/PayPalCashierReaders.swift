@@ -2,7 +2,7 @@ import Foundation
 import RevenueCore
 
 /// PayPal Transaction Search records, Activity CSV rows, and Cashier rows (API and CSV share the
-/// gateways.md §5.2 columns).
+/// columns listed in docs/gateways.md; PayPal: https://developer.paypal.com/docs/api/transaction-search/v1/).
 package struct PayPalCashierReaders {
   package let subscriptions: SubscriptionIndex?
 
@@ -12,7 +12,7 @@ package struct PayPalCashierReaders {
   ]
   package static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
 
-  /// Time-zone abbreviations of the Activity CSV (gateways.md §4), as offsets in seconds.
+  /// Time-zone abbreviations of the Activity CSV (docs/gateways.md), as offsets in seconds.
   package static let zones: [String: Int] = [
     "UTC": 0, "GMT": 0, "PST": -8 * 3600, "PDT": -7 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "CST": -6 * 3600,
     "CDT": -5 * 3600, "EST": -5 * 3600, "EDT": -4 * 3600, "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200,
@@ -100,7 +100,7 @@ package struct PayPalCashierReaders {
     return .payment(p)
   }
 
-  /// `paypal-activity-csv` row (gateways.md §4).
+  /// `paypal-activity-csv` row (docs/gateways.md).
   package func activityRow(_ r: JSONValue, format: ActivityFormat) -> ReadOutcome {
     guard let id = r.text("Transaction ID") else { return .reject(code: "missing_field", reason: "column 'Transaction ID' is empty") }
     let type = (r.text("Type") ?? "").lowercased()
@@ -171,7 +171,7 @@ package struct PayPalCashierReaders {
     return Timestamp(seconds: t.seconds - Int64(off))
   }
 
-  /// `cashier.transaction` / `cashier-csv` (gateways.md §5.2 contract): only `SUCCESS` rows are
+  /// `cashier.transaction` / `cashier-csv` (docs/gateways.md): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
   package func cashier(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
@@ -187,7 +187,7 @@ package struct PayPalCashierReaders {
       return .reject(code: "unknown_currency", reason: "currency '\(r.text("currency") ?? "")' is not in the ISO 4217 table")
     }
     guard let date = r.time("created_at") else { return .reject(code: "bad_date", reason: "created_at is missing or not RFC 3339") }
-    // The contract's values are strings (gateways.md §5.3): a JSON number here is a producer bug
+    // The contract's values are strings (docs/gateways.md): a JSON number here is a producer bug
     // whose decimals may already be lost, so it is refused rather than guessed at.
     if let v = r["amount"], !v.isNull, v.stringValue == nil {
       return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")

@@ -2,7 +2,7 @@ import RevenueCore
 
 /// Ids of one Stripe payment (invoice `in_…`, charge `ch_…`, payment intent `pi_…`) joined so every
 /// source names the payment by one canonical id: the invoice when there is one, else the charge,
-/// else the payment intent (gateways.md §7: invoiceless charges are keyed by the charge).
+/// else the payment intent (a charge without an invoice is keyed by the charge: https://docs.stripe.com/api/charges/object).
 ///
 /// This map holds one entry per Stripe id that has a better-ranked alias, so it grows with the number
 /// of Stripe payments staged from gateway sources (not with app rows) — the one per-payment structure

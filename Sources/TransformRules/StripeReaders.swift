@@ -1,7 +1,8 @@
 import RevenueCore
 
 /// Stripe payments: API invoices, charges and refunds, and the payments/refunds exports
-/// (gateways.md §1.5, §2, §7). Amounts in API objects are minor units; exports are decimal text.
+/// (https://docs.stripe.com/api/invoices/object, https://docs.stripe.com/api/charges/object,
+/// exports: docs/gateways.md). Amounts in API objects are minor units; exports are decimal text.
 package struct StripeReaders {
   package let subscriptions: SubscriptionIndex?
 
@@ -168,7 +169,7 @@ package struct StripeReaders {
     return l
   }
 
-  /// `stripe-payments-csv` row (gateways.md §2.1): `Paid`/`Refunded` rows are payments (with the
+  /// `stripe-payments-csv` row (Dashboard export, docs/gateways.md): `Paid`/`Refunded` rows are payments (with the
   /// cumulative `Amount Refunded`), `Failed` rows are skipped, `Mode=Test` rows are test data.
   package func paymentRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
@@ -225,7 +226,7 @@ package struct StripeReaders {
     return .payment(p)
   }
 
-  /// `stripe-refunds-csv` row (gateways.md §2.4 contract).
+  /// `stripe-refunds-csv` row (Dashboard export, docs/gateways.md).
   package func refundRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")

@@ -4,6 +4,7 @@ import RevenueCore
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// The hand-written invoice serialiser must equal `JSONWriter` on `InvoiceRecord.json` byte for byte.
 @Suite struct CompactJSONWriterTests {

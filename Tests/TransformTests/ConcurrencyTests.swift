@@ -6,6 +6,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// Transform's two-thread helpers: the line pipeline of passes 1 and 2, and the external sorter
 /// whose runs a worker writes. Whatever the threads do, the caller must see exactly what one thread

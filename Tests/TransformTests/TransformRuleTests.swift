@@ -5,6 +5,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 @Suite struct TransformRuleTests {
   @Test func cancellationUnderBothChurnSettings() async throws {
