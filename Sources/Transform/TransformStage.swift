@@ -18,6 +18,9 @@ import TransformRules
 /// Besides `extract/`, it reads the customer index the latest earlier run published and publishes
 /// its own (`customer-index.ndjson`), so incremental runs resolve customers and enrich them as a
 /// run over all history would; the rule that keeps reruns byte-identical is in `CustomerHistory`.
+///
+/// This module is the runner; the mapping rules are in `TransformRules` (layout: its
+/// `TransformRules.swift`), the runner's own files are listed on `TransformEngine`.
 public enum TransformStage {
   public static let stage = "transform"
 

@@ -1,39 +1,5 @@
 import RevenueCore
 
-/// Side data gathered while fragments are built (grows with customers, plans and subscriptions).
-package struct BuildTrackers {
-  /// Every plan an invoice line refers to, by external id (written to plans.ndjson).
-  package var plans: [String: PlanRecord] = [:]
-  /// Subscription external id → end of its latest paid service period (cancellation at period end);
-  /// kept only for subscriptions a source cancels, so it grows with cancellations, not payments.
-  package var lastPeriodEnd: [String: Timestamp] = [:]
-  /// Subscription external id → the customer its invoices went to (smallest id when several).
-  package var subscriptionCustomer: [String: String] = [:]
-  package init() {}
-}
-
-/// Who pays for one payment: the customer external id and whether it is test data.
-package struct Payer {
-  package var customer: String
-  package var isTest: Bool
-  package init(customer: String, isTest: Bool) {
-    self.customer = customer
-    self.isTest = isTest
-  }
-}
-
-/// What one payment says about its customer (gateway used, dated country/name/referrer); applied to
-/// the customer index by `CustomerIndex.record(_:)`.
-package struct CustomerFacts {
-  package var customer: String
-  package var gateway: String
-  package var date: Timestamp
-  /// The country text as the record gives it (normalised when applied).
-  package var country: String?
-  package var name: String?
-  package var referrer: String?
-}
-
 /// Applies the mapping rules to a `RawPayment` (ChartMogul invoice import:
 /// https://dev.chartmogul.com/reference/import-customers-invoices): the invoice's canonical key,
 /// its customer, plan mapping, money checks and service periods. Produces a `Fragment` (and the
@@ -235,32 +201,5 @@ package struct FragmentBuilder {
     CustomerFacts(
       customer: customer, gateway: p.gateway, date: p.date, country: p.countryHint ?? p.identity?.country,
       name: p.identity?.name, referrer: p.referrerHint)
-  }
-}
-
-/// A rule a payment breaks: becomes a reject with this code and reason.
-package struct Rejected: Error {
-  package var code: String
-  package var reason: String
-  package init(_ code: String, _ reason: String) {
-    self.code = code
-    self.reason = reason
-  }
-}
-
-/// Amount checks in one currency: no negative amounts (prorated lines excepted), none above
-/// `reject_amount_above` (ChartMogul amounts are integer minor units:
-/// https://dev.chartmogul.com/reference/import-customers-invoices).
-package struct MoneyCheck {
-  package var currency: Currency
-  package var limit: Int64
-
-  package func check(_ v: Int64, _ what: String, allowNegative: Bool = false) throws(Rejected) {
-    let f = { (x: Int64) in Money.format(x, exponent: self.currency.exponent) }
-    if v < 0 && !allowNegative { throw Rejected("bad_amount", "\(what) \(f(v)) \(currency.code) is negative") }
-    if v.magnitude > UInt64(limit) {
-      throw Rejected(
-        "bad_amount", "\(what) \(f(v)) \(currency.code) is above the limit \(f(limit)) (reject_amount_above)")
-    }
   }
 }

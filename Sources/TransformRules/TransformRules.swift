@@ -9,7 +9,8 @@
 //                   Glob.swift               `test_emails` patterns
 //   Staged lines    StagedRecord.swift       envelope, index vs payment kinds, reject keys, Stripe id aliases
 //   Readers         PaymentReaders.swift     which reader reads each payment kind
-//                   AppRows.swift            app.transaction / app.refund rows (AppTransactionRow, AppMapping)
+//                   AppTransactionRow.swift  the app.transaction / app.refund columns read (AppField)
+//                   AppMapping.swift         an app payment row → a payment (status, product type, refunds)
 //                   StripeReaders.swift      Stripe API invoices/charges/refunds and payment/refund exports
 //                   PayPalCashierReaders.swift  PayPal Transaction Search, Activity CSV, Cashier (API + CSV)
 //                   ActivityFormat.swift     per-file date/decimal style of PayPal Activity exports
@@ -17,11 +18,16 @@
 //                                            (API + export), PayPal plans and subscriptions
 //                   RecordAccess.swift, FieldProblem.swift  tolerant and strict field reads
 //   People          Normalize.swift          e-mail, country, name comparison forms
+//                   Identity.swift, AppUser.swift  a person as a record names them; an app user row
 //                   CustomerIndex.swift      customer resolution, merge by e-mail, test data, dated facts
-//   Payments        RawPayment.swift         the common form every payment is read into
+//                   CustomerFacts.swift      who pays (Payer) and what a payment says about its customer
+//   Payments        RawPayment.swift, RawLine.swift  the common form every payment is read into
+//                   ReadOutcome.swift        payment, indexed, skip or reject
 //                   PaymentAliases.swift     Stripe invoice/charge/payment-intent ids → one payment
 //                   FragmentBuilder.swift    one payment → invoice fragment: key, payer, money checks,
-//                                            plan mapping, service periods, refunds (MoneyCheck, Rejected)
+//                                            plan mapping, service periods, refunds
+//                   MoneyCheck.swift, Rejected.swift  amount limits; a broken rule as a reject
+//                   BuildTrackers.swift      plans used, last paid period per cancelled subscription
 //                   Fragment.swift           what one record says about one invoice
 //                   InvoiceAssembler.swift   several fragments of one payment → one invoice; refunds
 //   Subscriptions   SubscriptionInfo.swift, SubscriptionIndex.swift
