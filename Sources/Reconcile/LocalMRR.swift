@@ -50,7 +50,8 @@ public enum LocalMRR {
         let c = try CancellationRecord(json: v)
         guard !cancelledInNewerRuns.contains(c.subscriptionExternalID) else { return }
         inThisRun.insert(c.subscriptionExternalID)
-        engine.add(c)
+        // A withdrawn lapse leaves the subscription uncancelled: the newest run's word is that.
+        if !c.withdrawn { engine.add(c) }
       }
       cancelledInNewerRuns.formUnion(inThisRun)
     }
