@@ -45,10 +45,17 @@ final class PaymentAliases {
 /// Side data gathered while fragments are built (grows with customers, plans and subscriptions).
 struct BuildTrackers {
   var plans: [String: PlanRecord] = [:]
-  /// Subscription external id → end of its latest paid service period (cancellation at period end);
-  /// kept only for subscriptions a source cancels, so it grows with cancellations, not payments.
-  var lastPeriodEnd: [String: Timestamp] = [:]
-  var subscriptionCustomer: [String: String] = [:]
+  /// Subscription external id → the end of its latest paid service period in this run and the customer
+  /// that paid it (the smallest external id when several did). Grows with subscriptions, not
+  /// payments; cancellations (dated at period end), lapse detection and the never-invoiced check
+  /// read it (see `SubscriptionHistory`).
+  var paid: [String: PaidThrough] = [:]
+}
+
+/// How far a subscription is paid, as the payments of one run show it.
+struct PaidThrough: Equatable {
+  var end: Timestamp
+  var customer: String
 }
 
 /// Applies the mapping rules to a `RawPayment`: canonical invoice key, customer, plan mapping, money
@@ -59,8 +66,6 @@ struct FragmentBuilder {
   let aliases: PaymentAliases
   /// Gateway plan id → its own interval (Stripe prices, PayPal plans, subscriptions export).
   let planIntervals: [String: (IntervalUnit, Int)]
-  /// Subscriptions some source cancels: only these need their last paid period tracked.
-  var cancelledKeys: Set<String> = []
   /// The last currency code looked up and its `Currency` (payments come in few currencies; the
   /// lookup trims, upper-cases and hashes the code every time).
   let lastCurrency = CurrencyMemo()
@@ -226,9 +231,14 @@ struct FragmentBuilder {
       transactions: txs, gateway: p.gateway, appTransactionID: p.appTransactionID)
 
     for plan in planRefs where trackers.plans[plan.externalID] == nil { trackers.plans[plan.externalID] = plan }
-    for (sub, end) in subEnds where !cancelledKeys.isEmpty && cancelledKeys.contains(sub) {
-      if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
-      if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }
+    for (sub, end) in subEnds {
+      if var known = trackers.paid[sub] {
+        if end > known.end { known.end = end }
+        if customer < known.customer { known.customer = customer }
+        if known != trackers.paid[sub] { trackers.paid[sub] = known }
+      } else {
+        trackers.paid[sub] = PaidThrough(end: end, customer: customer)
+      }
     }
     let country = countries.normalized(p.countryHint ?? p.identity?.country)
     if let slot, customers.slots.addGateway(slot, p.gateway) {

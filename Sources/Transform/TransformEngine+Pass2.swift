@@ -37,8 +37,7 @@ extension TransformEngine {
   func pass2(source s: Int, path: String, sorter: ExternalSorter) throws {
     let stripe = StripeReaders(subscriptions: subscriptions)
     let paypal = PayPalCashierReaders(subscriptions: subscriptions)
-    var fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
-    fb.cancelledKeys = subscriptions.cancelledKeys
+    let fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
     // Lines pass 1 did not read (app payment sections, see `pass1`) must be app payment rows.
     let skipped = (pass1Sections(s) ?? []).filter(\.skip).map { $0.firstLine..<($0.firstLine + $0.lines) }
     try LinePipeline.run(
@@ -198,7 +197,13 @@ extension TransformEngine {
 
   // MARK: - Cancellations, customers, plans, attributes
 
-  func writeCancellations() throws {
+  /// cancellations.ndjson: every source's cancellation (best source first, see `SubscriptionIndex`)
+  /// of a subscription ChartMogul has invoices for, then what `Lapse` decides for the others; and
+  /// this run's `SubscriptionHistory`. Returns what the summary reports.
+  func writeCancellations(asOf: Timestamp?) throws -> CancellationSummary {
+    var summary = CancellationSummary()
+    var states = try SubscriptionHistory.read(priorSubscriptions)
+    for (sub, paid) in trackers.paid { SubscriptionHistory.merge(&states, sub, paid) }
     let out = try builder.writer("cancellations.ndjson")
     for (key, group) in subscriptions.cancelledGroups() {
       let best = group[0]
@@ -212,6 +217,16 @@ extension TransformEngine {
         for s in group { try ledger.skip(s.source, s.line, "test_data", "customer \(customer) is test data", externalID: key) }
         continue
       }
+      guard var state = states[key] else {
+        // Nothing to cancel: ChartMogul only knows subscriptions from their invoices.
+        for s in group {
+          try ledger.skip(
+            s.source, s.line, "subscription_never_invoiced",
+            "subscription \(key) has no invoice in this or any earlier run of this pipeline (paid only in test mode, or only failed payments), so ChartMogul has nothing to cancel",
+            externalID: key)
+        }
+        continue
+      }
       var info = best
       if info.periodEnd == nil, let last = info.lastPayment, let p = info.planID {
         if let spec = config.planMapping[p] {
@@ -220,16 +235,60 @@ extension TransformEngine {
           info.periodEnd = last.adding(u, count: c)
         }
       }
-      guard let at = Cancellations.cancelledAt(info, tracked: trackers.lastPeriodEnd[key], rule: config.churnRecognition) else {
+      guard let at = Cancellations.cancelledAt(info, tracked: trackers.paid[key]?.end, rule: config.churnRecognition) else {
         for s in group { try ledger.reject(s.source, s.line, "missing_field", "cancelled subscription \(key) has no cancellation or period end date", externalID: key) }
         continue
       }
+      // A cancellation of a subscription we cancelled as lapsed replaces that lapse's date.
+      let replacing = state.lapsedAt != nil
       let rec = CancellationRecord(
-        customerExternalID: trackers.subscriptionCustomer[key] ?? customer, subscriptionExternalID: key, cancelledAt: at,
-        requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first)
+        customerExternalID: trackers.paid[key]?.customer ?? customer, subscriptionExternalID: key, cancelledAt: at,
+        requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
+        cancellationDates: replacing ? [at] : nil)
       try out.write(rec.json)
       for s in group { ledger.out(s.source) }
+      state.cancelled = true
+      state.lapsedAt = nil
+      state.lapsedPaidThrough = nil
+      states[key] = state
     }
+    if let policy = lapsePolicy, let asOf {
+      for key in states.keys.sorted() {
+        var state = states[key]!
+        let decision = Lapse.decide(state, asOf: asOf, policy: policy)
+        guard decision != .keep else { continue }
+        let customer = customers.currentExternalID(forEarlier: state.customer)
+        if customers.isTest(customer) { continue }
+        let rec: CancellationRecord
+        switch decision {
+        case .keep: continue
+        case .lapse(let at), .withdraw(_, .some(let at)):
+          rec = CancellationRecord(
+            customerExternalID: customer, subscriptionExternalID: key, cancelledAt: at, lapsed: true,
+            cancellationDates: [at])
+          summary.lapsed += 1
+          if case .withdraw = decision { summary.withdrawn += 1 }
+        case .withdraw(let withdrawn, .none):
+          rec = CancellationRecord(
+            customerExternalID: customer, subscriptionExternalID: key, cancelledAt: withdrawn, withdrawn: true,
+            cancellationDates: [])
+          summary.withdrawn += 1
+        }
+        try out.write(rec.json)
+        Lapse.apply(decision, to: &state)
+        states[key] = state
+      }
+    }
+    try SubscriptionHistory.write(states, to: try builder.writer(SubscriptionHistory.fileName))
+    summary.subscriptions = states.count
+    return summary
+  }
+
+  /// What `writeCancellations` adds to the summary.
+  struct CancellationSummary {
+    var lapsed = 0
+    var withdrawn = 0
+    var subscriptions = 0
   }
 
   /// Writes customers.ndjson and attributes.ndjson from the final customer index (read only, so it
