@@ -51,9 +51,12 @@ public enum ExtractStage {
     var sourceDetails = JSONObject()
     var http = JSONObject()
     var lines: [String] = []
+    let asOf = try asOfInstant(ctx, options: options)
+    var carriedAsOf: Timestamp? = nil
     do {
       if let only {
         let carried = try carryOver(ctx, builder: builder, keep: names.filter { $0 != only })
+        carriedAsOf = carried.asOf
         bySource = carried.bySource
         cursors = carried.cursors
         sourceDetails = carried.details
@@ -94,6 +97,7 @@ public enum ExtractStage {
       }
       let total = bySource.values.reduce(Accounting(), +)
       var manifestDetails = JSONObject()
+      manifestDetails["as_of"] = .string((carriedAsOf ?? asOf).iso8601)
       manifestDetails["proposed_cursors"] = .object(cursors)
       manifestDetails["sources"] = .object(sourceDetails)
       try builder.publish(inputs: [], accounting: total, bySource: bySource, details: manifestDetails)
@@ -109,7 +113,21 @@ public enum ExtractStage {
 
   // MARK: - Pieces
 
+  /// The instant the run's data describes (`details.as_of` of the extract manifest): when this
+  /// extract started, or `ETL_AS_OF` (ISO 8601) to rehearse or backfill as of an earlier instant.
+  /// Transform dates lapses against it, so a rerun of transform gives the same output.
+  static func asOfInstant(_ ctx: StageContext, options: ExtractOptions) throws -> Timestamp {
+    guard let text = ctx.environment["ETL_AS_OF"], !text.isEmpty else { return options.now() }
+    guard let t = Timestamp.parse(text) else {
+      throw ConfigError(
+        file: ctx.pipeline.path, line: nil, key: "ETL_AS_OF",
+        message: "'\(text)' is not an ISO 8601 timestamp (for example 2026-01-31T00:00:00Z); unset it to use the current time")
+    }
+    return t
+  }
+
   struct Carried {
+    var asOf: Timestamp? = nil
     var bySource: [String: Accounting] = [:]
     var cursors = JSONObject()
     var details = JSONObject()
@@ -126,6 +144,8 @@ public enum ExtractStage {
       }
       return c
     }
+    // A partial re-extract keeps the run's instant: the other sources still describe that moment.
+    c.asOf = previous.details["as_of"]?.stringValue.flatMap(Timestamp.parse)
     for name in keep {
       let files = previous.files.filter { $0.name == "\(name).ndjson" || $0.name == "rejects-\(name).ndjson" }
       guard !files.isEmpty, let a = previous.bySource[name] else { continue }

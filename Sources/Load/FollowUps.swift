@@ -142,7 +142,7 @@ struct FollowUps: Sendable {
     }
     fields.set("plan_uuid", .optional(sub["plan_uuid"]?.stringValue))
     fields["customer_uuid"] = .string(cus)
-    if hasDate(sub, c.cancelledAt) { return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields) }
+    if isDone(sub, c) { return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields) }
     let path = "/v1/import/subscriptions/\(ChartMogulClient.segment(subUUID))"
     let r = try await client.send("PATCH", path, body: WireFormat.cancellation(c))
     if r.isSuccess {
@@ -150,7 +150,7 @@ struct FollowUps: Sendable {
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     // An earlier attempt may have committed: read the subscription again before calling it failed.
-    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true), hasDate(again, c.cancelledAt) {
+    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true), isDone(again, c) {
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     return factory.make(.cancellation, key, .failed, fields: fields, error: client.error(r, "PATCH", path))
@@ -161,8 +161,12 @@ struct FollowUps: Sendable {
     return try await resolver.subscriptions(customerUUID: customer).first { $0["external_id"]?.stringValue == externalID }
   }
 
-  func hasDate(_ sub: JSONValue, _ t: Timestamp) -> Bool {
-    (sub["cancellation_dates"]?.arrayValue ?? []).contains { $0.stringValue.flatMap(Timestamp.parse) == t }
+  /// Does ChartMogul's subscription already say what `c` asks: its date among the cancellation dates,
+  /// or exactly the full list `c` carries?
+  func isDone(_ sub: JSONValue, _ c: CancellationRecord) -> Bool {
+    let dates = (sub["cancellation_dates"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Timestamp.parse) }
+    if let wanted = c.cancellationDates { return dates.sorted() == wanted.sorted() }
+    return dates.contains(c.cancelledAt)
   }
 
   // MARK: - Attributes

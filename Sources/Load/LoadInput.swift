@@ -68,7 +68,9 @@ struct LoadInput {
     return input
   }
 
-  static func key(_ c: CancellationRecord) -> String { "\(c.subscriptionExternalID)@\(c.cancelledAt.iso8601)" }
+  static func key(_ c: CancellationRecord) -> String {
+    "\(c.subscriptionExternalID)@\(c.cancelledAt.iso8601)" + (c.withdrawn ? "~withdrawn" : "")
+  }
   static func key(_ a: AttributeRecord) -> String {
     "\(a.customerExternalID)#\(SHA256.hex(JSONWriter.bytes(a.json)).prefix(16))"
   }

@@ -59,7 +59,13 @@ enum WireFormat {
   static func tags(_ a: AttributeRecord) -> JSONValue { ["tags": .array(a.tags.map { .string($0) })] }
 
   /// `PATCH /v1/import/subscriptions/{uuid}`: one more cancellation date.
-  static func cancellation(_ c: CancellationRecord) -> JSONValue { ["cancelled_at": .string(c.cancelledAt.iso8601)] }
+  /// An ordinary cancellation sets `cancelled_at`; one that carries the subscription's whole list
+  /// (lapses, their withdrawal) sends `cancellation_dates`, which replaces ChartMogul's list
+  /// (https://dev.chartmogul.com/docs/changing-customer-churn-history).
+  static func cancellation(_ c: CancellationRecord) -> JSONValue {
+    if let dates = c.cancellationDates { return ["cancellation_dates": .array(dates.map { .string($0.iso8601) })] }
+    return ["cancelled_at": .string(c.cancelledAt.iso8601)]
+  }
 }
 
 /// All pending records of one customer: they always travel in the same bulk request (§8).

@@ -19,14 +19,28 @@ public enum LocalMRR {
   /// load completed (an incremental nightly run only holds what is new, while ChartMogul holds all of it).
   /// Newer runs win when the same record appears twice (a refund re-emits its invoice).
   public static func compute(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRRResult {
-    try engine(run: run, fx: fx, progress: progress).finish()
+    try engine(run: run, fx: fx, mode: try mode(for: run), progress: progress).finish()
   }
 
-  /// The engine fed with everything loaded so far, in the business-truth mode (a subscription no
-  /// paid period covers has churned), before `finish()`; `pastDue(at:mode:)` asks it which of those
-  /// subscriptions ChartMogul still counts.
-  public static func engine(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRREngine {
-    var engine = MRREngine(fx: fx, mode: .businessTruth)
+  /// The business truth for `run`. With lapse detection on (`transform.lapse_after_days`, recorded
+  /// in the transform manifest with the extract's as-of instant) transform itself cancels every
+  /// subscription unpaid past the grace period, so the truth is ChartMogul's rule fed with those
+  /// cancellations: a subscription still within its grace keeps its MRR, a lapsed one churned where
+  /// its lapse cancellation says. With lapse detection off nothing cancels them, and the truth is
+  /// that a subscription nobody pays for has churned at the end of its last period.
+  public static func mode(for run: RunFolder) throws -> MRRMode {
+    guard let d = try run.manifest("transform")?.details, d["lapse_after_days"]?.int64Value != nil,
+      let asOf = d["as_of"]?.stringValue.flatMap(Timestamp.parse)
+    else { return .businessTruth }
+    return .chartMogulDefault(asOf: asOf)
+  }
+
+  /// The engine fed with everything loaded so far, in `mode` (validate passes `mode(for:)`), before
+  /// `finish()`; `pastDue(at:mode:)` asks it which subscriptions ChartMogul still counts.
+  public static func engine(
+    run: RunFolder, fx: FXTable, mode: MRRMode = .businessTruth, progress: any ProgressSink = NoProgress()
+  ) throws -> MRREngine {
+    var engine = MRREngine(fx: fx, mode: mode)
     let current = (run, try run.requireManifest("transform", for: "validate"))
     var sources: [(RunFolder, Manifest)] = [current]
     for id in run.area.runIDs().reversed() where id < run.id {
@@ -50,7 +64,8 @@ public enum LocalMRR {
         let c = try CancellationRecord(json: v)
         guard !cancelledInNewerRuns.contains(c.subscriptionExternalID) else { return }
         inThisRun.insert(c.subscriptionExternalID)
-        engine.add(c)
+        // A withdrawn lapse leaves the subscription uncancelled: the newest run's word is that.
+        if !c.withdrawn { engine.add(c) }
       }
       cancelledInNewerRuns.formUnion(inThisRun)
     }

@@ -10,7 +10,7 @@ import Transport
 /// the webhook, and a drill-down lists the customers whose MRR differs most (local vs the `mrr` field of
 /// `GET /v1/customers`). Everything is written to `validate.json` in the run folder.
 ///
-/// The local side is the business truth (`MRRMode.businessTruth`): a cancelled or lapsed subscription
+/// The local side is the business truth (`LocalMRR.mode(for:)`): a cancelled or lapsed subscription
 /// has churned. ChartMogul keeps a subscription that stopped renewing without a cancellation in MRR
 /// (past due, its default); the drill-down names such subscriptions with what to do about them.
 public enum ValidateStage {
@@ -63,7 +63,7 @@ public enum ValidateStage {
     let cfg = try validateConfig(ctx.pipeline, environment: ctx.environment)
     let target = try ChartMogulTarget.from(ctx.pipeline)
     _ = try ctx.run.requireManifest("transform", for: "validate")
-    let engine = try LocalMRR.engine(run: ctx.run, fx: cfg.fx, progress: ctx.progress)
+    let engine = try LocalMRR.engine(run: ctx.run, fx: cfg.fx, mode: try LocalMRR.mode(for: ctx.run), progress: ctx.progress)
     let local = engine.finish()
     if !local.currenciesWithoutRate.isEmpty {
       throw ConfigError(

@@ -4,23 +4,56 @@ import Staging
 import TransformRules
 
 extension TransformEngine {
-  /// cancellations.ndjson: one per subscription some source cancels (`Cancellations`); every
-  /// candidate record of it counts as output, or is skipped/rejected with the subscription.
-  func writeCancellations() throws {
+  /// cancellations.ndjson: one per subscription some source cancels (`Cancellations`; every
+  /// candidate record of it counts as output, or is skipped/rejected with the subscription), then
+  /// what `Lapse` decides for the others as of the extract's instant; and this run's
+  /// `SubscriptionHistory`. Returns what the summary reports.
+  func writeCancellations(asOf: Timestamp?) throws -> CancellationSummary {
+    var summary = CancellationSummary()
+    var states = try SubscriptionHistory.read(priorSubscriptions)
+    for (sub, paid) in trackers.paid { SubscriptionState.merge(&states, sub, paid) }
     let out = try builder.writer("cancellations.ndjson")
     for (key, group) in subscriptions.cancelledGroups() {
       switch Cancellations.cancellation(
-        key: key, group: group, customers: customers, planIntervals: index.planIntervals, trackers: trackers)
+        key: key, group: group, customers: customers, planIntervals: index.planIntervals, trackers: trackers,
+        state: states[key])
       {
       case .cancellation(let rec):
         try out.write(rec.json)
         for s in group { ledger.out(s.source) }
+        states[key]?.cancelled = true
+        states[key]?.lapsedAt = nil
+        states[key]?.lapsedPaidThrough = nil
       case .skip(let code, let reason):
         for s in group { try ledger.skip(s.source, s.line, code, reason, externalID: key) }
       case .reject(let code, let reason):
         for s in group { try ledger.reject(s.source, s.line, code, reason, externalID: key) }
       }
     }
+    if let policy = lapsePolicy, let asOf {
+      for key in states.keys.sorted() {
+        var state = states[key]!
+        let decision = Lapse.decide(state, asOf: asOf, policy: policy)
+        let customer = customers.currentExternalID(forEarlier: state.customer)
+        guard let rec = Lapse.record(decision, subscription: key, customer: customer), !customers.isTest(customer)
+        else { continue }
+        try out.write(rec.json)
+        if rec.lapsed { summary.lapsed += 1 }
+        if case .withdraw = decision { summary.withdrawn += 1 }
+        Lapse.apply(decision, to: &state)
+        states[key] = state
+      }
+    }
+    try SubscriptionHistory.write(states, to: try builder.writer(SubscriptionHistory.fileName))
+    summary.subscriptions = states.count
+    return summary
+  }
+
+  /// What `writeCancellations` adds to the summary.
+  struct CancellationSummary {
+    var lapsed = 0
+    var withdrawn = 0
+    var subscriptions = 0
   }
 
   /// Writes customers.ndjson and attributes.ndjson from the final customer index (read only, so it

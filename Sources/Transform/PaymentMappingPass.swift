@@ -40,7 +40,6 @@ extension TransformEngine {
   func mapPayments(source s: Int, path: String, sorter: ExternalSorter) throws {
     let readers = PaymentReaders(subscriptions: subscriptions)
     var fb = FragmentBuilder(config: config, aliases: aliases, planIntervals: index.planIntervals)
-    fb.cancelledKeys = subscriptions.cancelledKeys
     fb.currencyOf = LastCurrency().lookup
     // Lines pass 1 did not read (app payment sections, see `indexPeopleAndPlans`) must be app payment rows.
     let skipped = (indexingSections(s) ?? []).filter(\.skip).map { $0.firstLine..<($0.firstLine + $0.lines) }

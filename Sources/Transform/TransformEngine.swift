@@ -34,6 +34,14 @@ final class TransformEngine {
   let totalLines: Int
   /// The customer index of an earlier run (see `CustomerHistory`); nil on a first run.
   let prior: CustomerHistory.Prior?
+  /// What earlier runs paid and cancelled (see `SubscriptionHistory`).
+  let priorSubscriptions: SubscriptionHistory.Prior
+  /// The instant the extract describes (`details.as_of`); nil for extracts that predate it (no lapse
+  /// detection then).
+  let asOf: Timestamp?
+  var lapsePolicy: Lapse.Policy? {
+    config.lapseAfterDays.map { Lapse.Policy(afterDays: $0, churnRecognition: config.churnRecognition) }
+  }
   let customers: CustomerIndex
   let subscriptions = SubscriptionIndex()
   let aliases = PaymentAliases()
@@ -44,9 +52,12 @@ final class TransformEngine {
 
   init(
     config: TransformConfig, inputs: [String], sections: [[FileSection]?]? = nil, names: [String], builder: StageBuilder,
-    formats: ActivityFormats, progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil
+    formats: ActivityFormats, progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil,
+    priorSubscriptions: SubscriptionHistory.Prior = .none, asOf: Timestamp? = nil
   ) throws {
     self.prior = prior
+    self.priorSubscriptions = priorSubscriptions
+    self.asOf = asOf
     self.config = config
     self.inputs = inputs
     self.sections = sections ?? inputs.map { _ in nil }
@@ -66,8 +77,15 @@ final class TransformEngine {
     // Facts the earlier run knew (country, name, referrer, gateways) complete this run's customers.
     if let prior { try CustomerHistory.readCustomerFacts(prior, into: customers) }
     let (missing, customerCount) = try writeInvoicesAndCustomers(sorter)
-    try writeCancellations()
-    return try writePlansAndDetails(missingAttributes: missing, customerCount: customerCount)
+    let lapses = try writeCancellations(asOf: asOf)
+    var details = try writePlansAndDetails(missingAttributes: missing, customerCount: customerCount)
+    details["as_of"] = asOf.map { .string($0.iso8601) } ?? .null
+    details["lapse_after_days"] = config.lapseAfterDays.map { .int(Int64($0)) } ?? .null
+    details["lapsed"] = .int(Int64(lapses.lapsed))
+    details["lapse_withdrawn"] = .int(Int64(lapses.withdrawn))
+    details["subscriptions_known"] = .int(Int64(lapses.subscriptions))
+    details["prior_subscription_index"] = priorSubscriptions.json
+    return details
   }
 
   /// Pass 1 over every input, after the earlier runs' identities (they win over this run's, see

@@ -35,6 +35,12 @@ public enum TransformStage {
     let inputs = manifest.files.filter { $0.name.hasSuffix(".ndjson") && !$0.name.hasPrefix("rejects-") }
       .sorted { $0.name < $1.name }
     let prior = try CustomerHistory.locate(before: ctx.run)
+    let priorSubscriptions = try SubscriptionHistory.locate(before: ctx.run)
+    let asOf = manifest.details["as_of"]?.stringValue.flatMap(Timestamp.parse)
+    if asOf == nil && config.lapseAfterDays != nil {
+      ctx.logger.warning(
+        "extract of run \(ctx.run.id) does not record its as-of instant (made by an older version): lapse detection is off for this transform; rerun extract to turn it on")
+    }
     let builder = try StageBuilder(run: ctx.run, stage: stage)
     do {
       let paths = inputs.map { ctx.run.file("extract", $0.name) }
@@ -43,7 +49,8 @@ public enum TransformStage {
         sections: zip(inputs, paths).map { FileSection.listed(in: manifest, for: $0, at: $1) },
         names: inputs.map { String($0.name.dropLast(".ndjson".count)) }, builder: builder,
         formats: ActivityFormats(pipeline: ctx.pipeline), progress: ctx.progress,
-        totalLines: inputs.reduce(0) { $0 + $1.lines }, prior: prior)
+        totalLines: inputs.reduce(0) { $0 + $1.lines }, prior: prior, priorSubscriptions: priorSubscriptions,
+        asOf: asOf)
       var summary = try engine.run()
       summary.set("prior_customer_index", prior?.json)
       var bySource: [String: Accounting] = [:]
@@ -58,6 +65,7 @@ public enum TransformStage {
           "\(n) \((m.file("\(n).ndjson")?.lines ?? 0).grouped)"
         }.joined(separator: " "),
         "missing attribute rate: \(summary["missing_attribute_rate"]?.stringValue ?? "0")",
+        lapseLine(summary, config: config),
         "customer index: " + (prior.map { "continues run \($0.run)'s (\($0.entry.lines.grouped) lines)" } ?? "first (no earlier run has one)"),
       ]
       if !engine.ledger.rejectCodes.isEmpty {
@@ -73,3 +81,13 @@ public enum TransformStage {
     }
   }
 }
+
+/// The summary line of lapse detection (see `Lapse`).
+func lapseLine(_ d: JSONObject, config: TransformConfig) -> String {
+  guard let days = config.lapseAfterDays else { return "lapse detection: off (transform.lapse_after_days: ~)" }
+  guard let asOf = d["as_of"]?.stringValue else { return "lapse detection: off (the extract records no as-of instant)" }
+  let lapsed = d["lapsed"]?.int64Value ?? 0
+  let withdrawn = d["lapse_withdrawn"]?.int64Value ?? 0
+  return "lapsed: \(lapsed) subscriptions unpaid \(days)+ days before \(asOf) cancelled; \(withdrawn) earlier lapses withdrawn"
+}
+

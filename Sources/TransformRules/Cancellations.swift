@@ -55,23 +55,36 @@ package enum Cancellations {
   /// The cancellation of one subscription from its candidates (best first: app database, then
   /// gateway API, then export; see `SubscriptionIndex.cancelledGroups`): sent for the customer its
   /// invoices went to, at the instant `cancelledAt` picks.
+  ///
+  /// `state` is what this and earlier runs know of the subscription (`SubscriptionState`): nil means
+  /// no invoice of it was ever written, so ChartMogul has nothing to cancel (paid only in test mode,
+  /// or only failed payments) and the cancellation is skipped, never sent. A subscription cancelled
+  /// as lapsed gets its full `cancellation_dates`, replacing the lapse date (see `Lapse`).
   package static func cancellation(
     key: String, group: [SubscriptionInfo], customers: CustomerIndex, planIntervals: [String: (IntervalUnit, Int)],
-    trackers: BuildTrackers
+    trackers: BuildTrackers, state: SubscriptionState?
   ) -> Outcome {
     var info = group[0]
     let customer: String?
     if let u = info.appUserID { customer = customers.resolveUser(u) } else { customer = info.identity.flatMap(customers.resolve) }
     guard let customer else { return .reject(code: "no_customer", reason: "cancelled subscription \(key) names no customer") }
     if customers.isTest(customer) { return .skip(code: "test_data", reason: "customer \(customer) is test data") }
+    guard let state else {
+      return .skip(
+        code: "subscription_never_invoiced",
+        reason:
+          "subscription \(key) has no invoice in this or any earlier run of this pipeline (paid only in test mode, or only failed payments), so ChartMogul has nothing to cancel"
+      )
+    }
     let config = customers.config
     info.periodEnd = derivedPeriodEnd(info, planMapping: config.planMapping, planIntervals: planIntervals)
-    guard let at = cancelledAt(info, tracked: trackers.lastPeriodEnd[key], rule: config.churnRecognition) else {
+    guard let at = cancelledAt(info, tracked: trackers.paid[key]?.end, rule: config.churnRecognition) else {
       return .reject(code: "missing_field", reason: "cancelled subscription \(key) has no cancellation or period end date")
     }
     return .cancellation(
       CancellationRecord(
-        customerExternalID: trackers.subscriptionCustomer[key] ?? customer, subscriptionExternalID: key,
-        cancelledAt: at, requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first))
+        customerExternalID: trackers.paid[key]?.customer ?? customer, subscriptionExternalID: key,
+        cancelledAt: at, requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
+        cancellationDates: state.lapsedAt == nil ? nil : [at]))
   }
 }

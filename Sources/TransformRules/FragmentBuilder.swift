@@ -17,8 +17,6 @@ package struct FragmentBuilder {
   package let planIntervals: [String: (IntervalUnit, Int)]
   /// `plan_mapping` as ChartMogul plans, built once.
   package let mappedPlans: [String: PlanRecord]
-  /// Subscriptions some source cancels: only these need their last paid period tracked.
-  package var cancelledKeys: Set<String> = []
   /// ISO 4217 lookup of a payment's currency code; a runner may pass a cached equivalent.
   package var currencyOf: (String) -> Currency? = { Currency($0) }
 
@@ -190,10 +188,15 @@ package struct FragmentBuilder {
   /// end and the customer (for `Cancellations`).
   package func track(_ lines: Lines, customer: String, in trackers: inout BuildTrackers) {
     for plan in lines.plans where trackers.plans[plan.externalID] == nil { trackers.plans[plan.externalID] = plan }
-    guard !cancelledKeys.isEmpty else { return }
-    for (sub, end) in lines.subscriptionEnds where cancelledKeys.contains(sub) {
-      if trackers.lastPeriodEnd[sub].map({ end > $0 }) ?? true { trackers.lastPeriodEnd[sub] = end }
-      if trackers.subscriptionCustomer[sub].map({ customer < $0 }) ?? true { trackers.subscriptionCustomer[sub] = customer }
+    for (sub, end) in lines.subscriptionEnds {
+      if var known = trackers.paid[sub] {
+        let before = known
+        if end > known.end { known.end = end }
+        if customer < known.customer { known.customer = customer }
+        if known != before { trackers.paid[sub] = known }
+      } else {
+        trackers.paid[sub] = PaidThrough(end: end, customer: customer)
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import RevenueCore
 ///   test_emails: ["*@example.test", "qa+*@acme.io"]   # customers whose e-mail matches are test data (skipped)
 ///   reject_amount_above: 1000000000000   # minor units; larger amounts are rejected (default Money.absurdLimit)
 ///   sort_chunk_records: 200000    # invoice fragments sorted in memory per chunk (bounds memory; default 200000)
+///   lapse_after_days: 30          # cancel subscriptions unpaid this long after their last period (~ = off; `Lapse`)
 /// ```
 /// `interval` is `day`, `week` (= 7 days), `month` or `year`; `interval_count` ≥ 1 (quarterly = month × 3).
 public struct TransformConfig: Sendable {
@@ -22,7 +23,7 @@ public struct TransformConfig: Sendable {
 
   public static let allowedKeys = [
     "plan_mapping", "unmapped_plans", "merge_customers_by_email", "churn_recognition", "test_emails",
-    "reject_amount_above", "sort_chunk_records",
+    "reject_amount_above", "sort_chunk_records", "lapse_after_days",
   ]
   package static let planKeys = ["name", "currency", "interval", "interval_count"]
 
@@ -33,11 +34,14 @@ public struct TransformConfig: Sendable {
   public var testEmailPatterns: [String]
   public var rejectAmountAbove: Int64
   public var sortChunkRecords: Int
+  /// Days after the end of a subscription's last paid period before transform cancels it as lapsed
+  /// (nil: never; see `Lapse`).
+  public var lapseAfterDays: Int?
 
   public init(
     planMapping: [String: PlanSpec] = [:], unmappedPlans: UnmappedPlans = .reject, mergeCustomersByEmail: Bool = true,
     churnRecognition: ChurnRecognition = .default, testEmailPatterns: [String] = [],
-    rejectAmountAbove: Int64 = Money.absurdLimit, sortChunkRecords: Int = 200_000
+    rejectAmountAbove: Int64 = Money.absurdLimit, sortChunkRecords: Int = 200_000, lapseAfterDays: Int? = 30
   ) {
     self.planMapping = planMapping
     self.unmappedPlans = unmappedPlans
@@ -46,6 +50,7 @@ public struct TransformConfig: Sendable {
     self.testEmailPatterns = testEmailPatterns.map { $0.lowercased() }
     self.rejectAmountAbove = rejectAmountAbove
     self.sortChunkRecords = sortChunkRecords
+    self.lapseAfterDays = lapseAfterDays
   }
 
   /// Parses the `transform:` section; every error names the file, line and key.
@@ -81,6 +86,9 @@ public struct TransformConfig: Sendable {
       rejectAmountAbove = v
     }
     sortChunkRecords = try t.int("sort_chunk_records", default: 200_000, range: 1_000...10_000_000)
+    // Present as `~` (null): switched off; absent: 30 days.
+    let lapseKeyPresent = t.entries.contains { $0.0 == "lapse_after_days" }
+    lapseAfterDays = try t.optionalInt("lapse_after_days", range: 1...3650) ?? (lapseKeyPresent ? nil : 30)
   }
 
   /// Is `email` (already normalised) a test address per `test_emails`? Patterns use `*` as a wildcard.

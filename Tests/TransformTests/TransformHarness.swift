@@ -42,8 +42,8 @@ struct TransformHarness {
   }
 
   /// A later run of the same pipeline in the same staging area (incremental runs).
-  func nextRun(_ id: String, files: [String: [String]]) throws -> TransformHarness {
-    try TransformHarness(temp: temp, pipeline: pipeline, area: area, runID: id, files: files)
+  func nextRun(_ id: String, files: [String: [String]], details: JSONObject = JSONObject()) throws -> TransformHarness {
+    try TransformHarness(temp: temp, pipeline: pipeline, area: area, runID: id, files: files, details: details)
   }
 
   /// This harness pointed at another run of its staging area.

@@ -300,16 +300,32 @@ public struct CancellationRecord: Sendable, Hashable {
   public var requestedAt: Timestamp?
   /// Ours: the app's `subscriptions.id` for write-back.
   public var appSubscriptionID: String?
+  /// Ours: no source cancelled it; transform's lapse rule did (its last paid period ended long before
+  /// the run's as-of instant, see docs/chartmogul.md "Past-due subscriptions and lapses").
+  public var lapsed: Bool
+  /// Ours: withdraws an earlier lapse cancellation dated `cancelledAt` (a payment arrived after it).
+  /// Load removes it the way ChartMogul documents changing churn history: by sending the
+  /// subscription's full list of cancellation dates without it
+  /// (https://dev.chartmogul.com/docs/changing-customer-churn-history).
+  public var withdrawn: Bool
+  /// Ours: when set, the subscription's whole list of cancellation dates as transform knows it
+  /// (`[]` for a withdrawal, `[cancelledAt]` for a lapse or a cancellation replacing one); load sends
+  /// it as `cancellation_dates`, which replaces ChartMogul's list. nil: an ordinary cancellation.
+  public var cancellationDates: [Timestamp]?
 
   public init(
     customerExternalID: String, subscriptionExternalID: String, cancelledAt: Timestamp, requestedAt: Timestamp? = nil,
-    appSubscriptionID: String? = nil
+    appSubscriptionID: String? = nil, lapsed: Bool = false, withdrawn: Bool = false,
+    cancellationDates: [Timestamp]? = nil
   ) {
     self.customerExternalID = customerExternalID
     self.subscriptionExternalID = subscriptionExternalID
     self.cancelledAt = cancelledAt
     self.requestedAt = requestedAt
     self.appSubscriptionID = appSubscriptionID
+    self.lapsed = lapsed
+    self.withdrawn = withdrawn
+    self.cancellationDates = cancellationDates
   }
 
   public var json: JSONValue {
@@ -319,6 +335,9 @@ public struct CancellationRecord: Sendable, Hashable {
     o["cancelled_at"] = .string(cancelledAt.iso8601)
     o.set("requested_at", .optional(requestedAt?.iso8601))
     o.set("app_subscription_id", .optional(appSubscriptionID))
+    if lapsed { o["lapsed"] = .bool(true) }
+    if withdrawn { o["withdrawn"] = .bool(true) }
+    if let d = cancellationDates { o["cancellation_dates"] = .array(d.map { .string($0.iso8601) }) }
     return .object(o)
   }
 
@@ -329,5 +348,19 @@ public struct CancellationRecord: Sendable, Hashable {
     cancelledAt = try r.timestamp("cancelled_at")
     requestedAt = try r.optionalTimestamp("requested_at")
     appSubscriptionID = try r.optionalString("app_subscription_id")
+    lapsed = try r.bool("lapsed", default: false)
+    withdrawn = try r.bool("withdrawn", default: false)
+    if r.object["cancellation_dates"].map({ !$0.isNull }) ?? false {
+      var dates: [Timestamp] = []
+      for text in try r.stringArray("cancellation_dates") {
+        guard let t = Timestamp.parse(text) else {
+          throw RecordShapeError(field: "cancellation_dates", reason: "holds '\(text)', not a timestamp")
+        }
+        dates.append(t)
+      }
+      cancellationDates = dates
+    } else {
+      cancellationDates = nil
+    }
   }
 }
