@@ -39,9 +39,14 @@ let package = Package(
         "RevenueCore", "Staging", "Transport", "PostgresClient",
         .product(name: "Logging", package: "swift-log"),
       ]),
+    // Transform = mapping rules (TransformRules: pure, no C shims, no Staging) driven by a runner
+    // (Transform: line reading, threads, external sort, memory release). Rules never import the runner.
+    .target(name: "TransformRules", dependencies: ["RevenueCore"]),
     .target(
       name: "Transform",
-      dependencies: ["CShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
+      dependencies: [
+        "TransformRules", "CShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log"),
+      ]),
     .target(
       name: "Load",
       dependencies: [
@@ -90,7 +95,10 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "CShims", "ETLTestSupport"]),
+    .testTarget(name: "TransformRulesTests", dependencies: ["TransformRules", "RevenueCore"]),
+    .testTarget(
+      name: "TransformTests",
+      dependencies: ["Transform", "TransformRules", "Staging", "RevenueCore", "CShims", "ETLTestSupport"]),
     .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),

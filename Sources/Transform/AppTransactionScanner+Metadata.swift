@@ -1,5 +1,6 @@
 import Foundation
 import RevenueCore
+import TransformRules
 
 extension AppTransactionScanner.Scanner {
   /// `metadata` read in place instead of through `JSONParser`: an object holding only the first

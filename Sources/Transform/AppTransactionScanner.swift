@@ -1,5 +1,6 @@
 import Foundation
 import RevenueCore
+import TransformRules
 
 /// Schema-aware fast path for the hot kinds (`app.transaction`, `app.refund`): reads the staged
 /// line's bytes straight into an `AppTransactionRow` without building a `JSONValue` tree.

@@ -1,10 +1,11 @@
 import Foundation
 import RevenueCore
+import TransformRules
 import Staging
 
 /// The customer-identity index one transform hands to the next run: `transform/customer-index.ndjson`.
 ///
-/// Why (issue 6): an incremental run only extracts what changed since the cursor. A Stripe
+/// Why: an incremental run only extracts what changed since the cursor. A Stripe
 /// subscription is re-listed every night but its customer (unchanged) is not, so without memory of
 /// earlier runs `cus_…` could not be linked to the app user it was linked to before and became a
 /// `stripe:cus_…` duplicate; and custom attributes (gateway list, country, name, referrer, lead date)

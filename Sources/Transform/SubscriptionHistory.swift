@@ -1,6 +1,7 @@
 import Foundation
 import RevenueCore
 import Staging
+import TransformRules
 
 /// What transform knows of each subscription across runs: `transform/subscription-index.ndjson`.
 ///
@@ -21,45 +22,6 @@ import Staging
 /// Lines (JSONWriter, sorted keys, sorted by subscription):
 /// `{"subscription_external_id","customer_external_id","paid_through","cancelled"?:true,
 ///   "lapsed_at"?,"lapsed_paid_through"?}`.
-struct SubscriptionState: Equatable, Sendable {
-  var subscription: String
-  var customer: String
-  /// End of the latest paid service period of any run.
-  var paidThrough: Timestamp
-  /// A source's cancellation was sent for it (it never lapses after that).
-  var cancelled = false
-  /// The date of the lapse cancellation we sent, and how far it was paid then.
-  var lapsedAt: Timestamp? = nil
-  var lapsedPaidThrough: Timestamp? = nil
-
-  var json: JSONValue {
-    var o = JSONObject()
-    o["subscription_external_id"] = .string(subscription)
-    o["customer_external_id"] = .string(customer)
-    o["paid_through"] = .string(paidThrough.iso8601)
-    if cancelled { o["cancelled"] = .bool(true) }
-    o.set("lapsed_at", .optional(lapsedAt?.iso8601))
-    o.set("lapsed_paid_through", .optional(lapsedPaidThrough?.iso8601))
-    return .object(o)
-  }
-
-  init(subscription: String, customer: String, paidThrough: Timestamp) {
-    self.subscription = subscription
-    self.customer = customer
-    self.paidThrough = paidThrough
-  }
-
-  init(json: JSONValue) throws(RecordShapeError) {
-    let r = try FieldReader(json, what: "subscription")
-    subscription = try r.string("subscription_external_id")
-    customer = try r.string("customer_external_id")
-    paidThrough = try r.timestamp("paid_through")
-    cancelled = try r.bool("cancelled", default: false)
-    lapsedAt = try r.optionalTimestamp("lapsed_at")
-    lapsedPaidThrough = try r.optionalTimestamp("lapsed_paid_through")
-  }
-}
-
 enum SubscriptionHistory {
   static let fileName = "subscription-index.ndjson"
 
@@ -124,23 +86,12 @@ enum SubscriptionHistory {
           }
           for item in invoice.lineItems {
             guard let sub = item.subscriptionExternalID, let end = item.servicePeriodEnd else { continue }
-            merge(&states, sub, PaidThrough(end: end, customer: invoice.customerExternalID))
+            SubscriptionState.merge(&states, sub, PaidThrough(end: end, customer: invoice.customerExternalID))
           }
         }
       }
     }
     return states
-  }
-
-  /// Folds one run's payments into the states: furthest period end; this run's payer.
-  static func merge(_ states: inout [String: SubscriptionState], _ sub: String, _ paid: PaidThrough) {
-    if var s = states[sub] {
-      if paid.end > s.paidThrough { s.paidThrough = paid.end }
-      s.customer = paid.customer
-      states[sub] = s
-    } else {
-      states[sub] = SubscriptionState(subscription: sub, customer: paid.customer, paidThrough: paid.end)
-    }
   }
 
   static func write(_ states: [String: SubscriptionState], to out: NDJSONWriter) throws {

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import RevenueCore
 import Staging
+import TransformRules
 
 /// The transform stage: `extract/*.ndjson` → `transform/` (customers, plans, invoices, cancellations,
-/// attributes, rejects, skipped + manifest). DESIGN.md §3, §6; issue 6.
+/// attributes, rejects, skipped + manifest).
 ///
 /// Two streaming passes over the extract files:
 /// 1. people, subscriptions, plans and Stripe id aliases are indexed (memory grows with customers,
@@ -17,6 +18,9 @@ import Staging
 /// Besides `extract/`, it reads the customer index the latest earlier run published and publishes
 /// its own (`customer-index.ndjson`), so incremental runs resolve customers and enrich them as a
 /// run over all history would; the rule that keeps reruns byte-identical is in `CustomerHistory`.
+///
+/// This module is the runner; the mapping rules are in `TransformRules` (layout: its
+/// `TransformRules.swift`), the runner's own files are listed on `TransformEngine`.
 public enum TransformStage {
   public static let stage = "transform"
 
@@ -87,36 +91,3 @@ func lapseLine(_ d: JSONObject, config: TransformConfig) -> String {
   return "lapsed: \(lapsed) subscriptions unpaid \(days)+ days before \(asOf) cancelled; \(withdrawn) earlier lapses withdrawn"
 }
 
-/// Per-file settings of PayPal Activity exports, from the pipeline's `sources.files` entries.
-struct ActivityFormats {
-  var entries: [(pattern: String, format: ActivityFormat)] = []
-
-  init(entries: [(String, ActivityFormat)] = []) { self.entries = entries.map { ($0.0, $0.1) } }
-
-  init(pipeline: PipelineFile) {
-    guard let sources = try? pipeline.root.mapping("sources", allowed: nil),
-      let files = try? sources.sequence("files")
-    else { return }
-    for node in files {
-      guard let m = try? node.mapping(allowed: nil), (try? m.string("format")) == "paypal-activity-csv",
-        let path = try? m.string("path")
-      else { continue }
-      var f = ActivityFormat()
-      switch (try? m.string("date_format")) ?? "MM/DD/YYYY" {
-      case "DD/MM/YYYY": f.order = .dmy
-      case "DD.MM.YYYY":
-        f.order = .dmy
-        f.separator = "."
-      default: break
-      }
-      if (try? m.string("decimal")) == "comma" { f.decimal = .comma }
-      entries.append((path, f))
-    }
-  }
-
-  func format(forFile file: String?) -> ActivityFormat {
-    guard let file else { return entries.first?.format ?? ActivityFormat() }
-    for e in entries where e.pattern == file || fnmatch(e.pattern, file, 0) == 0 { return e.format }
-    return entries.count == 1 ? entries[0].format : ActivityFormat()
-  }
-}

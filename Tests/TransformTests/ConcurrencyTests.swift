@@ -6,6 +6,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// Transform's two-thread helpers: the line pipeline of passes 1 and 2, and the external sorter
 /// whose runs a worker writes. Whatever the threads do, the caller must see exactly what one thread
@@ -31,7 +32,7 @@ import Testing
     let progress = NoProgress()
     var seen: [(Int, Int, String)] = []
     var counted = 0
-    try LinePipeline.run(
+    try ReadAheadLines.run(
       path: path, batchLines: 7, depth: 2, threaded: threaded, progress: progress,
       read: { bytes, line -> Int? in
         let s = String(decoding: bytes, as: UTF8.self)
@@ -55,7 +56,7 @@ import Testing
     try String(repeating: "{\"a\":1}\n", count: 20_000).write(toFile: path, atomically: true, encoding: .utf8)
     var used = 0
     #expect(throws: Boom.self) {
-      try LinePipeline.run(
+      try ReadAheadLines.run(
         path: path, batchLines: 16, depth: 2, threaded: true, progress: NoProgress(),
         read: { _, line in line },
         use: { _, line, _ in
@@ -69,7 +70,7 @@ import Testing
   /// A reading error (here: the file is missing) is thrown to the caller.
   @Test func readerErrorReachesTheCaller() throws {
     #expect(throws: StagingError.self) {
-      try LinePipeline.run(
+      try ReadAheadLines.run(
         path: "/nonexistent/extract.ndjson", threaded: true, progress: NoProgress(), read: { _, l in l }, use: { _, _, _ in })
     }
   }

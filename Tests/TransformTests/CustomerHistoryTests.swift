@@ -5,6 +5,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// Customer resolution and enrichment across runs (issue 6): the second run of an incremental
 /// pipeline sees a subscription/invoice of a Stripe customer the first run resolved, but not the

@@ -4,13 +4,14 @@ import RevenueCore
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// The schema-aware `app.transaction` scanner must agree exactly with JSONParser + the generic row
 /// reader: same acceptance, same values (escapes, Unicode, duplicates, nesting).
 @Suite struct FastPathTests {
   /// Generic path: nil when the line is not valid JSON or not an app payment record.
   static func generic(_ line: [UInt8]) -> (Bool, AppTransactionRow)? {
-    guard let v = try? JSONParser.parse(line), let env = TransformEngine.envelope(v) else { return nil }
+    guard let v = try? JSONParser.parse(line), let env = StagedRecord(v) else { return nil }
     switch env.kind {
     case "app.transaction": return (false, AppTransactionRow(env.record))
     case "app.refund": return (true, AppTransactionRow(env.record))
@@ -33,7 +34,7 @@ import Testing
     }
     // The pass-1 sniff may only claim lines whose top-level kind really is an app payment kind.
     let sniff = line.withUnsafeBytes { AppTransactionScanner.isAppPaymentLine($0) }
-    if sniff, let v = try? JSONParser.parse(line), let env = TransformEngine.envelope(v) {
+    if sniff, let v = try? JSONParser.parse(line), let env = StagedRecord(v) {
       #expect(env.kind == "app.transaction" || env.kind == "app.refund")
     }
   }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// The full output of the `basic` fixture is pinned in fixtures/transform/basic (reviewed by hand).
 /// To refresh after an intended change: `TRANSFORM_WRITE_GOLDEN=1 swift test --filter GoldenTests`.

@@ -3,6 +3,7 @@ import RevenueCore
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// MRR computed from the staged output by the ChartMogul rules (chartmogul-api.md §9): per
 /// subscription line, (amount − tax) normalised to one month by the plan interval, rounded to the

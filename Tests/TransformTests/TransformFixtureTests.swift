@@ -5,6 +5,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 let ana = "5f0c6d1e-8a42-4b7e-9c1d-2e3f4a5b6c7d"
 let omar = "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"

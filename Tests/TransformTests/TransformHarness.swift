@@ -6,6 +6,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 /// Lays out an extract stage from staged NDJSON files and runs the transform on it.
 struct TransformHarness {

@@ -5,6 +5,7 @@ import Staging
 import Testing
 
 @testable import Transform
+@testable import TransformRules
 
 @Suite struct TransformRuleTests {
   @Test func cancellationUnderBothChurnSettings() async throws {
@@ -15,16 +16,17 @@ import Testing
     // App subscription: last paid period ends 2027-02-10 (the yearly invoice); asked 2026-03-01.
     #expect(byKey["cashier_csub_yearly"]?.cancelledAt == ts("2027-02-10T12:00:00Z"))
     #expect(byKey["cashier_csub_yearly"]?.customerExternalID == nour)
-    // Stripe cancel_at_period_end: ends at cancel_at 1798115400; requested at canceled_at 1773601331.
-    #expect(byKey["stripe_sub_1RmNv6hJ7kL8mN9p"]?.cancelledAt == Timestamp(seconds: 1_798_115_400))
-    #expect(byKey["stripe_sub_1RmNv6hJ7kL8mN9p"]?.customerExternalID == omar)
+    // The Stripe subscription cancelled at period end has no invoice in the fixture: ChartMogul would
+    // have nothing to cancel, so it is skipped (its dates are pinned in CancellationsTests).
+    #expect(byKey["stripe_sub_1RmNv6hJ7kL8mN9p"] == nil)
+    let skipped = try periodEnd.diagnostics("skipped.ndjson").filter { $0.externalID == "stripe_sub_1RmNv6hJ7kL8mN9p" }
+    #expect(skipped.map(\.code) == ["subscription_never_invoiced"])
 
     let cancelDate = try TransformHarness.fixture("basic", transformOverrides: "churn_recognition: cancel_date")
     try await cancelDate.transform()
     let b = try cancelDate.lines("cancellations.ndjson").map { try CancellationRecord(json: $0) }
     let byKey2 = Dictionary(uniqueKeysWithValues: b.map { ($0.subscriptionExternalID, $0) })
     #expect(byKey2["cashier_csub_yearly"]?.cancelledAt == ts("2026-03-01T00:00:00Z"))
-    #expect(byKey2["stripe_sub_1RmNv6hJ7kL8mN9p"]?.cancelledAt == Timestamp(seconds: 1_773_601_331))
   }
 
   @Test func duplicateEmailMergeIsListedAndCanBeTurnedOff() async throws {
