@@ -71,11 +71,11 @@ enum Main {
       return 2
     }
     if let pg = error as? PostgresError, [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind) {
-      writeErr("configuration error: \(pg)\n")
+      writeErr("configuration error: \(ConfigRedaction.redact(String(describing: pg)))\n")
       return 2
     }
     if let configurationProblem = error as? ConfigurationProblem {
-      writeErr("configuration error: \(configurationProblem.message)\n")
+      writeErr("configuration error: \(ConfigRedaction.redact(configurationProblem.message))\n")
       return 2
     }
     writeErr("error: \(Redactor.shared.redact(String(describing: error)))\n")

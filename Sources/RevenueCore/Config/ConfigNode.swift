@@ -19,11 +19,12 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     self.missingEnvironment = missingEnvironment
   }
 
+  /// The message with every environment value and secret redacted (`ConfigRedaction`).
   public var description: String {
     var where_ = file
     if let line { where_ += ":\(line)" }
-    if let key { return "\(where_): key '\(key)': \(message)" }
-    return "\(where_): \(message)"
+    if let key { return ConfigRedaction.redact("\(where_): key '\(key)': \(message)") }
+    return ConfigRedaction.redact("\(where_): \(message)")
   }
 }
 
@@ -51,6 +52,9 @@ public final class ConfigNode: @unchecked Sendable {
   public let line: Int
   public let content: Content
   let environment: Environment
+  /// Position of each key in a mapping's entries, so a lookup is O(1) and reading every key of a
+  /// 20,000-entry `plan_mapping` stays linear.
+  let keyIndex: [String: Int]
 
   init(file: String, path: String, line: Int, content: Content, environment: Environment) {
     self.file = file
@@ -58,6 +62,13 @@ public final class ConfigNode: @unchecked Sendable {
     self.line = line
     self.content = content
     self.environment = environment
+    if case .mapping(let entries) = content {
+      var index = [String: Int](minimumCapacity: entries.count)
+      for (i, e) in entries.enumerated() where index[e.0] == nil { index[e.0] = i }
+      keyIndex = index
+    } else {
+      keyIndex = [:]
+    }
   }
 
   public func error(_ message: String) -> ConfigError {
@@ -66,6 +77,7 @@ public final class ConfigNode: @unchecked Sendable {
 
   /// Parses YAML text into a node tree. Errors carry the file and line of the YAML problem.
   public static func parse(yaml: String, file: String, environment: Environment) throws -> ConfigNode {
+    try YAMLLimits.check(yaml, file: file)
     let node: Node?
     do {
       node = try Yams.compose(yaml: yaml)
@@ -90,12 +102,14 @@ public final class ConfigNode: @unchecked Sendable {
       return ConfigNode(file: file, path: path, line: line, content: .scalar(s.string), environment: environment)
     case .mapping(let m):
       var out: [(String, ConfigNode)] = []
+      out.reserveCapacity(m.count)
+      var seen = Set<String>(minimumCapacity: m.count)
       for (k, v) in m {
         guard case .scalar(let ks) = k else {
           throw ConfigError(file: file, line: k.mark?.line, key: path, message: "mapping keys must be plain text")
         }
         let key = ks.string
-        if out.contains(where: { $0.0 == key }) {
+        if !seen.insert(key).inserted {
           throw ConfigError(
             file: file, line: k.mark?.line, key: path.isEmpty ? key : "\(path).\(key)", message: "is given twice")
         }
@@ -110,6 +124,7 @@ public final class ConfigNode: @unchecked Sendable {
       }
       return ConfigNode(file: file, path: path, line: line, content: .sequence(items), environment: environment)
     case .alias:
+      // Unreachable after `YAMLLimits.check` (Yams resolves aliases while composing); kept as a guard.
       throw ConfigError(file: file, line: line, key: path, message: "YAML aliases are not supported")
     }
   }
@@ -184,6 +199,7 @@ public final class ConfigNode: @unchecked Sendable {
             throw error("has an invalid variable reference '${\(inner)}'")
           }
           if let v = environment[name], !v.isEmpty {
+            ConfigRedaction.shared.remember(v, from: name)
             out += v
           } else if let fallback {
             out += fallback
@@ -229,7 +245,15 @@ public struct ConfigMapping: Sendable {
   public var keys: [String] { entries.map(\.0) }
 
   public func child(_ key: String) -> ConfigNode? {
-    guard let n = entries.first(where: { $0.0 == key })?.1, !n.isNull else { return nil }
+    let n: ConfigNode
+    if let i = node.keyIndex[key], i < entries.count, entries[i].0 == key {
+      n = entries[i].1
+    } else if node.keyIndex.isEmpty, let found = entries.first(where: { $0.0 == key })?.1 {
+      n = found
+    } else {
+      return nil
+    }
+    guard !n.isNull else { return nil }
     return n
   }
 

@@ -18,8 +18,17 @@ public struct PipelineFile: Sendable {
 
   /// Reads and checks a pipeline file. Unknown top-level keys and a missing or unsafe `name` are errors.
   public static func load(path: String, environment: Environment) throws -> PipelineFile {
-    guard let data = FileManager.default.contents(atPath: path) else {
+    // Read at most one byte more than the limit: a huge file (or /dev/zero) is refused, not slurped.
+    guard let handle = FileHandle(forReadingAtPath: path),
+      let data = try? handle.read(upToCount: YAMLLimits.maxFileBytes + 1) ?? Data()
+    else {
       throw ConfigError(file: path, line: nil, key: nil, message: "cannot be read (does the file exist?)")
+    }
+    try? handle.close()
+    guard data.count <= YAMLLimits.maxFileBytes else {
+      throw ConfigError(
+        file: path, line: nil, key: nil,
+        message: "is larger than \(YAMLLimits.maxFileBytes) bytes, the most a pipeline file may be")
     }
     guard let text = String(data: data, encoding: .utf8) else {
       throw ConfigError(file: path, line: nil, key: nil, message: "is not UTF-8 text")
