@@ -16,6 +16,8 @@ struct DryRun {
   func execute() throws -> StageResult {
     let run = ctx.run
     let transformManifest = try run.requireManifest("transform", for: "load")
+    let verifiedInputs = try StagedInput.verify(
+      run: run, stage: "transform", manifest: transformManifest, names: LoadInput.files)
     let input = try LoadInput.read(run: run)
     let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
     let plan = LoadPlan.make(input: input, prior: prior, only: nil)
@@ -126,7 +128,7 @@ struct DryRun {
       ]
       if !split.oversized.isEmpty { details["oversized_customers"] = .array(split.oversized.map { .string($0.customerExternalID) }) }
       try builder.publish(
-        inputs: LoadInput.files.compactMap { transformManifest.file($0) }, accounting: acc, details: details)
+        inputs: verifiedInputs, accounting: acc, details: details)
       func n(_ k: String) -> String { Int(creates[k]?.int64Value ?? 0).grouped }
       let per100 = invoices > 0 ? String(format: "%.2f", Double(requests) * 100 / Double(invoices)) : "0"
       let lines = [

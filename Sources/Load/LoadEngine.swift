@@ -20,6 +20,9 @@ struct LoadEngine {
   func execute() async throws -> StageResult {
     let started = Date()
     let transformManifest = try run.requireManifest("transform", for: "load")
+    // Checked against transform's manifest before anything is read or sent.
+    let verifiedInputs = try StagedInput.verify(
+      run: run, stage: "transform", manifest: transformManifest, names: LoadInput.files)
     let input = try LoadInput.read(run: run)
     let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
     let plan = LoadPlan.make(input: input, prior: prior, only: only)
@@ -120,7 +123,7 @@ struct LoadEngine {
       let w = try builder.writer(LedgerFiles.ledgerName)
       for e in lines { try w.write(e.json) }
       try builder.publish(
-        inputs: LoadInput.files.compactMap { transformManifest.file($0) }, accounting: summary.accounting,
+        inputs: verifiedInputs, accounting: summary.accounting,
         details: summary.details)
     } catch {
       builder.abandon()

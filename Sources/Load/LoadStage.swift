@@ -41,7 +41,8 @@ public enum LoadStage {
   /// `CHARTMOGUL_SYNC_ENABLED=false`: nothing is sent and the load stage is not published.
   static func disabled(_ ctx: StageContext) throws -> StageResult {
     let run = ctx.run
-    _ = try run.requireManifest("transform", for: "load")
+    let manifest = try run.requireManifest("transform", for: "load")
+    _ = try StagedInput.verify(run: run, stage: "transform", manifest: manifest, names: LoadInput.files)
     let input = try LoadInput.read(run: run)
     let message =
       "ChartMogul sync is disabled (CHARTMOGUL_SYNC_ENABLED=false or destination.chartmogul.sync_enabled: false): nothing was sent and load/ was not written"

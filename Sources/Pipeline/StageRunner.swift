@@ -90,6 +90,11 @@ public struct StageRunner: Sendable {
   public func validateOnly(runID: String?) async throws -> CommandOutcome {
     try session.checkDestination()
     let run = try area.resolveRun(runID)
+    // Under the lock (waiting for a running stage), so it never reads a run while a stage rewrites it.
+    let lock = try await RunLock.acquireWaiting(area: area, runID: run.id, command: "validate") { held in
+      session.logger.notice("waiting for the pipeline lock: \(held)")
+    }
+    defer { lock.release() }
     var outcome = CommandOutcome(runID: run.id)
     outcome.validation = try await validate(run)
     return outcome

@@ -83,6 +83,7 @@ public enum LocalMRR {
     _ body: (JSONValue) throws(RecordShapeError) -> Void
   ) throws {
     let path = run.file("transform", name)
+    _ = try StagedInput.verify(run: run, stage: "transform", manifest: manifest, names: [name])
     guard FileSystem.exists(path) else { return }
     progress.begin("validate \(name.replacingOccurrences(of: ".ndjson", with: ""))", total: manifest.file(name)?.lines)
     defer { progress.end() }

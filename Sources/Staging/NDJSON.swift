@@ -356,7 +356,7 @@ public enum AtomicFile {
   public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
     let tmp = path + ".tmp-\(getpid())"
     unlink(tmp)
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
     guard fd >= 0 else { throw StagingError("cannot create \(tmp): \(String(cString: strerror(errno)))") }
     do { try bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: tmp) } } catch {
       Glibc.close(fd)

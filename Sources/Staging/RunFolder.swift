@@ -25,9 +25,13 @@ public struct StagingArea: Sendable {
   public var statePath: String { root + "/state.json" }
 
   /// Creates the folders (0700) if needed.
+  /// Creates the folders (0700) if needed; refuses links and folders others own or can open
+  /// (`StagingSafety`).
   public func prepare() throws {
     try FileSystem.makeDirectory(root)
+    try StagingSafety.checkFolder(root, what: "the pipeline folder")
     try FileSystem.makeDirectory(runsDirectory)
+    try StagingSafety.checkArea(self)
   }
 
   /// Run ids, oldest first (ids sort by time).
@@ -44,6 +48,7 @@ public struct StagingArea: Sendable {
     guard FileSystem.isDirectory(run.path) else {
       throw StagingError("run '\(id)' does not exist in \(runsDirectory) (see `status` for the list of runs)")
     }
+    try StagingSafety.checkRun(run)
     return run
   }
 
@@ -69,6 +74,7 @@ public struct StagingArea: Sendable {
     }
     let run = try RunFolder(area: self, id: chosen)
     try FileSystem.makeDirectory(run.path)
+    try StagingSafety.checkRun(run)
     return run
   }
 }

@@ -37,8 +37,12 @@ public final class RunLock: @unchecked Sendable {
   public static func acquire(area: StagingArea, runID: String, command: String) throws -> RunLock {
     try area.prepare()
     let lock = RunLock(path: area.lockPath)
-    let fd = open(area.lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw StagingError("cannot open \(area.lockPath): \(String(cString: strerror(errno)))") }
+    // Never through a link: a linked `lock` would be truncated and rewritten wherever it points.
+    let fd = try StagingSafety.openNoFollow(area.lockPath, flags: O_RDWR | O_CREAT, what: "the pipeline lock")
+    do { try StagingSafety.checkOpenFile(fd, path: area.lockPath, what: "the pipeline lock") } catch {
+      close(fd)
+      throw error
+    }
     if flock(fd, LOCK_EX | LOCK_NB) != 0 {
       let holder = RunLock.readHolder(fd: fd) ?? JSONObject()
       close(fd)
@@ -63,7 +67,7 @@ public final class RunLock: @unchecked Sendable {
 
   /// Who holds (or last held) the lock, without taking it; nil when nobody holds it now.
   public static func currentHolder(area: StagingArea) -> JSONObject? {
-    let fd = open(area.lockPath, O_RDONLY | O_CLOEXEC)
+    let fd = open(area.lockPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     if flock(fd, LOCK_SH | LOCK_NB) == 0 {

@@ -34,12 +34,19 @@ public enum TransformStage {
     let manifest = try ctx.run.requireManifest("extract", for: stage)
     let inputs = manifest.files.filter { $0.name.hasSuffix(".ndjson") && !$0.name.hasPrefix("rejects-") }
       .sorted { $0.name < $1.name }
+    // Every extract file (and the earlier run's customer index) is checked against the manifest that
+    // lists it before its first record is used; the manifest then records what was actually read.
+    let verified = try StagedInput.verify(run: ctx.run, stage: "extract", manifest: manifest, names: inputs.map(\.name))
     let prior = try CustomerHistory.locate(before: ctx.run)
+    if let prior { _ = try StagedInput.verify(path: prior.path, entry: prior.entry, stage: "transform", runID: prior.run) }
     let priorSubscriptions = try SubscriptionHistory.locate(before: ctx.run)
     let asOf = manifest.details["as_of"]?.stringValue.flatMap(Timestamp.parse)
     if asOf == nil && config.lapseAfterDays != nil {
       ctx.logger.warning(
         "extract of run \(ctx.run.id) does not record its as-of instant (made by an older version): lapse detection is off for this transform; rerun extract to turn it on")
+    }
+    if case .index(let run, let path, let entry) = priorSubscriptions {
+      _ = try StagedInput.verify(path: path, entry: entry, stage: "transform", runID: run)
     }
     let builder = try StageBuilder(run: ctx.run, stage: stage)
     do {
@@ -57,7 +64,7 @@ public enum TransformStage {
       for (i, n) in engine.ledger.sourceNames.enumerated() { bySource[n] = engine.ledger.accounting[i] }
       let total = engine.ledger.accounting.reduce(Accounting(), +)
       ctx.progress.begin("transform: publish", total: nil)
-      let m = try builder.publish(inputs: inputs, accounting: total, bySource: bySource, details: summary)
+      let m = try builder.publish(inputs: verified, accounting: total, bySource: bySource, details: summary)
       ctx.progress.end()
       ctx.logger.info("transform: \(total.equation)")
       var lines = [

@@ -13,7 +13,7 @@ struct ChartmogulETL: AsyncParsableCommand {
     discussion: """
       Exit codes: 0 every record accounted for and nothing failed; 1 some records failed or were \
       rejected (details in the run folder); 2 usage or configuration error; 3 another run holds the \
-      pipeline lock.
+      pipeline lock; 4 a staged file does not match the manifest of the stage that wrote it (rerun that stage).
       """,
     subcommands: [
       RunCommand.self, ExtractCommand.self, TransformCommand.self, LoadCommand.self, ValidateCommand.self,
@@ -52,6 +52,9 @@ enum Main {
     case let e as ConfigError:
       writeErr("configuration error: \(e)\n")
       return 2
+    case let e as StagedFileMismatch:
+      writeErr("error: \(Redactor.shared.redact(e.description))\n")
+      return StagedFileMismatch.exitCode
     case let e as ValidationError:
       writeErr("error: \(e.message)\n\(ChartmogulETL.helpMessage())\n")
       return 2

@@ -69,7 +69,7 @@ struct RunCommand: AsyncParsableCommand {
     try await runStages(options, destination: true) { runner in
       let outcome = try await runner.run(runID: runId)
       if report || runner.session.pipeline.root.has("validate"), let id = outcome.runID {
-        let path = try ReportCommand.write(session: runner.session, runID: id)
+        let path = try await ReportCommand.write(session: runner.session, runID: id)
         writeOut("report: \(path)\n")
       }
       return outcome

@@ -107,14 +107,19 @@ struct ReportCommand: AsyncParsableCommand {
   @OptionGroup var options: PipelineOptions
   @Option(name: .long, help: "Run id (default: the latest run).") var runId: String?
 
-  static func write(session: PipelineSession, runID: String?) throws -> String {
+  /// Writes the report under the pipeline lock (waiting for a running stage to finish).
+  static func write(session: PipelineSession, runID: String?) async throws -> String {
     let run = try session.area.resolveRun(runID)
+    let lock = try await RunLock.acquireWaiting(area: session.area, runID: run.id, command: "report") { held in
+      session.logger.notice("waiting for the pipeline lock: \(held)")
+    }
+    defer { lock.release() }
     return try RunReport.write(run: run, pipeline: session.pipeline)
   }
 
   func run() async throws {
     let session = try await options.open(destination: false)
-    let path = try ReportCommand.write(session: session, runID: runId)
+    let path = try await ReportCommand.write(session: session, runID: runId)
     writeOut("report: \(path)\n")
     await session.close()
   }
