@@ -110,6 +110,11 @@ struct DryRun {
       }
       for c in input.cancellations { try line(.cancellation, LoadInput.key(c), EntryFactory.fields(cancellation: c)) }
       for a in input.attributes { try line(.attributes, LoadInput.key(a), EntryFactory.fields(attributes: a)) }
+      for u in input.unreadable {
+        acc.input += 1
+        acc.failed += 1
+        try led.write(u.entry(factory).json)
+      }
 
       let creates: JSONObject = [
         "plans": .int(plan.plans.count), "customers": .int(plan.units.filter(\.customerPending).count),

@@ -107,6 +107,12 @@ struct LoadEngine {
     }
     for c in input.cancellations { settle(.cancellation, LoadInput.key(c), EntryFactory.fields(cancellation: c)) }
     for a in input.attributes { settle(.attributes, LoadInput.key(a), EntryFactory.fields(attributes: a)) }
+    for u in input.unreadable where final[LedgerEntry.id(u.kind, u.key)] == nil {
+      var e = u.entry(factory)
+      e.dataSource = config.dataSourceUUID
+      lines.append(e)
+      final[e.id] = e
+    }
 
     var writeBack: WriteBackStep.Outcome? = nil
     if let url = config.writeBackURL {

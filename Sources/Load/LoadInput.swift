@@ -14,11 +14,15 @@ struct LoadInput {
   var attributes: [AttributeRecord] = []
   var invoiceCount = 0
   var transactionCount = 0
+  /// Lines load cannot read or that break `RecordLimits`: each fails in the ledger with its reason
+  /// and the rest are sent.
+  var unreadable: [UnreadableRecord] = []
 
   /// Records counted by the load accounting: plans, customers, invoices, transactions,
   /// cancellations and attribute sets.
   var recordCount: Int {
     plans.count + customers.count + invoiceCount + transactionCount + cancellations.count + attributes.count
+      + unreadable.count
   }
 
   static let files = [
@@ -30,28 +34,38 @@ struct LoadInput {
     func each(_ name: String, _ body: (JSONValue) throws(RecordShapeError) -> Void) throws {
       let path = run.file("transform", name)
       guard FileSystem.exists(path) else { return }
+      // The files were verified against transform's manifest, so a line that does not read is one
+      // transform should never have written: it fails alone and the rest of the load goes on.
       try NDJSONReader(path: path).forEachValue { result, line in
         switch result {
         case .failure(let e):
-          throw StagingError("transform/\(name) line \(line): \(e); rerun `transform --run-id \(run.id)` to rebuild it")
+          input.unreadable.append(UnreadableRecord(file: name, line: line, value: nil, reason: "\(e)"))
         case .success(let v):
           do throws(RecordShapeError) {
             try body(v)
           } catch {
-            throw StagingError(
-              "transform/\(name) line \(line): \(error); rerun `transform --run-id \(run.id)` to rebuild it")
+            input.unreadable.append(UnreadableRecord(file: name, line: line, value: v, reason: "\(error)"))
           }
         }
       }
     }
-    try each("plans.ndjson") { v throws(RecordShapeError) in input.plans.append(try PlanRecord(json: v)) }
+    func limit(_ problem: String?) throws(RecordShapeError) {
+      if let problem { throw RecordShapeError(field: "record", reason: problem) }
+    }
+    try each("plans.ndjson") { v throws(RecordShapeError) in
+      let p = try PlanRecord(json: v)
+      try limit(RecordLimits.problem(in: p))
+      input.plans.append(p)
+    }
     try each("customers.ndjson") { v throws(RecordShapeError) in
       let c = try CustomerRecord(json: v)
+      try limit(RecordLimits.problem(in: c))
       if input.customers[c.externalID] == nil { input.customerOrder.append(c.externalID) }
       input.customers[c.externalID] = c
     }
     try each("invoices.ndjson") { v throws(RecordShapeError) in
       let i = try InvoiceRecord(json: v)
+      try limit(RecordLimits.problem(in: i))
       if input.customers[i.customerExternalID] == nil && input.invoicesByCustomer[i.customerExternalID] == nil {
         input.customerOrder.append(i.customerExternalID)
       }
@@ -60,10 +74,14 @@ struct LoadInput {
       input.transactionCount += i.transactions.count
     }
     try each("cancellations.ndjson") { v throws(RecordShapeError) in
-      input.cancellations.append(try CancellationRecord(json: v))
+      let c = try CancellationRecord(json: v)
+      try limit(RecordLimits.problem(in: c))
+      input.cancellations.append(c)
     }
     try each("attributes.ndjson") { v throws(RecordShapeError) in
-      input.attributes.append(try AttributeRecord(json: v))
+      let a = try AttributeRecord(json: v)
+      try limit(RecordLimits.problem(in: a))
+      input.attributes.append(a)
     }
     return input
   }

@@ -36,15 +36,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
   }
 
-  /// Builds an instant from UTC calendar fields; nil for impossible dates.
+  /// Builds an instant from UTC calendar fields; nil for impossible dates. A leap second (`23:59:60`)
+  /// is nil too: POSIX time, which these seconds count, has no leap seconds, and moving it to `:59`
+  /// would silently change the record; a source value with one is rejected with its reason.
   public static func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0)
     -> Timestamp?
   {
     guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-      (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
+      (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second)
     else { return nil }
     let days = daysFromCivil(year, month, day)
-    return Timestamp(seconds: days * 86400 + Int64(hour * 3600 + minute * 60 + min(second, 59)))
+    return Timestamp(seconds: days * 86400 + Int64(hour * 3600 + minute * 60 + second))
   }
 
   public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }

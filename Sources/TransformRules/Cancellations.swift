@@ -81,10 +81,12 @@ package enum Cancellations {
     guard let at = cancelledAt(info, tracked: trackers.paid[key]?.end, rule: config.churnRecognition) else {
       return .reject(code: "missing_field", reason: "cancelled subscription \(key) has no cancellation or period end date")
     }
-    return .cancellation(
-      CancellationRecord(
-        customerExternalID: trackers.paid[key]?.customer ?? customer, subscriptionExternalID: key,
-        cancelledAt: at, requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
-        cancellationDates: state.lapsedAt == nil ? nil : [at]))
+    let record = CancellationRecord(
+      customerExternalID: trackers.paid[key]?.customer ?? customer, subscriptionExternalID: key,
+      cancelledAt: at, requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
+      cancellationDates: state.lapsedAt == nil ? nil : [at])
+    // Never stage what load could not read back (RecordLimits).
+    if let problem = RecordLimits.problem(in: record) { return .reject(code: "out_of_range", reason: problem) }
+    return .cancellation(record)
   }
 }

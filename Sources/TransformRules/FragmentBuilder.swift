@@ -42,6 +42,10 @@ package struct FragmentBuilder {
     var frag = Fragment(key: key, role: p.role, source: source, line: line, currency: currency.code)
     do throws(Rejected) {
       frag.itemizedRefunds = try itemizedRefunds(p, money)
+      // Never stage what load could not read back (RecordLimits): the source record is rejected.
+      for t in frag.itemizedRefunds {
+        if let problem = RecordLimits.problem(in: t) { throw Rejected("out_of_range", problem) }
+      }
       if p.role == .gatewayRefund { return .fragment(frag, facts: nil) }
       guard let who = payer(p) else {
         return .reject(code: "no_customer", reason: "the record names no customer (no user id, customer id or e-mail)")
@@ -59,6 +63,7 @@ package struct FragmentBuilder {
       frag.tax = p.lines.reduce(0) { $0 + $1.tax }
       frag.givenPeriod = lines.givenPeriod
       frag.invoice = try invoice(p, key: key, customer: who.customer, currency: currency, items: lines.items, frag)
+      if let problem = RecordLimits.problem(in: frag.invoice!) { throw Rejected("out_of_range", problem) }
       track(lines, customer: who.customer, in: &trackers)
       return .fragment(frag, facts: facts(p, customer: who.customer))
     } catch {
