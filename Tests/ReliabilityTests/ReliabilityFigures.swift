@@ -12,7 +12,10 @@ final class ReliabilityFigures: @unchecked Sendable {
   private var totals: [String: Int] = [:]
   private var registered = false
 
-  static let keys = ["kills", "faults", "bad_records", "fuzz_inputs", "secrets_checked", "lost", "duplicated"]
+  static let keys = [
+    "kills", "faults", "bad_records", "fuzz_inputs", "secrets_checked", "tampered", "poison", "hostile_yaml", "lost",
+    "duplicated",
+  ]
 
   /// Adds `figures` (keys from `keys`) for `test`.
   static func add(_ test: String, _ figures: [String: Int]) {
