@@ -1,6 +1,7 @@
 import ETLTestSupport
 import Foundation
 import RevenueCore
+import Sandbox
 import Staging
 import Testing
 
