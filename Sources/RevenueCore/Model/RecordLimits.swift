@@ -58,6 +58,7 @@ public enum RecordLimits {
   public static func problem(in c: CancellationRecord) -> String? {
     empty(c.subscriptionExternalID, "subscription_external_id") ?? empty(c.customerExternalID, "customer_external_id")
       ?? problem(c.cancelledAt, "cancelled_at") ?? problem(c.requestedAt, "requested_at")
+      ?? (c.cancellationDates ?? []).lazy.compactMap { problem($0, "cancellation_dates") }.first
   }
 
   public static func problem(in a: AttributeRecord) -> String? {
