@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // chartmogul-etl: one custom ChartMogul data source fed from Stripe, PayPal, Cashier and the app's Postgres.
 // Dependencies are kept few on purpose (CI builds them on 2 cores): see README "Dependencies".
-// Linux only (glibc; built and tested on x86-64): CShims calls renameat2, sync_file_range, fallocate and
+// Linux only (glibc; built and tested on x86-64): SystemShims calls renameat2, sync_file_range, fallocate and
 // malloc_trim, and the sources use Glibc and FoundationNetworking, so no Apple platform is declared
 // (docs/architecture.md, "Platform").
 import PackageDescription
@@ -22,13 +22,13 @@ let package = Package(
     .systemLibrary(
       name: "CLibPQ", pkgConfig: "libpq",
       providers: [.apt(["libpq-dev"])]),
-    .target(name: "CShims"),
+    .target(name: "SystemShims"),
 
     // Core model → staging → stages → CLI
-    .target(name: "RevenueCore", dependencies: ["CShims", .product(name: "Yams", package: "Yams")]),
+    .target(name: "RevenueCore", dependencies: ["SystemShims", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "Staging",
-      dependencies: ["RevenueCore", "CShims", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["RevenueCore", "SystemShims", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Transport",
       dependencies: ["RevenueCore", .product(name: "Logging", package: "swift-log")]),
@@ -41,7 +41,7 @@ let package = Package(
       ]),
     .target(
       name: "Transform",
-      dependencies: ["CShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["SystemShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Load",
       dependencies: [
@@ -49,7 +49,7 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
-      name: "Reconcile",
+      name: "Validate",
       dependencies: [
         "RevenueCore", "Staging", "Transport", .product(name: "Logging", package: "swift-log"),
       ]),
@@ -63,13 +63,13 @@ let package = Package(
     .target(
       name: "Pipeline",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Reconcile", "Sandbox",
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Validate", "Sandbox",
         "PostgresClient", .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "chartmogul-etl",
       dependencies: [
-        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient", "CShims",
+        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient", "SystemShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -90,9 +90,9 @@ let package = Package(
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "CShims", "ETLTestSupport"]),
+    .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "SystemShims", "ETLTestSupport"]),
     .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Sandbox", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(name: "ValidateTests", dependencies: ["Validate", "Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(
       name: "EndToEndTests",

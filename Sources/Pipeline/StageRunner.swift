@@ -2,7 +2,7 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Transform

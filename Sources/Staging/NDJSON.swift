@@ -1,5 +1,5 @@
 import Foundation
-import CShims
+import SystemShims
 import RevenueCore
 
 #if canImport(Glibc)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import PostgresClient
-import Reconcile
+import Validate
 import RevenueCore
 import Sandbox
 import Staging

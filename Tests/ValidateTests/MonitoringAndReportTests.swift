@@ -1,5 +1,5 @@
 import Foundation
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Testing
