@@ -32,11 +32,14 @@ let package = Package(
     .target(
       name: "Transport",
       dependencies: ["RevenueCore", .product(name: "Logging", package: "swift-log")]),
+    // The libpq driver (connection, COPY, binary decoding, TLS) and, above it, the app's database:
+    // its extract queries, migrations and sync write-back.
     .target(name: "PostgresClient", dependencies: ["CLibPQ", "RevenueCore"]),
+    .target(name: "AppDatabase", dependencies: ["PostgresClient", "RevenueCore"]),
     .target(
       name: "Extract",
       dependencies: [
-        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        "RevenueCore", "Staging", "Transport", "PostgresClient", "AppDatabase",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -45,7 +48,7 @@ let package = Package(
     .target(
       name: "Load",
       dependencies: [
-        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        "RevenueCore", "Staging", "Transport", "AppDatabase",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -63,19 +66,22 @@ let package = Package(
     .target(
       name: "Pipeline",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Validate", "Sandbox",
-        "PostgresClient", .product(name: "Logging", package: "swift-log"),
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Validate",
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "chartmogul-etl",
       dependencies: [
-        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient", "SystemShims",
+        // Every module the CLI imports, declared (none reached only through another's dependencies).
+        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "etl-bench",
-      dependencies: ["RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "Pipeline"],
+      dependencies: [
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "AppDatabase", "Pipeline",
+      ],
       path: "Sources/etl-bench"),
 
     // Tests: one target per module plus end-to-end
@@ -88,11 +94,13 @@ let package = Package(
     .testTarget(name: "RevenueCoreTests", dependencies: ["RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "StagingTests", dependencies: ["Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "PostgresClientTests", dependencies: ["PostgresClient", "AppDatabase", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "TransformTests", dependencies: ["Transform", "Staging", "RevenueCore", "SystemShims", "ETLTestSupport"]),
-    .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "ValidateTests", dependencies: ["Validate", "Sandbox", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "AppDatabase", "ETLTestSupport"]),
+    .testTarget(name: "ValidateTests", dependencies: ["Validate", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
@@ -101,7 +109,7 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "Extract", "ETLTestSupport",
+        "Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "AppDatabase", "Extract", "ETLTestSupport",
       ]),
   ]
 )

@@ -2,7 +2,7 @@ import RevenueCore
 import Staging
 
 /// Counts every input record exactly once per source and writes rejects/skipped diagnostics.
-final class RecordLedger {
+final class InputAccounting {
   let sourceNames: [String]
   private(set) var accounting: [Accounting]
   let rejects: NDJSONWriter
@@ -79,7 +79,7 @@ enum InvoiceAssembler {
 
   /// Assembles a group of fragments (already in a deterministic order) into one outcome; reports
   /// exact duplicates through `duplicate` (they are skipped, the rest count as output or rejects).
-  static func assemble(_ group: [Fragment], ledger: RecordLedger) -> (Outcome, duplicates: Set<Int>) {
+  static func assemble(_ group: [Fragment], ledger: InputAccounting) -> (Outcome, duplicates: Set<Int>) {
     var duplicates = Set<Int>()
     var seen: [String: Int] = [:]
     for (i, f) in group.enumerated() {

@@ -9,7 +9,7 @@ final class TransformEngine {
   let inputs: [String]
   /// Each input's sections as the extract manifest lists them (nil: unknown, read it whole).
   let sections: [[FileSection]?]
-  let ledger: RecordLedger
+  let ledger: InputAccounting
   let builder: StageBuilder
   let formats: ActivityFormats
   let progress: any ProgressSink
@@ -54,7 +54,7 @@ final class TransformEngine {
     self.formats = formats
     self.progress = progress
     self.totalLines = totalLines
-    ledger = RecordLedger(
+    ledger = InputAccounting(
       sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
     customers = CustomerIndex(config: config)
     index = IndexReaders(customers: customers, subscriptions: subscriptions)
