@@ -92,7 +92,9 @@ let package = Package(
         .product(name: "FlyingFox", package: "FlyingFox"),
       ]),
     .testTarget(name: "RevenueCoreTests", dependencies: ["RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "StagingTests", dependencies: ["Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "StagingTests",
+      dependencies: ["Staging", "RevenueCore", "ETLTestSupport", .product(name: "Logging", package: "swift-log")]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
     .testTarget(
       name: "PostgresClientTests", dependencies: ["PostgresClient", "AppDatabase", "RevenueCore", "ETLTestSupport"]),

@@ -106,14 +106,14 @@ public struct StageRunner: Sendable {
       r["pipeline_file"] = .string(session.pipeline.path)
       if r["started_at"] == nil { r["started_at"] = .string(RunRecord.now()) }
       r["command"] = .string(command)
-      r["outcome"] = .string("running")
+      r["outcome"] = .string(RunStatus.Outcome.running.description)
     }
     var outcome = CommandOutcome(runID: run.id)
     do {
       try await body(&outcome)
     } catch {
       try? RunRecord.update(run) { r in
-        r["outcome"] = .string("failed")
+        r["outcome"] = .string(RunStatus.Outcome.failed.description)
         r["error"] = .string(Redactor.shared.redact("\(error)"))
         r["finished_at"] = .string(RunRecord.now())
       }
@@ -124,7 +124,7 @@ public struct StageRunner: Sendable {
     let figures = try? Monitoring.figures(
       run: run, area: area, thresholds: config?.thresholds ?? MonitoringThresholds())
     try RunRecord.update(run) { r in
-      r["outcome"] = .string(outcome.exitCode == 0 ? "succeeded" : "completed_with_failures")
+      r["outcome"] = .string((outcome.exitCode == 0 ? RunStatus.Outcome.succeeded : .completedWithFailures).description)
       r["finished_at"] = .string(RunRecord.now())
       r["error"] = nil
       if let figures { r["monitoring"] = .object(figures) }
@@ -144,7 +144,7 @@ public struct StageRunner: Sendable {
     let started = Date()
     try RunRecord.updateStage(run, name) { s in
       s["started_at"] = .string(RunRecord.now())
-      s["outcome"] = .string("running")
+      s["outcome"] = .string(RunStatus.Outcome.running.description)
       s["finished_at"] = nil
       s["error"] = nil
     }
@@ -153,7 +153,7 @@ public struct StageRunner: Sendable {
       result = try await body(session.context(run: run))
     } catch {
       try? RunRecord.updateStage(run, name) { s in
-        s["outcome"] = .string("failed")
+        s["outcome"] = .string(RunStatus.Outcome.failed.description)
         s["error"] = .string(Redactor.shared.redact("\(error)"))
         s["finished_at"] = .string(RunRecord.now())
         s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
@@ -162,7 +162,7 @@ public struct StageRunner: Sendable {
     }
     let seconds = Date().timeIntervalSince(started)
     try RunRecord.updateStage(run, name) { s in
-      s["outcome"] = .string(result.hasFailures ? "completed_with_failures" : "succeeded")
+      s["outcome"] = .string((result.hasFailures ? RunStatus.Outcome.completedWithFailures : .succeeded).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", seconds))
       s["accounting"] = result.accounting.json
@@ -176,7 +176,7 @@ public struct StageRunner: Sendable {
     let started = Date()
     let result = try await ValidateStage.run(session.context(run: run))
     try RunRecord.updateStage(run, "validate") { s in
-      s["outcome"] = .string(result.passed ? "succeeded" : "failed")
+      s["outcome"] = .string((result.passed ? RunStatus.Outcome.succeeded : .failed).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
       s["details"] = result.json
