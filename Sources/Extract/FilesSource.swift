@@ -56,13 +56,13 @@ public struct FilesSource: ExtractSource {
       }
       let known = ExportFormat.named(format)
       if let known { gateway = known.gateway }
-      if m.has("date_format") && format != "paypal-activity-csv" {
+      if m.has("date_format") && format != RecordKind.paypalActivityCSV.rawValue {
         throw SettingLocation(m, "date_format").error("only applies to paypal-activity-csv files")
       }
-      if m.has("decimal") && !(format == "paypal-activity-csv" || format.hasPrefix("stripe-")) {
+      if m.has("decimal") && !(format == RecordKind.paypalActivityCSV.rawValue || format.hasPrefix("stripe-")) {
         throw SettingLocation(m, "decimal").error("only applies to paypal-activity-csv and Stripe CSV files")
       }
-      if format == "paypal-activity-csv" {
+      if format == RecordKind.paypalActivityCSV.rawValue {
         extras["date_format"] = .string(try m.choice("date_format", FilesSource.dateFormats, default: "MM/DD/YYYY"))
         extras["decimal"] = .string(try m.choice("decimal", ["point", "comma"], default: "point"))
       } else if m.has("decimal") {
@@ -149,7 +149,7 @@ public struct FilesSource: ExtractSource {
     for n in names where !n.isEmpty {
       guard seen.insert(n).inserted else { throw FilesError("\(path):\(line): column '\(n)' appears twice in the header") }
     }
-    if entry.format == "paypal-activity-csv", seen.contains("Description"), !seen.contains("Status") {
+    if entry.format == RecordKind.paypalActivityCSV.rawValue, seen.contains("Description"), !seen.contains("Status") {
       throw FilesError(
         "\(path): this is a PayPal statement CSV ('Description' column, no 'Status'), not the Activity download; export Activity → All transactions as CSV")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RevenueCore
+import Staging
 import Transport
 
 /// How load authenticates: an API key (Basic auth, key as user name, empty password —
@@ -31,7 +32,7 @@ public enum ChartMogulCredentials: Sendable, CustomStringConvertible {
 
 /// Settings of `destination.chartmogul` (README "Load settings"). Every key is optional except the
 /// credentials and the data source; defaults follow ChartMogul's limits (§10: 40 req/s, 20 connections).
-public struct LoadConfig: Sendable {
+public struct LoadConfig: PipelineSection {
   /// Keys allowed under `destination.chartmogul`; anything else is a configuration error.
   public static let allowedKeys = [
     "api_key", "account_token", "secret_key", "api_url", "data_source_uuid", "requests_per_second",

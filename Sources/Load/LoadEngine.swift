@@ -127,7 +127,9 @@ struct LoadEngine {
       throw error
     }
     try? FileSystem.removeTree(LedgerFiles.partialDirectory(run))
-    return StageResult(stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details)
+    return StageResult(
+      stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details,
+      writeBackFailure: summary.writeBackFailure)
   }
 }
 
@@ -136,6 +138,8 @@ struct LoadSummary {
   var accounting = Accounting()
   var lines: [String] = []
   var details = JSONObject()
+  /// The write-back failed (redacted message): the run is not clean.
+  var writeBackFailure: String?
 
   init(
     lines entries: [LedgerEntry], results: [String: LedgerEntry], batches: [BulkBatch], stats: HTTPStats.Snapshot,
@@ -181,6 +185,7 @@ struct LoadSummary {
     details["p95_ms"] = .int(Int((stats.p95Seconds * 1000).rounded()))
     details["http"] = stats.json
     if let writeBack { details["write_back"] = writeBack.json }
+    writeBackFailure = writeBack?.error
 
     func k(_ kind: LedgerKind) -> String { (sent[kind] ?? 0).grouped }
     lines.append(

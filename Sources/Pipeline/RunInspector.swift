@@ -10,28 +10,24 @@ public struct RunInspector: Sendable {
 
   // MARK: - status
 
-  /// Machine-readable status: the lock holder, committed cursors and, per run, `run.json` merged with
-  /// the accounting of every complete stage (from its manifest) and the incomplete stages.
-  public func status(runID: String?, limit: Int = 20) throws -> JSONValue {
-    var out = JSONObject()
-    out["schema_version"] = 1
-    out["pipeline"] = .string(area.pipeline)
-    out["staging"] = .string(area.root)
-    out["lock"] = RunLock.currentHolder(area: area).map { .object($0) } ?? .null
-    out["state"] = .object(try StateStore(area: area).read())
+  /// The lock holder, committed cursors and, per run, `run.json` merged with the accounting of
+  /// every complete stage (from its manifest) and the incomplete stages.
+  public func status(runID: String?, limit: Int = 20) throws -> PipelineStatus {
     let ids: [String]
     if let runID {
       ids = [try area.existingRun(runID).id]
     } else {
       ids = Array(area.runIDs().suffix(limit))
     }
-    var runs: [JSONValue] = []
-    for id in ids.reversed() { runs.append(.object(try runStatus(try RunFolder(area: area, id: id)))) }
-    out["runs"] = .array(runs)
-    return .object(out)
+    var runs: [RunStatus] = []
+    for id in ids.reversed() { runs.append(try runStatus(try RunFolder(area: area, id: id))) }
+    return PipelineStatus(
+      pipeline: area.pipeline, staging: area.root,
+      lock: RunLock.currentHolder(area: area).map(PipelineStatus.LockHolder.init(record:)),
+      state: try StateStore(area: area).read(), runs: runs)
   }
 
-  public func runStatus(_ run: RunFolder) throws -> JSONObject {
+  public func runStatus(_ run: RunFolder) throws -> RunStatus {
     var record = try RunRecord.read(run)
     record["run_id"] = .string(run.id)
     var stages = record["stages"]?.objectValue ?? JSONObject()
@@ -49,7 +45,7 @@ public struct RunInspector: Sendable {
       stages[name] = .object(s)
     }
     record["stages"] = .object(stages)
-    return record
+    return RunStatus(record: record)
   }
 
   // MARK: - inspect

@@ -2,29 +2,11 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Transform
-
-/// What a command did: the stages it ran, whether any record failed, and the run it used.
-public struct CommandOutcome: Sendable {
-  public var runID: String?
-  public var stages: [StageResult] = []
-  public var validation: ValidationResult?
-  public var messages: [String] = []
-
-  public init(runID: String?) { self.runID = runID }
-
-  /// Exit code by DESIGN.md §2: 0 when every record is accounted for and nothing failed, 1 otherwise.
-  public var exitCode: Int32 {
-    if stages.contains(where: \.hasFailures) { return 1 }
-    // A failed write-back leaves the app database behind ChartMogul: the run is not clean.
-    if stages.contains(where: { $0.details["write_back"]?["error"]?.stringValue != nil }) { return 1 }
-    if let validation, !validation.passed { return 1 }
-    return 0
-  }
-}
+import Validate
 
 /// Runs stages under the pipeline lock, keeps `run.json` current and commits incremental cursors
 /// only after a confirmed load (anchors.md idea 2).
@@ -52,7 +34,7 @@ public struct StageRunner: Sendable {
       let load = try await stage("load", run) { try await LoadStage.run($0, dryRun: false) }
       outcome.stages.append(load)
       if load.accounting.failed == 0, !load.isNoOp { try commitCursors(run) }
-      let config = try ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+      let config = try session.configuration.section(ValidateConfig.self)
       if config.enabled, !load.isNoOp {
         outcome.validation = try await validate(run)
       }
@@ -102,8 +84,7 @@ public struct StageRunner: Sendable {
     var outcome = CommandOutcome(runID: nil)
     let started = Date()
     let result = try await LoadStage.retry(
-      pipeline: session.pipeline, environment: session.environment, area: area, logger: session.logger,
-      progress: session.progress)
+      configuration: session.configuration, area: area, logger: session.logger, progress: session.progress)
     if let run = try? area.resolveRun(nil) { onStageFinished(result, Date().timeIntervalSince(started), run) }
     outcome.stages.append(result)
     return outcome
@@ -125,25 +106,25 @@ public struct StageRunner: Sendable {
       r["pipeline_file"] = .string(session.pipeline.path)
       if r["started_at"] == nil { r["started_at"] = .string(RunRecord.now()) }
       r["command"] = .string(command)
-      r["outcome"] = .string("running")
+      r["outcome"] = .string(RunStatus.Outcome.running.description)
     }
     var outcome = CommandOutcome(runID: run.id)
     do {
       try await body(&outcome)
     } catch {
       try? RunRecord.update(run) { r in
-        r["outcome"] = .string("failed")
+        r["outcome"] = .string(RunStatus.Outcome.failed.description)
         r["error"] = .string(Redactor.shared.redact("\(error)"))
         r["finished_at"] = .string(RunRecord.now())
       }
       await alert(.runFailed(pipeline: session.pipeline.name, runID: run.id, reason: Redactor.shared.redact("\(error)")))
       throw error
     }
-    let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+    let config = try? session.configuration.section(ValidateConfig.self)
     let figures = try? Monitoring.figures(
       run: run, area: area, thresholds: config?.thresholds ?? MonitoringThresholds())
     try RunRecord.update(run) { r in
-      r["outcome"] = .string(outcome.exitCode == 0 ? "succeeded" : "completed_with_failures")
+      r["outcome"] = .string((outcome.exitCode == 0 ? RunStatus.Outcome.succeeded : .completedWithFailures).description)
       r["finished_at"] = .string(RunRecord.now())
       r["error"] = nil
       if let figures { r["monitoring"] = .object(figures) }
@@ -163,7 +144,7 @@ public struct StageRunner: Sendable {
     let started = Date()
     try RunRecord.updateStage(run, name) { s in
       s["started_at"] = .string(RunRecord.now())
-      s["outcome"] = .string("running")
+      s["outcome"] = .string(RunStatus.Outcome.running.description)
       s["finished_at"] = nil
       s["error"] = nil
     }
@@ -172,7 +153,7 @@ public struct StageRunner: Sendable {
       result = try await body(session.context(run: run))
     } catch {
       try? RunRecord.updateStage(run, name) { s in
-        s["outcome"] = .string("failed")
+        s["outcome"] = .string(RunStatus.Outcome.failed.description)
         s["error"] = .string(Redactor.shared.redact("\(error)"))
         s["finished_at"] = .string(RunRecord.now())
         s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
@@ -181,7 +162,7 @@ public struct StageRunner: Sendable {
     }
     let seconds = Date().timeIntervalSince(started)
     try RunRecord.updateStage(run, name) { s in
-      s["outcome"] = .string(result.hasFailures ? "completed_with_failures" : "succeeded")
+      s["outcome"] = .string((result.hasFailures ? RunStatus.Outcome.completedWithFailures : .succeeded).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", seconds))
       s["accounting"] = result.accounting.json
@@ -195,7 +176,7 @@ public struct StageRunner: Sendable {
     let started = Date()
     let result = try await ValidateStage.run(session.context(run: run))
     try RunRecord.updateStage(run, "validate") { s in
-      s["outcome"] = .string(result.passed ? "succeeded" : "failed")
+      s["outcome"] = .string((result.passed ? RunStatus.Outcome.succeeded : .failed).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
       s["details"] = result.json
@@ -205,29 +186,20 @@ public struct StageRunner: Sendable {
 
   /// Sends an alert when a webhook is configured; a failing webhook is logged, never fatal.
   func alert(_ a: Alert) async {
-    guard let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment),
-      let url = config.webhookURL
+    guard let config = try? session.configuration.section(ValidateConfig.self), let url = config.webhookURL
     else { return }
     _ = await AlertSender(webhook: url, logger: session.logger).send(a)
   }
 
   /// Moves the cursors extract proposed into `state.json`: only after ChartMogul confirmed the load.
   func commitCursors(_ run: RunFolder) throws {
-    guard let manifest = try run.manifest("extract"),
-      let proposed = manifest.details["proposed_cursors"]?.objectValue, proposed.count > 0
-    else { return }
-    var cursors: [String: JSONObject] = [:]
-    for f in proposed { if let o = f.value.objectValue { cursors[f.key] = o } }
+    guard let manifest = try run.manifest("extract") else { return }
+    let cursors = manifest.proposedCursors
+    guard !cursors.isEmpty else { return }
     try StateStore(area: area).commit(cursors)
-    try RunRecord.update(run) { r in r["committed_cursors"] = .object(proposed) }
+    var committed = JSONObject()
+    for (k, v) in cursors.sorted(by: { $0.key < $1.key }) { committed[k] = .object(v) }
+    try RunRecord.update(run) { r in r["committed_cursors"] = .object(committed) }
     session.logger.info("advanced incremental cursors for \(cursors.keys.sorted().joined(separator: ", "))")
-  }
-}
-
-extension StageResult {
-  /// Load did nothing on purpose (`CHARTMOGUL_SYNC_ENABLED=false` or dry run).
-  public var isNoOp: Bool {
-    details["no_op"]?.boolValue == true || details["dry_run"]?.boolValue == true
-      || details["sync_enabled"]?.boolValue == false
   }
 }

@@ -1,4 +1,4 @@
-import CShims
+import SystemShims
 import Foundation
 import RevenueCore
 import Staging
@@ -18,7 +18,7 @@ import TransformRules
 /// - machinery: `ReadAheadLines` (reading thread), `ParallelJobs`, `ExternalSorter` + `SortRunReader`,
 ///   `Fragment+SortLine` (sort-line codec), `CompactJSONWriter` (pre-sorted-key JSON),
 ///   `AppTransactionScanner` (app rows without a JSON tree), `CustomerSlots` + `UserKey` (per-user
-///   memo of customer facts), `UTF8Order`, `RecordLedger` (accounting, rejects, skipped).
+///   memo of customer facts), `UTF8Order`, `InputAccounting` (accounting, rejects, skipped).
 ///
 /// Each fast path is pinned to the plain rule it replaces by a differential test (`FastPathTests`,
 /// `CompactJSONWriterTests`).
@@ -27,7 +27,7 @@ final class TransformEngine {
   let inputs: [String]
   /// Each input's sections as the extract manifest lists them (nil: unknown, read it whole).
   let sections: [[FileSection]?]
-  let ledger: RecordLedger
+  let ledger: InputAccounting
   let builder: StageBuilder
   let formats: ActivityFormats
   let progress: any ProgressSink
@@ -65,7 +65,7 @@ final class TransformEngine {
     self.formats = formats
     self.progress = progress
     self.totalLines = totalLines
-    ledger = RecordLedger(
+    ledger = InputAccounting(
       sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
     customers = CustomerIndex(config: config)
     index = IndexReaders(customers: customers, subscriptions: subscriptions)

@@ -30,7 +30,8 @@ struct PipelineOptions: ParsableArguments {
     let logger = try makeLogger()
     return try await PipelineSession.open(
       path: pipeline, environment: Environment(ProcessInfo.processInfo.environment), logger: logger,
-      progress: ProgressReporter.make(disabled: noProgress, logger: logger), needsDestination: destination)
+      progress: ProgressReporter.make(disabled: noProgress, logger: logger), needsDestination: destination,
+      startSandbox: DemoSandbox.start)
   }
 }
 
@@ -121,9 +122,14 @@ struct ValidateCommand: AsyncParsableCommand {
 
   func run() async throws {
     let session = try await options.open(destination: true)
-    defer { Task { await session.close() } }
     let runner = StageRunner(session: session) { _, _, _ in }
-    let outcome = try await runner.validateOnly(runID: runId)
+    let outcome: CommandOutcome
+    do {
+      outcome = try await runner.validateOnly(runID: runId)
+    } catch {
+      await session.close()
+      throw error
+    }
     if let v = outcome.validation {
       writeOut(json ? JSONWriter.string(v.json) + "\n" : v.lines.joined(separator: "\n") + "\n")
     }

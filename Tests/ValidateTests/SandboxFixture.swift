@@ -4,7 +4,7 @@ import RevenueCore
 
 /// Sends transform-shaped records to a running sandbox over HTTP, the way ChartMogul's import API
 /// takes them (plans, customers, invoices per customer, cancellations by subscription uuid). The
-/// validate tests use it instead of the Load stage so they exercise only Reconcile.
+/// validate tests use it instead of the Load stage so they exercise only Validate.
 struct SandboxFixture {
   let harness: SandboxHarness
   var planUUIDs: [String: String] = [:]

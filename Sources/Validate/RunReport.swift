@@ -14,18 +14,19 @@ public enum RunReport {
 
   /// Writes the report and returns its path.
   @discardableResult
-  public static func write(run: RunFolder, pipeline: PipelineFile) throws -> String {
-    let html = try render(run: run, pipeline: pipeline)
+  public static func write(run: RunFolder, configuration: PipelineConfiguration) throws -> String {
+    let html = try render(run: run, configuration: configuration)
     let path = run.path + "/" + fileName
     try AtomicFile.write(Array(html.utf8), to: path)
     return path
   }
 
-  static func render(run: RunFolder, pipeline: PipelineFile) throws -> String {
+  static func render(run: RunFolder, configuration: PipelineConfiguration) throws -> String {
+    let pipeline = configuration.pipeline
     var notes: [String] = []
     let cfg: ValidateConfig
     do {
-      cfg = try ValidateStage.validateConfig(pipeline, environment: Environment([:]))
+      cfg = try configuration.section(ValidateConfig.self)
     } catch {
       notes.append("validate/monitoring settings could not be read (\(error)); defaults are used")
       cfg = ValidateConfig()

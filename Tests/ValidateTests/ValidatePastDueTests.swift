@@ -1,6 +1,6 @@
 import ETLTestSupport
 import Foundation
-import Reconcile
+import Validate
 import RevenueCore
 import Sandbox
 import Staging

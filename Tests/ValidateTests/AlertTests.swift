@@ -1,7 +1,7 @@
 import FlyingFox
 import Foundation
 import Logging
-import Reconcile
+import Validate
 import RevenueCore
 import Testing
 

@@ -1,6 +1,6 @@
 import ETLTestSupport
 import Foundation
-import Reconcile
+import Validate
 import RevenueCore
 import Sandbox
 import Staging
@@ -129,7 +129,7 @@ import Testing
       #expect(!String(decoding: bodies[0], as: UTF8.self).contains(sb.apiKey))
 
       // The report shows local vs ChartMogul and the drill-down.
-      let path = try RunReport.write(run: f.run, pipeline: p)
+      let path = try RunReport.write(run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
       let html = try String(contentsOfFile: path, encoding: .utf8)
       #expect(html.contains("ChartMogul MRR"))
       #expect(html.contains("Customers whose MRR differs most"))

@@ -3,7 +3,7 @@ import TransformRules
 import Staging
 
 /// Counts every input record exactly once per source and writes rejects/skipped diagnostics.
-final class RecordLedger {
+final class InputAccounting {
   let sourceNames: [String]
   private(set) var accounting: [Accounting]
   let rejects: NDJSONWriter

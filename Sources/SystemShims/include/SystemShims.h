@@ -1,5 +1,5 @@
-#ifndef CSHIMS_H
-#define CSHIMS_H
+#ifndef SYSTEM_SHIMS_H
+#define SYSTEM_SHIMS_H
 #include <stddef.h>
 #include <stdint.h>
 /// Starts the kernel's writeback of bytes [offset, offset+length) of fd without waiting for it

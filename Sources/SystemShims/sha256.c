@@ -3,7 +3,7 @@
 // blocks are processed here; buffering and padding stay in Swift (RevenueCore/SHA256.swift).
 #include <stdint.h>
 #include <stddef.h>
-#include "CShims.h"
+#include "SystemShims.h"
 
 static const uint32_t K256[64] __attribute__((aligned(16))) = {
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

@@ -1,3 +1,6 @@
+import PostgresClient
+import RevenueCore
+
 /// What `Migrations.migrate` did: the steps it applied and the ones already in place.
 public struct MigrationReport: Sendable, CustomStringConvertible {
   public var applied: [String]

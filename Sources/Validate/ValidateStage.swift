@@ -14,43 +14,6 @@ import Transport
 /// has churned. ChartMogul keeps a subscription that stopped renewing without a cancellation in MRR
 /// (past due, its default); the drill-down names such subscriptions with what to do about them.
 public enum ValidateStage {
-  /// Reads `validate:`, `monitoring:` and `alerts:` (unknown keys are errors naming file and line).
-  /// Without an `alerts` section, `ALERT_WEBHOOK_URL` from the environment is used.
-  public static func validateConfig(_ pipeline: PipelineFile, environment: Environment) throws -> ValidateConfig {
-    var cfg = ValidateConfig()
-    if let v = try pipeline.section("validate", allowed: ValidateConfig.validateKeys) {
-      cfg.enabled = try v.bool("enabled", default: true)
-      cfg.varianceThreshold = try v.double("mrr_variance_threshold", default: 0.01, range: 0...1)
-      let code = try v.string("reporting_currency") ?? "USD"
-      guard let reporting = Currency(code) else {
-        throw v.child("reporting_currency")!.error("'\(code)' is not an ISO 4217 currency code")
-      }
-      var rates: [String: Double] = [:]
-      if let fx = try v.mapping("fx", allowed: nil) {
-        for (k, node) in fx.entries {
-          guard Currency(k) != nil else { throw node.error("'\(k)' is not an ISO 4217 currency code") }
-          rates[k.uppercased()] = try fx.double(k, default: 0, range: 1e-12...1e9)
-        }
-      }
-      cfg.fx = FXTable(reporting: reporting, rates: rates)
-      cfg.months = try v.optionalInt("months", range: 1...1200)
-      cfg.drillDown = try v.int("drill_down", default: 10, range: 0...10_000)
-    }
-    if let m = try pipeline.section("monitoring", allowed: ValidateConfig.monitoringKeys) {
-      cfg.thresholds = try MonitoringThresholds.parse(try m.mapping("thresholds", allowed: MonitoringThresholds.keys))
-    }
-    if let a = try pipeline.section("alerts", allowed: ValidateConfig.alertKeys) {
-      cfg.webhookURL = try a.secret("webhook_url")
-    } else if let env = environment["ALERT_WEBHOOK_URL"], !env.isEmpty {
-      cfg.webhookURL = Secret(env)
-    }
-    if let w = cfg.webhookURL, URL(string: w.value)?.host == nil {
-      throw ConfigError(
-        file: pipeline.path, line: nil, key: "alerts.webhook_url", message: "is not an http(s) URL")
-    }
-    return cfg
-  }
-
   /// Runs validation for the run in `ctx`. `asOf` is "now" (injectable for tests): only months that
   /// ended before it are compared, and customer MRR for the drill-down is read at it.
   public static func run(_ ctx: StageContext) async throws -> ValidationResult {
@@ -60,8 +23,8 @@ public enum ValidateStage {
   public static func run(_ ctx: StageContext, asOf: Timestamp, transport: any HTTPTransport) async throws
     -> ValidationResult
   {
-    let cfg = try validateConfig(ctx.pipeline, environment: ctx.environment)
-    let target = try ChartMogulTarget.from(ctx.pipeline)
+    let cfg = try ctx.configuration.section(ValidateConfig.self)
+    let target = try ctx.configuration.section(ChartMogulTarget.self)
     _ = try ctx.run.requireManifest("transform", for: "validate")
     let engine = try LocalMRR.engine(run: ctx.run, fx: cfg.fx, mode: try LocalMRR.mode(for: ctx.run), progress: ctx.progress)
     let local = engine.finish()

@@ -1,3 +1,6 @@
+import PostgresClient
+import RevenueCore
+
 /// The default extract queries over the reference app schema (reference/app-schema.sql) and the
 /// columns each record kind must have (TEAM-NOTES "Staged raw record kinds"). A pipeline may override
 /// a query (`sources.postgres.queries`) as long as it returns exactly these columns.
@@ -5,7 +8,7 @@ public enum AppQueries {
   /// One query of the Postgres source: its name (`origin.query`), record kind and required columns.
   public struct Spec: Sendable {
     public var name: String
-    public var kind: String
+    public var kind: RecordKind
     public var columns: [String]
   }
 
@@ -17,20 +20,20 @@ public enum AppQueries {
   ]
 
   public static let users = Spec(
-    name: "users", kind: "app.user",
+    name: "users", kind: .appUser,
     columns: [
       "id", "email", "name", "country", "created_at", "last_login_at", "login_count", "preferred_gateway",
       "acquisition_channel", "referrer_user_id", "is_test", "ai_generations", "projects_created", "last_event_at",
       "ticket_count", "avg_rating",
     ])
   public static let transactions = Spec(
-    name: "transactions", kind: "app.transaction",
+    name: "transactions", kind: .appTransaction,
     columns: transactionColumns + ["gateway_subscription_id", "user_email"])
   public static let refunds = Spec(
-    name: "refunds", kind: "app.refund",
+    name: "refunds", kind: .appRefund,
     columns: transactionColumns + ["gateway_subscription_id", "user_email", "refund_synced_cents"])
   public static let subscriptions = Spec(
-    name: "subscriptions", kind: "app.subscription",
+    name: "subscriptions", kind: .appSubscription,
     columns: [
       "id", "user_id", "gateway", "gateway_subscription_id", "plan_name", "status", "started_at", "canceled_at",
       "last_period_end", "last_transaction_date",

@@ -1,5 +1,5 @@
 import Foundation
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Testing
@@ -68,7 +68,7 @@ import Testing
 
     // Thresholds are overridable from the pipeline file.
     let p = try first.pipeline("monitoring:\n  thresholds: { failed_backlog_max: 1, success_rate_min: 0.2, api_errors_per_hour_max: ~ }\n")
-    let cfg = try ValidateStage.validateConfig(p, environment: Environment([:]))
+    let cfg = try ValidateConfig.parse(p, environment: Environment([:]))
     let custom = try Monitoring.figures(run: first.run, area: first.area, thresholds: cfg.thresholds)
     #expect(Monitoring.breaches(in: custom).map(\.figure) == ["failed_backlog"])
   }
@@ -76,9 +76,9 @@ import Testing
   @Test func unknownMonitoringKeyIsAConfigError() throws {
     let f = try RunFixture()
     let p = try f.pipeline("monitoring:\n  thresholds: { succes_rate_min: 0.9 }\n")
-    #expect(throws: ConfigError.self) { try ValidateStage.validateConfig(p, environment: Environment([:])) }
+    #expect(throws: ConfigError.self) { try ValidateConfig.parse(p, environment: Environment([:])) }
     let v = try f.pipeline("validate:\n  mrr_variance_threshold: \"2%\"\n  fx: { EGP: 0.0205 }\n  months: 6\n")
-    let cfg = try ValidateStage.validateConfig(v, environment: Environment(["ALERT_WEBHOOK_URL": "http://127.0.0.1:1/x"]))
+    let cfg = try ValidateConfig.parse(v, environment: Environment(["ALERT_WEBHOOK_URL": "http://127.0.0.1:1/x"]))
     #expect(cfg.varianceThreshold == 0.02)
     #expect(cfg.months == 6)
     #expect(cfg.fx.rate("EGP") == 0.0205)
@@ -92,7 +92,7 @@ import Testing
       ledger: [("invoice", "A", "confirmed"), ("invoice", "B", "failed")],
       http: JSONObject(["requests": 50, "errors": 1, "rate_limited": 0, "median_ms": 80, "p95_ms": 300]))
     let p = try f.pipeline("validate:\n  fx: { EGP: 0.0205 }\n")
-    let path = try RunReport.write(run: f.run, pipeline: p)
+    let path = try RunReport.write(run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
     #expect(path == f.run.path + "/report.html")
     let html = try String(contentsOfFile: path, encoding: .utf8)
     #expect(html.contains("Stage funnel"))

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
-#include "CShims.h"
+#include "SystemShims.h"
 
 int cshims_rename_exchange(const char *a, const char *b) {
 #ifdef SYS_renameat2
