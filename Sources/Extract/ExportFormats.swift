@@ -22,14 +22,22 @@ struct ExportFormat: Sendable {
     ExportFormat(
       name: "stripe-subscriptions-csv", gateway: "stripe",
       required: [["id"], ["Customer ID"], ["Plan"], ["Status"], ["Created (UTC)", "Created date (UTC)"]]),
+    // Invoices export (Dashboard → Invoices → Export); no published header, so every column is
+    // found by name with the spellings seen (docs/gateways.md "Dashboard exports").
+    ExportFormat(
+      name: "stripe-invoices-csv", gateway: "stripe",
+      required: [
+        ["id"], ["Status", "Paid"], ["Currency"], ["Amount Paid", "Total"],
+        ["Date (UTC)", "Created (UTC)", "Paid At (UTC)", "Finalized At (UTC)"], ["Customer", "Customer ID"],
+      ]),
+    // Our own layout (README "Export formats"): Stripe's Dashboard has no refunds export.
     ExportFormat(
       name: "stripe-refunds-csv", gateway: "stripe",
       required: [["id"], ["Created (UTC)", "Created date (UTC)"], ["Amount"], ["Currency"], ["Charge ID"], ["Status"]]),
     ExportFormat(
       name: "paypal-activity-csv", gateway: "paypal",
-      required: [
-        ["Date"], ["Time"], ["TimeZone"], ["Type"], ["Status"], ["Currency"], ["Gross"], ["Transaction ID"],
-      ]),
+      // Any language PayPal writes the download in (`PayPalActivityLanguage`).
+      required: PayPalActivityLanguage.requiredColumns.map(PayPalActivityLanguage.spellings(of:))),
     ExportFormat(
       name: "cashier-csv", gateway: "cashier",
       required: [

@@ -25,6 +25,7 @@ public enum LoadStage {
   public static func run(_ ctx: StageContext, dryRun: Bool, transport: any HTTPTransport) async throws -> StageResult {
     let config = try validateConfig(ctx.pipeline, environment: ctx.environment)
     announce(config, ctx.logger)
+    try TestDataGuard.check(run: ctx.run, config: config)
     if dryRun { return try DryRun(config: config, ctx: ctx).execute() }
     if !config.syncEnabled { return try disabled(ctx) }
     return try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()

@@ -6,6 +6,8 @@ struct IndexReaders {
   let customers: CustomerIndex
   let subscriptions: SubscriptionIndex
   var planIntervals: [String: (IntervalUnit, Int)] = [:]
+  /// `transform.include_test_data`: test-mode customers and subscriptions are indexed (rehearsals).
+  var includeTestData = false
 
   /// `app.user`: users + usage_stats + support_stats; `is_test` users are skipped as test data.
   func appUser(_ r: JSONValue) -> ReadOutcome {
@@ -48,7 +50,7 @@ struct IndexReaders {
   func stripeCustomer(_ r: JSONValue, csv: Bool) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
     if r.flag("deleted") == true { return .skip(code: "deleted", reason: "customer \(id) is deleted in Stripe") }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     var i = Identity(gateway: "stripe", customerID: id)
     if csv {
       i.email = Normalize.email(r.text("Email"))
@@ -72,7 +74,7 @@ struct IndexReaders {
     guard let cus = r.text("customer") else {
       return .reject(code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
     }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     let status = r.text("status") ?? ""
     let item = r.at("items", "data")?.arrayValue?.first
     let what = "subscription \(id)"

@@ -13,19 +13,14 @@ struct ActivityFormat {
 /// gateways.md §5.2 columns).
 struct PayPalCashierReaders {
   let subscriptions: SubscriptionIndex?
+  /// `transform.include_test_data`: Cashier `mode=test` rows are read like live ones (rehearsals).
+  var includeTestData = false
 
   static let paymentTypes: Set<String> = [
     "subscription payment", "express checkout payment", "website payment", "mobile payment", "general payment",
     "preapproved payment bill user payment", "recurring payment",
   ]
   static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
-
-  /// Time-zone abbreviations of the Activity CSV (gateways.md §4), as offsets in seconds.
-  static let zones: [String: Int] = [
-    "UTC": 0, "GMT": 0, "PST": -8 * 3600, "PDT": -7 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "CST": -6 * 3600,
-    "CDT": -5 * 3600, "EST": -5 * 3600, "EDT": -4 * 3600, "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200,
-    "EEST": 10800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
-  ]
 
   static func money(_ v: JSONValue?, exponent: Int) throws(AmountError) -> Int64? {
     guard let s = v?.text("value") else { return nil }
@@ -174,16 +169,16 @@ struct PayPalCashierReaders {
     let tp = (r.text("Time") ?? "00:00:00").split(separator: ":").map { Int($0) }
     guard tp.count >= 2, let hh = tp[0], let mm = tp[1] else { return nil }
     let ss = tp.count > 2 ? (tp[2] ?? 0) : 0
-    let zone = r.text("TimeZone")?.uppercased() ?? "UTC"
-    guard let off = zones[zone], let t = Timestamp.utc(y, m, day, hh, mm, ss) else { return nil }
-    return Timestamp(seconds: t.seconds - Int64(off))
+    guard let t = Timestamp.utc(y, m, day, hh, mm, ss), let u = PayPalZones.utc(localSeconds: t.seconds, zone: r.text("TimeZone") ?? "UTC")
+    else { return nil }
+    return Timestamp(seconds: u)
   }
 
   /// `cashier.transaction` / `cashier-csv` (gateways.md §5.2 contract): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
   func cashier(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
-    if r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
+    if !includeTestData, r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
     switch r.text("status") ?? "" {
     case "SUCCESS": break
     case "PENDING": return .skip(code: "pending_payment", reason: "transaction \(id) is pending; it is read again next run")

@@ -42,6 +42,7 @@ public struct PlanSpec: Sendable, Hashable {
 ///   reject_amount_above: 1000000000000   # minor units; larger amounts are rejected (default Money.absurdLimit)
 ///   sort_chunk_records: 200000    # invoice fragments sorted in memory per chunk (bounds memory; default 200000)
 ///   lapse_after_days: 30          # cancel subscriptions unpaid this long after their last period (~ = off; `Lapse`)
+///   include_test_data: false      # true: load test-mode records (rehearsals); needs destination.chartmogul.allow_test_data
 /// ```
 /// `interval` is `day`, `week` (= 7 days), `month` or `year`; `interval_count` ≥ 1 (quarterly = month × 3).
 public struct TransformConfig: Sendable {
@@ -50,7 +51,7 @@ public struct TransformConfig: Sendable {
 
   public static let allowedKeys = [
     "plan_mapping", "unmapped_plans", "merge_customers_by_email", "churn_recognition", "test_emails",
-    "reject_amount_above", "sort_chunk_records", "lapse_after_days",
+    "reject_amount_above", "sort_chunk_records", "lapse_after_days", "include_test_data",
   ]
   static let planKeys = ["name", "currency", "interval", "interval_count"]
 
@@ -64,6 +65,9 @@ public struct TransformConfig: Sendable {
   /// Days after the end of a subscription's last paid period before transform cancels it as lapsed
   /// (nil: never; see `Lapse`).
   public var lapseAfterDays: Int?
+  /// Test-mode records (Stripe `livemode: false`/`Mode=Test`, Cashier `mode=test`, PayPal sandbox
+  /// pipelines) are read like live ones; see `TestMode` for the guard.
+  public var includeTestData = false
 
   public init(
     planMapping: [String: PlanSpec] = [:], unmappedPlans: UnmappedPlans = .reject, mergeCustomersByEmail: Bool = true,
@@ -115,6 +119,8 @@ public struct TransformConfig: Sendable {
     // Present as `~` (null): switched off; absent: 30 days.
     let lapseKeyPresent = t.entries.contains { $0.0 == "lapse_after_days" }
     lapseAfterDays = try t.optionalInt("lapse_after_days", range: 1...3650) ?? (lapseKeyPresent ? nil : 30)
+    includeTestData = try t.bool("include_test_data", default: false)
+    if includeTestData { try TestMode.checkDestination(pipeline, at: t.child("include_test_data")) }
   }
 
   /// Is `email` (already normalised) a test address per `test_emails`? Patterns use `*` as a wildcard.

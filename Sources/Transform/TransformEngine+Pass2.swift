@@ -35,8 +35,8 @@ extension TransformEngine {
   }
 
   func pass2(source s: Int, path: String, sorter: ExternalSorter) throws {
-    let stripe = StripeReaders(subscriptions: subscriptions)
-    let paypal = PayPalCashierReaders(subscriptions: subscriptions)
+    let stripe = StripeReaders(subscriptions: subscriptions, includeTestData: config.includeTestData)
+    let paypal = PayPalCashierReaders(subscriptions: subscriptions, includeTestData: config.includeTestData)
     let fb = FragmentBuilder(config: config, customers: customers, aliases: aliases, planIntervals: index.planIntervals)
     // Lines pass 1 did not read (app payment sections, see `pass1`) must be app payment rows.
     let skipped = (pass1Sections(s) ?? []).filter(\.skip).map { $0.firstLine..<($0.firstLine + $0.lines) }

@@ -29,6 +29,10 @@ final class TransformEngine {
   let aliases = PaymentAliases()
   var index: IndexReaders
   var trackers = BuildTrackers()
+  /// Record kinds pass 1 met (for the backfill warnings, see `BackfillWarnings`).
+  var seenKinds = Set<String>()
+  /// Ids of test-mode Stripe payments (refund objects carry no `livemode`: they follow their charge).
+  var testPayments = Set<String>()
   /// Lines already settled in pass 1 (bad JSON, index records) are not revisited: pass 2 knows them by kind.
   static let indexKinds: Set<String> = [
     "app.user", "app.subscription", "stripe.customer", "stripe-customers-csv", "stripe.subscription",
@@ -36,7 +40,7 @@ final class TransformEngine {
   ]
   static let paymentKinds: Set<String> = [
     "app.transaction", "app.refund", "stripe.invoice", "stripe.charge", "stripe.refund", "stripe-payments-csv",
-    "stripe-refunds-csv", "paypal.transaction", "paypal-activity-csv", "cashier.transaction", "cashier-csv",
+    "stripe-refunds-csv", "stripe-invoices-csv", "paypal.transaction", "paypal-activity-csv", "cashier.transaction", "cashier-csv",
   ]
 
   init(
@@ -58,6 +62,7 @@ final class TransformEngine {
       sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
     customers = CustomerIndex(config: config)
     index = IndexReaders(customers: customers, subscriptions: subscriptions)
+    index.includeTestData = config.includeTestData
   }
 
   /// One staged line split into its envelope parts.
@@ -66,12 +71,16 @@ final class TransformEngine {
     var gateway: String
     var record: JSONValue
     var originFile: String?
+    /// The file's `date_format`/`decimal` as extract decided them (export CSVs).
+    var originDateFormat: String? = nil
+    var originDecimal: String? = nil
   }
 
   static func envelope(_ v: JSONValue) -> Envelope? {
     guard case .object(let o) = v, let kind = o["kind"]?.stringValue, let rec = o["record"] else { return nil }
     return Envelope(
-      kind: kind, gateway: o["gateway"]?.stringValue ?? "", record: rec, originFile: o["origin"]?["file"]?.stringValue)
+      kind: kind, gateway: o["gateway"]?.stringValue ?? "", record: rec, originFile: o["origin"]?["file"]?.stringValue,
+      originDateFormat: o["origin"]?["date_format"]?.stringValue, originDecimal: o["origin"]?["decimal"]?.stringValue)
   }
 
   func run() throws -> JSONObject {
@@ -144,8 +153,8 @@ final class TransformEngine {
   }
 
   func pass1(source s: Int, path: String) throws {
-    let stripe = StripeReaders(subscriptions: nil)
-    let paypal = PayPalCashierReaders(subscriptions: nil)
+    let stripe = StripeReaders(subscriptions: nil, includeTestData: config.includeTestData)
+    let paypal = PayPalCashierReaders(subscriptions: nil, includeTestData: config.includeTestData)
     try LinePipeline.run(
       path: path, sections: pass1Sections(s), progress: progress,
       read: { bytes, _ -> Pass1Line? in
@@ -165,7 +174,9 @@ final class TransformEngine {
           try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
           return
         }
+        seenKinds.insert(env.kind)
         if Self.paymentKinds.contains(env.kind) {
+          testPayments.formUnion(TestMode.testPaymentIDs(env))
           let outcome = readPayment(env, stripe: stripe, paypal: paypal)
           registerAliases(env)
           if case .payment(let p) = outcome, let id = p.identity, p.appUserID == nil || id.customerID != nil || id.email != nil {
@@ -179,7 +190,7 @@ final class TransformEngine {
         case "app.user": outcome = index.appUser(env.record)
         case "app.subscription": outcome = index.appSubscription(env.record, source: s, line: line)
         case "stripe.customer": outcome = index.stripeCustomer(env.record, csv: false)
-        case "stripe-customers-csv": outcome = index.stripeCustomer(env.record, csv: true)
+        case "stripe-customers-csv": outcome = index.stripeCustomerExport(env.record)
         case "stripe.subscription": outcome = index.stripeSubscription(env.record, source: s, line: line)
         case "stripe-subscriptions-csv": outcome = index.stripeSubscriptionCSV(env.record, source: s, line: line)
         case "paypal.plan": outcome = index.paypalPlan(env.record)
@@ -225,6 +236,7 @@ final class TransformEngine {
     case "stripe.refund": aliases.link([r.text("charge"), r.text("payment_intent")])
     case "stripe-payments-csv": aliases.link([r.text("id"), r.text("Invoice ID"), r.text("PaymentIntent ID")])
     case "stripe-refunds-csv": aliases.link([r.text("Charge ID"), r.text("PaymentIntent ID"), r.text("Invoice ID")])
+    case "stripe-invoices-csv": aliases.link(StripeReaders.invoiceExportAliases(r))
     default: break
     }
   }
@@ -236,11 +248,13 @@ final class TransformEngine {
     case "app.refund": return AppMapping.payment(AppTransactionRow(r), refundRow: true)
     case "stripe.invoice": return stripe.invoice(r)
     case "stripe.charge": return stripe.charge(r)
-    case "stripe.refund": return stripe.refund(r)
-    case "stripe-payments-csv": return stripe.paymentRow(r)
-    case "stripe-refunds-csv": return stripe.refundRow(r)
+    case "stripe.refund", "stripe-refunds-csv":
+      if let skip = TestMode.refundOfTestPayment(env, testPayments: testPayments, include: config.includeTestData) { return skip }
+      return env.kind == "stripe.refund" ? stripe.refund(r) : stripe.refundRow(r)
+    case "stripe-payments-csv": return stripe.paymentExportRow(r)
+    case "stripe-invoices-csv": return stripe.invoiceExportRow(r)
     case "paypal.transaction": return paypal.transaction(r)
-    case "paypal-activity-csv": return paypal.activityRow(r, format: formats.format(forFile: env.originFile))
+    case "paypal-activity-csv": return paypal.activityRow(PayPalLocales.english(r), format: format(of: env))
     case "cashier.transaction", "cashier-csv": return paypal.cashier(r)
     default: return .reject(code: "unknown_kind", reason: "kind '\(env.kind)' is not one Transform reads")
     }
