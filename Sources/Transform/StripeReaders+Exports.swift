@@ -37,7 +37,7 @@ extension StripeReaders {
   }
 
   /// `stripe-invoices-csv` row: a paid invoice is the payment, with its subscription and service
-  /// period (`Subscription`, `Period Start (UTC)`/`Period End (UTC)`) and its tax. Column names are
+  /// period (`Subscription`, `Subscription Period Start (UTC)`/`… End (UTC)`) and its tax. Column names are
   /// found by name with the spellings `ExportFormat` lists.
   func invoiceExportRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .skip(code: "no_money_moved", reason: "row has no invoice id") }
@@ -79,8 +79,11 @@ extension StripeReaders {
       line.type = .subscription
       line.subscriptionID = sub
       line.planID = r.text("Price ID") ?? r.text("Plan") ?? subscriptions?.planID(gateway: "stripe", id: sub)
-      line.periodStart = r.time("Period Start (UTC)") ?? r.time("Subscription Period Start (UTC)")
-      line.periodEnd = r.time("Period End (UTC)") ?? r.time("Subscription Period End (UTC)")
+      // Only the subscription's service period: an invoice's own `period_start`/`period_end`
+      // (`Period Start (UTC)`) is the period it billed usage for, usually the previous one
+      // (https://docs.stripe.com/api/invoices/object#invoice_object-period_start).
+      line.periodStart = r.time("Subscription Period Start (UTC)")
+      line.periodEnd = r.time("Subscription Period End (UTC)")
       if line.periodStart == nil || line.periodEnd == nil { (line.periodStart, line.periodEnd) = (nil, nil) }
     } else {
       line.description = r.text("Description") ?? "Stripe invoice \(r.text("Number") ?? id)"
