@@ -4,10 +4,12 @@ import RevenueCore
 /// file before any of its rows is staged, so a date is never read in the wrong order silently
 /// (`03/04/2026` is 4 March in a US download and 3 April in a UK one).
 ///
-/// A declared `date_format` that some row contradicts (a value above 12 where the month stands, a
-/// day the month does not have, another separator) refuses the file, naming the rows and the order
-/// the file does read in. Without `date_format` the order is the only one every row reads in; a file
-/// whose every date reads both ways, or neither, is refused with that message.
+/// A declared `date_format` that some row contradicts — the row reads in another order but not in
+/// this one (a value above 12 where the month stands, a day the month does not have, another
+/// separator) — refuses the file, naming the rows and the order the file does read in. Without
+/// `date_format` the order is the only one every row reads in; a file whose every date reads both
+/// ways is refused with that message. A cell that is no date in any order (`31/31/31`) decides
+/// nothing: it is that row's own problem, rejected with its line in transform.
 struct DateOrder {
   /// The `date_format` values, their order (month first?) and separator.
   static let formats: [(name: String, monthFirst: Bool, separator: Character)] = [
@@ -35,11 +37,11 @@ struct DateOrder {
   mutating func add(_ text: String, line: Int) {
     let t = text.trimmingASCIIWhitespace()
     guard !t.isEmpty else { return }
+    let fitting = Self.formats.map { Self.reads(t, monthFirst: $0.monthFirst, separator: $0.separator) }
+    let fits = fitting.filter { $0 }.count
+    guard fits > 0 else { return }
     rows += 1
-    var fits = 0
-    for (i, f) in Self.formats.enumerated() {
-      if Self.reads(t, monthFirst: f.monthFirst, separator: f.separator) { fits += 1 } else { misfits[i].add(line, t) }
-    }
+    for i in fitting.indices where !fitting[i] { misfits[i].add(line, t) }
     if fits > 1 && firstAmbiguous == nil { firstAmbiguous = (line, t) }
   }
 

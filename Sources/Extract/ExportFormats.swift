@@ -41,7 +41,9 @@ struct ExportFormat: Sendable {
     ExportFormat(
       name: "cashier-csv", gateway: "cashier",
       required: [
-        ["transaction_id"], ["merchant_order_id"], ["type"], ["status"], ["created_at"], ["amount"], ["currency"],
+        // Kashier's own field names are accepted for the same columns (transform maps them).
+        ["transaction_id", "transactionId"], ["merchant_order_id", "merchantOrderId"], ["type", "operation"], ["status"],
+        ["created_at", "creationDate"], ["amount"], ["currency"],
         ["merchant_customer_id"], ["customer_email"], ["mode"],
       ]),
   ]

@@ -36,6 +36,8 @@ extension FilesSource {
     try CSVReader(path: path, maxRowBytes: maxRowBytes).forEachRow { row in
       guard sawHeader else {
         sawHeader = true
+        // The layout first: a statement CSV or missing columns say so before any date is judged.
+        if row.problem == nil { _ = try checkHeader(row.fields, path: path, line: row.line, entry: entry) }
         column = row.fields.firstIndex { spellings.contains($0.trimmingCharacters(in: .whitespaces)) }
         return
       }

@@ -176,7 +176,8 @@ struct PayPalCashierReaders {
 
   /// `cashier.transaction` / `cashier-csv` (gateways.md §5.2 contract): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
-  func cashier(_ r: JSONValue) -> ReadOutcome {
+  func cashier(_ raw: JSONValue) -> ReadOutcome {
+    let r = CashierFields.canonical(raw)
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
     if !includeTestData, r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
     switch r.text("status") ?? "" {
@@ -196,7 +197,8 @@ struct PayPalCashierReaders {
       return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
     }
     let amount: Int64
-    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .strictDot) } catch {
+    // Thousands separators (`1,490.00`) are accepted: dashboards and spreadsheets write them.
+    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .dot) } catch {
       return .reject(code: "bad_amount", reason: "\(error)")
     }
     switch r.text("type") ?? "" {
