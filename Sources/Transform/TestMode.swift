@@ -28,6 +28,18 @@ enum TestMode {
       ?? ConfigError(file: pipeline.path, line: nil, key: "transform.include_test_data", message: message)
   }
 
+  /// PayPal sandbox transactions (`sources.paypal.api_url` on `api-m.sandbox.paypal.com`,
+  /// https://developer.paypal.com/api/rest/sandbox/) carry no test marker in their records, so the
+  /// pipeline says it: reading them needs `include_test_data: true` (and so the destination guard).
+  static func checkSources(_ pipeline: PipelineFile, includeTestData: Bool) throws(ConfigError) {
+    guard !includeTestData, let sources = try pipeline.root.mapping("sources", allowed: nil),
+      let paypal = try sources.mapping("paypal", allowed: nil), let url = try paypal.string("api_url"),
+      url.lowercased().contains("sandbox.paypal.com")
+    else { return }
+    throw paypal.child("api_url")!.error(
+      "is PayPal's sandbox, whose transactions are test data: set transform.include_test_data: true (with destination.chartmogul.allow_test_data: true) to rehearse with them")
+  }
+
   /// Ids of a payment record that is test-mode (empty for live records and other kinds).
   static func testPaymentIDs(_ env: TransformEngine.Envelope) -> [String] {
     let r = env.record

@@ -87,7 +87,10 @@ public struct TransformConfig: Sendable {
   /// Parses the `transform:` section; every error names the file, line and key.
   public init(pipeline: PipelineFile) throws(ConfigError) {
     self.init()
-    guard let t = try pipeline.section("transform", allowed: TransformConfig.allowedKeys) else { return }
+    guard let t = try pipeline.section("transform", allowed: TransformConfig.allowedKeys) else {
+      try TestMode.checkSources(pipeline, includeTestData: false)
+      return
+    }
     if let pm = try t.mapping("plan_mapping", allowed: nil) {
       for (id, node) in pm.entries {
         let m = try node.mapping(allowed: TransformConfig.planKeys)
@@ -121,6 +124,7 @@ public struct TransformConfig: Sendable {
     lapseAfterDays = try t.optionalInt("lapse_after_days", range: 1...3650) ?? (lapseKeyPresent ? nil : 30)
     includeTestData = try t.bool("include_test_data", default: false)
     if includeTestData { try TestMode.checkDestination(pipeline, at: t.child("include_test_data")) }
+    try TestMode.checkSources(pipeline, includeTestData: includeTestData)
   }
 
   /// Is `email` (already normalised) a test address per `test_emails`? Patterns use `*` as a wildcard.

@@ -32,6 +32,11 @@ struct DashboardBackfillTests {
     try #require(r.status == 0, "\(r.transcript)")
     #expect(r.stdout.contains("passed: max variance"), "\(r.transcript)")
     #expect(!r.stdout.contains("yields no subscription MRR"))
+    // MRR per month (validate's table): Ben's yearly Growth net of tax (453.70 / 12) from June,
+    // Klara's 45.00 EUR (× 1.08) from October, Ana's Growth 49.00 and Cara's Starter 19.00 in November.
+    #expect(r.stdout.contains("2026-06  local 37.81 USD  ChartMogul 37.81"), "\(r.transcript)")
+    #expect(r.stdout.contains("2026-10  local 86.41 USD  ChartMogul 86.41"), "\(r.transcript)")
+    #expect(r.stdout.contains("2026-11  local 154.41 USD  ChartMogul 154.41"), "\(r.transcript)")
     let id = try #require(r.runID)
     let name = "backfill-stripe-dashboard"
     // Ana, Ben, Cara, Dan (Stripe) and Klara, Jonas (PayPal); the guest customer row is skipped.

@@ -108,6 +108,14 @@ import Testing
     #expect(try TransformConfig(pipeline: ok).includeTestData)
   }
 
+  @Test func thePayPalSandboxIsTestDataAndNeedsTheSwitch() throws {
+    let yaml = "name: t\nsources:\n  paypal: { client_id: c, client_secret: s, api_url: https://api-m.sandbox.paypal.com, since: 2026-01-01 }\n"
+    let p = try PipelineFile(text: yaml, path: "p.yaml", environment: Environment([:]))
+    #expect { try TransformConfig(pipeline: p) } throws: { "\($0)".contains("sources.paypal.api_url") && "\($0)".contains("include_test_data") }
+    let ok = try PipelineFile(text: yaml + "transform:\n  include_test_data: true\n", path: "p.yaml", environment: Environment([:]))
+    #expect(try TransformConfig(pipeline: ok).includeTestData)
+  }
+
   @Test func paypalZonesAbbreviationsIANAAndOffsets() {
     let local = Timestamp.utc(2026, 7, 1, 12, 0, 0)!.seconds
     #expect(PayPalZones.utc(localSeconds: local, zone: "MESZ") == local - 7200)
