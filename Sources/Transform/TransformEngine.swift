@@ -184,6 +184,10 @@ final class TransformEngine {
           }
           return
         }
+        if let bad = ControlBytes.problem(env.record) {
+          try ledger.reject(s, line, "control_character", bad, record: env.record)
+          return
+        }
         let before = subscriptions.all.count
         let outcome: ReadOutcome
         switch env.kind {
@@ -241,7 +245,7 @@ final class TransformEngine {
     }
   }
 
-  func readPayment(_ env: Envelope, stripe: StripeReaders, paypal: PayPalCashierReaders) -> ReadOutcome {
+  func readPaymentRecord(_ env: Envelope, stripe: StripeReaders, paypal: PayPalCashierReaders) -> ReadOutcome {
     let r = env.record
     switch env.kind {
     case "app.transaction": return AppMapping.payment(AppTransactionRow(r), refundRow: false)

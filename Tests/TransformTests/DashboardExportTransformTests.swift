@@ -108,6 +108,19 @@ import Testing
     #expect(try TransformConfig(pipeline: ok).includeTestData)
   }
 
+  @Test func aControlByteInAnAPIRecordsIdOrEmailIsRejectedNamingTheField() async throws {
+    let customer = #"{"id":"cus_n","object":"customer","email":"a\u0000b@example.com","created":1796292000,"livemode":true}"#
+    let charge = #"{"id":"ch_n","object":"charge","amount":100,"captured":true,"created":1796292000,"currency":"usd","livemode":true,"status":"succeeded","billing_details":{"email":"x\u0007@example.com"}}"#
+    let h = try TransformHarness(
+      pipelineYAML: Self.pipeline, files: ["stripe.ndjson": [Self.api("stripe.customer", customer), Self.api("stripe.charge", charge)]])
+    let r = try await h.transform()
+    #expect(r.accounting.rejected == 2)
+    let rejects = try h.diagnostics("rejects.ndjson")
+    #expect(rejects.map(\.code) == ["control_character", "control_character"])
+    #expect(rejects[0].reason.contains("'email'") && rejects[0].reason.contains("U+0000"))
+    #expect(rejects[1].reason.contains("'billing_details.email'") && rejects[1].reason.contains("U+0007"))
+  }
+
   @Test func thePayPalSandboxIsTestDataAndNeedsTheSwitch() throws {
     let yaml = "name: t\nsources:\n  paypal: { client_id: c, client_secret: s, api_url: https://api-m.sandbox.paypal.com, since: 2026-01-01 }\n"
     let p = try PipelineFile(text: yaml, path: "p.yaml", environment: Environment([:]))
