@@ -144,6 +144,7 @@ struct DashboardBackfillTests {
       directory: dir.path)
     try #require(on.status == 0, "\(on.transcript)")
     #expect(on.stdout.contains("warning: transform.include_test_data is true"), "\(on.transcript)")
+    #expect(on.stdout.contains("warning: this run's transform included test-mode records"), "\(on.transcript)")
     let onID = try #require(on.runID)
     let invoices = try transformFile(dir, "rehearsal", onID, "invoices.ndjson").map { try InvoiceRecord(json: $0) }
     #expect(invoices.count == 2)
