@@ -11,7 +11,7 @@ enum PayPalLocales {
       let lang = PayPalActivityLanguage.detect(o.fields.map(\.key))
     else { return r }
     var out = JSONObject()
-    out.fields.reserveCapacity(o.fields.count + 1)
+    out.fields.reserveCapacity(o.fields.count)
     for f in o.fields {
       let key = lang.columns[f.key] ?? f.key
       var value = f.value
@@ -22,7 +22,6 @@ enum PayPalLocales {
       }
       if out[key] == nil { out.fields.append(JSONField(key, value)) }
     }
-    out.fields.append(JSONField("_language", .string(lang.code)))
     return .object(out)
   }
 }
