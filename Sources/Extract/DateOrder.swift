@@ -13,7 +13,7 @@ import RevenueCore
 struct DateOrder {
   /// The `date_format` values, their order (month first?) and separator.
   static let formats: [(name: String, monthFirst: Bool, separator: Character)] = [
-    ("MM/DD/YYYY", true, "/"), ("DD/MM/YYYY", false, "/"), ("DD.MM.YYYY", false, "."),
+    ("MM/DD/YYYY", true, "/"), ("DD/MM/YYYY", false, "/"), ("DD.MM.YYYY", false, "."), ("DD-MM-YYYY", false, "-"),
   ]
 
   /// Rows (line, text) a format cannot read, the first few of them, and how many.

@@ -8,7 +8,7 @@ import Staging
 ///
 /// Entry keys: `format` (one of `ExportFormat.formatNames`), `path` (relative to the current
 /// directory; `*`, `?`, `[…]` globs expand in byte order, no match is an error), for
-/// `paypal-activity-csv` `date_format` (`MM/DD/YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY`; checked against the
+/// `paypal-activity-csv` `date_format` (`MM/DD/YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`; checked against the
 /// whole file, or detected from it when omitted — `DateOrder`) and `decimal`
 /// (`point` default or `comma`; also accepted for the Stripe CSVs), for `ndjson` the record `kind`.
 ///
@@ -19,7 +19,7 @@ import Staging
 /// `rejects-files.ndjson` with file, line and reason, and reading continues.
 public struct FilesSource: ExtractSource {
   public static let entryKeys = ["format", "path", "date_format", "decimal", "kind"]
-  public static let dateFormats = ["MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY"]
+  public static let dateFormats = ["MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY", "DD-MM-YYYY"]
   public let name = "files"
 
   struct Entry: Sendable {

@@ -10,7 +10,9 @@ extension ActivityFormat {
     case "DD.MM.YYYY":
       order = .dmy
       separator = "."
-    case "MM.DD.YYYY": separator = "."
+    case "DD-MM-YYYY":
+      order = .dmy
+      separator = "-"
     default: return nil
     }
     if decimal == "comma" { self.decimal = .comma }

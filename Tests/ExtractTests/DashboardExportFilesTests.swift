@@ -35,8 +35,8 @@ import Testing
     func order(_ code: String) -> String? {
       recs.first { $0.origin["file"]?.stringValue?.hasSuffix("activity-\(code).csv") == true }?.origin["date_format"]?.stringValue
     }
-    #expect(order("de") == "DD.MM.YYYY" && order("pl") == "DD.MM.YYYY")
-    #expect(["fr", "es", "it", "nl", "pt"].allSatisfy { order($0) == "DD/MM/YYYY" })
+    #expect(order("de") == "DD.MM.YYYY" && order("pl") == "DD.MM.YYYY" && order("nl") == "DD-MM-YYYY")
+    #expect(["fr", "es", "it", "pt"].allSatisfy { order($0) == "DD/MM/YYYY" })
     let de = try #require(recs.first { $0.origin["file"]?.stringValue?.hasSuffix("activity-de.csv") == true })
     #expect(de.record["Transaktionscode"]?.stringValue == "4KD61937XP582304A" && de.record["Brutto"]?.stringValue == "45,00")
   }

@@ -2,9 +2,9 @@
 /// mapped to the English download's (https://developer.paypal.com/docs/reports/online-reports/activity-download/).
 ///
 /// The file's language is chosen from its header row (`detect`), never per row. How sure each table
-/// is, with sources, is in docs/gateways.md "Dashboard exports": German is a verbatim published
-/// header, French and Spanish are partly published, the others are PayPal's wording as far as it
-/// could be established and are marked there as not verified against a real download.
+/// is, with sources, is in docs/gateways.md "Dashboard exports": German, Italian, Dutch and Polish
+/// headers are published verbatim, French and Spanish partly; Portuguese, and the value words marked
+/// there, are PayPal's wording as far as it could be established, not verified against a real file.
 public struct PayPalActivityLanguage: Sendable {
   public var code: String
   /// Localized header → English header.
@@ -40,10 +40,12 @@ public struct PayPalActivityLanguage: Sendable {
 
   public static let all: [PayPalActivityLanguage] = [german, french, spanish, italian, dutch, polish, portuguese]
 
-  static func table(_ english: [String], _ local: [String]) -> [String: String] {
+  /// `local[i]` is `english[i]`'s name; `also` lists further spellings seen (older downloads).
+  static func table(_ english: [String], _ local: [String], also: [(String, String)] = []) -> [String: String] {
     precondition(english.count == local.count)
     var d: [String: String] = [:]
     for (e, l) in zip(english, local) { d[l] = e }
+    for (l, e) in also { d[l] = e }
     return d
   }
 
@@ -115,30 +117,34 @@ public struct PayPalActivityLanguage: Sendable {
     code: "it",
     columns: table(english, [
       "Data", "Orario", "Fuso orario", "Nome", "Tipo", "Stato", "Valuta", "Lordo", "Tariffa", "Netto",
-      "Indirizzo email mittente", "Indirizzo email destinatario", "Codice transazione", "Titolo oggetto", "Numero oggetto",
-      "Imposta sulle vendite", "Codice transazione di riferimento", "Numero fattura", "Numero personalizzato", "Quantità",
-      "Saldo", "Oggetto", "Nota", "Codice paese", "Impatto sul saldo",
+      "Indirizzo email mittente", "Indirizzo email destinatario", "Codice transazione", "Titolo oggetto", "Codice articolo",
+      "Imposte sulle vendite", "Codice transazione di riferimento", "N° ordine commerciante", "Numero personalizzato",
+      "Quantità", "Saldo", "Oggetto", "Messaggio", "Prefisso internazionale", "Impatto sul saldo",
     ]),
     statuses: words([("Completata", "Completed"), ("Completato", "Completed"), ("In sospeso", "Pending"), ("Negata", "Denied")]),
     impacts: words([("Accredito", "Credit"), ("Addebito", "Debit"), ("Memo", "Memo")]),
     types: words([
       ("Pagamento abbonamento", "Subscription Payment"), ("Pagamento Express Checkout", "Express Checkout Payment"),
       ("Pagamento sito web", "Website Payment"), ("Pagamento da cellulare", "Mobile Payment"),
-      ("Pagamento generico", "General Payment"), ("Rimborso pagamento", "Payment Refund"), ("Storno", "Chargeback"),
+      ("Pagamento generico", "General Payment"), ("Pagamento", "General Payment"),
+      ("Pagamento preautorizzato utenza", "PreApproved Payment Bill User Payment"),
+      ("Rimborso pagamento", "Payment Refund"), ("Storno", "Chargeback"),
     ]))
 
   static let dutch = PayPalActivityLanguage(
     code: "nl",
+    // Dutch downloads keep several English names (`Reference Txn ID`, `Custom Number`, `Sales Tax`,
+    // `Note`, `Item Title`; `Fee` in older files, `Kosten` in newer ones).
     columns: table(english, [
       "Datum", "Tijd", "Tijdzone", "Naam", "Type", "Status", "Valuta", "Bruto", "Kosten", "Net", "Van e-mailadres",
-      "Naar e-mailadres", "Transactiereferentie", "Objectnaam", "Objectnummer", "Omzetbelasting",
-      "Referentietransactie", "Factuurnummer", "Aangepast nummer", "Aantal", "Saldo", "Onderwerp", "Opmerking",
-      "Landcode", "Effect op saldo",
-    ]),
+      "Naar e-mailadres", "Transactiereferentie", "Item Title", "Objectreferentie", "Sales Tax", "Reference Txn ID",
+      "Factuurnummer", "Custom Number", "Hoeveelheid", "Saldo", "Onderwerp", "Note", "Landcode", "Effect op saldo",
+    ], also: [("Fee", "Fee"), ("ArtikelNaam", "Item Title"), ("ArtikelNr", "Item ID")]),
     statuses: words([("Voltooid", "Completed"), ("In behandeling", "Pending"), ("Geweigerd", "Denied")]),
     impacts: words([("Bij", "Credit"), ("Af", "Debit"), ("Memo", "Memo")]),
     types: words([
-      ("Abonnementsbetaling", "Subscription Payment"), ("Express Checkout-betaling", "Express Checkout Payment"),
+      ("Abonnementsbetaling", "Subscription Payment"), ("Express Checkout betaling", "Express Checkout Payment"),
+      ("Express Checkout-betaling", "Express Checkout Payment"),
       ("Websitebetaling", "Website Payment"), ("Mobiele betaling", "Mobile Payment"), ("Algemene betaling", "General Payment"),
       ("Terugbetaling", "Payment Refund"), ("Terugboeking", "Chargeback"),
     ]))
@@ -146,10 +152,10 @@ public struct PayPalActivityLanguage: Sendable {
   static let polish = PayPalActivityLanguage(
     code: "pl",
     columns: table(english, [
-      "Data", "Godzina", "Strefa czasowa", "Imię i nazwisko", "Typ", "Status", "Waluta", "Brutto", "Opłata", "Netto",
-      "Z adresu e-mail", "Na adres e-mail", "Numer transakcji", "Tytuł przedmiotu", "Numer przedmiotu", "Podatek",
-      "Numer powiązanej transakcji", "Numer faktury", "Numer niestandardowy", "Ilość", "Saldo", "Temat", "Uwaga",
-      "Kod kraju", "Wpływ na saldo",
+      "Data", "Godzina", "Strefa czasowa", "Nazwa", "Typ", "Status", "Waluta", "Brutto", "Opłata", "Netto",
+      "Z adresu e-mail", "Na adres e-mail", "Numer transakcji", "Nazwa przedmiotu", "Numer przedmiotu",
+      "Podatek od sprzedaży", "Pomocniczy numer transakcji", "Numer faktury", "Numer niestandardowy", "Ilość", "Saldo",
+      "Temat", "Uwaga", "Kod kraju", "Wpływ na saldo",
     ]),
     statuses: words([("Zakończono", "Completed"), ("Zakończona", "Completed"), ("Oczekująca", "Pending"), ("Odrzucona", "Denied")]),
     impacts: words([("Uznanie", "Credit"), ("Obciążenie", "Debit"), ("Notatka", "Memo"), ("Memo", "Memo")]),
