@@ -24,18 +24,28 @@ struct ExportFormat: Sendable {
     ExportFormat(
       kind: .stripeSubscriptionsCSV,
       required: [["id"], ["Customer ID"], ["Plan"], ["Status"], ["Created (UTC)", "Created date (UTC)"]]),
+    // Invoices export (Dashboard → Invoices → Export); no published header, so every column is
+    // found by name with the spellings seen (docs/gateways.md "Dashboard exports").
+    ExportFormat(
+      kind: .stripeInvoicesCSV,
+      required: [
+        ["id"], ["Status", "Paid"], ["Currency"], ["Amount Paid", "Total"],
+        ["Date (UTC)", "Created (UTC)", "Paid At (UTC)", "Finalized At (UTC)"], ["Customer", "Customer ID"],
+      ]),
+    // Our own layout (README "Export formats"): Stripe's Dashboard has no refunds export.
     ExportFormat(
       kind: .stripeRefundsCSV,
       required: [["id"], ["Created (UTC)", "Created date (UTC)"], ["Amount"], ["Currency"], ["Charge ID"], ["Status"]]),
     ExportFormat(
       kind: .paypalActivityCSV,
-      required: [
-        ["Date"], ["Time"], ["TimeZone"], ["Type"], ["Status"], ["Currency"], ["Gross"], ["Transaction ID"],
-      ]),
+      // Any language PayPal writes the download in (`PayPalActivityLanguage`).
+      required: PayPalActivityLanguage.requiredColumns.map(PayPalActivityLanguage.spellings(of:))),
     ExportFormat(
       kind: .cashierCSV,
       required: [
-        ["transaction_id"], ["merchant_order_id"], ["type"], ["status"], ["created_at"], ["amount"], ["currency"],
+        // Kashier's own field names are accepted for the same columns (transform maps them).
+        ["transaction_id", "transactionId"], ["merchant_order_id", "merchantOrderId"], ["type", "operation"], ["status"],
+        ["created_at", "creationDate"], ["amount"], ["currency"],
         ["merchant_customer_id"], ["customer_email"], ["mode"],
       ]),
   ]

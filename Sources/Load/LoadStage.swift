@@ -20,9 +20,17 @@ public enum LoadStage {
   public static func run(_ ctx: StageContext, dryRun: Bool, transport: any HTTPTransport) async throws -> StageResult {
     let config = try ctx.configuration.section(LoadConfig.self)
     announce(config, ctx.logger)
-    if dryRun { return try DryRun(config: config, ctx: ctx).execute() }
-    if !config.syncEnabled { return try disabled(ctx) }
-    return try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()
+    let testData = try TestDataGuard.check(run: ctx.run, config: config)
+    var result: StageResult
+    if dryRun {
+      result = try DryRun(config: config, ctx: ctx).execute()
+    } else if !config.syncEnabled {
+      result = try disabled(ctx)
+    } else {
+      result = try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()
+    }
+    if testData { result.lines.append("warning: " + TestDataGuard.warning) }
+    return result
   }
 
   static func announce(_ config: LoadConfig, _ logger: Logger) {
@@ -102,6 +110,7 @@ public enum LoadStage {
         if let app = e.fields["app_transaction_id"]?.stringValue, appFailed.contains(app) { only.insert(e.id) }
       }
       guard !only.isEmpty, run.isComplete("transform") else { continue }
+      try TestDataGuard.check(run: run, config: config)
       logger.info("retrying \(only.count) failed records of run \(run.id)")
       let ctx = StageContext(configuration: configuration, area: area, run: run, logger: logger, progress: progress)
       let r = try await LoadEngine(config: config, ctx: ctx, transport: transport, only: only).execute()

@@ -47,6 +47,10 @@ final class TransformEngine {
   let aliases = PaymentAliases()
   var index: IndexReaders
   var trackers = BuildTrackers()
+  /// Record kinds pass 1 met (for the backfill warnings, see `BackfillWarnings`).
+  var seenKinds = Set<String>()
+  /// Ids of test-mode Stripe payments (refund objects carry no `livemode`: they follow their charge).
+  var testPayments = Set<String>()
   /// The payment pass's per-user memo of customer facts (folded into `customers` after it).
   var slots = CustomerSlots()
 
@@ -69,6 +73,7 @@ final class TransformEngine {
       sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
     customers = CustomerIndex(config: config)
     index = IndexReaders(customers: customers, subscriptions: subscriptions)
+    index.includeTestData = config.includeTestData
   }
 
   func run() throws -> JSONObject {

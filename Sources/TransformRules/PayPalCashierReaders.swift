@@ -5,19 +5,14 @@ import RevenueCore
 /// columns listed in docs/gateways.md; PayPal: https://developer.paypal.com/docs/api/transaction-search/v1/).
 package struct PayPalCashierReaders {
   package let subscriptions: SubscriptionIndex?
+  /// `transform.include_test_data`: Cashier `mode=test` rows are read like live ones (rehearsals).
+  package var includeTestData = false
 
   package static let paymentTypes: Set<String> = [
     "subscription payment", "express checkout payment", "website payment", "mobile payment", "general payment",
     "preapproved payment bill user payment", "recurring payment",
   ]
   package static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
-
-  /// Time-zone abbreviations of the Activity CSV (docs/gateways.md), as offsets in seconds.
-  package static let zones: [String: Int] = [
-    "UTC": 0, "GMT": 0, "PST": -8 * 3600, "PDT": -7 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "CST": -6 * 3600,
-    "CDT": -5 * 3600, "EST": -5 * 3600, "EDT": -4 * 3600, "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200,
-    "EEST": 10800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
-  ]
 
   package static func money(_ v: JSONValue?, exponent: Int) throws(AmountError) -> Int64? {
     guard let s = v?.text("value") else { return nil }
@@ -166,16 +161,17 @@ package struct PayPalCashierReaders {
     let tp = (r.text("Time") ?? "00:00:00").split(separator: ":").map { Int($0) }
     guard tp.count >= 2, let hh = tp[0], let mm = tp[1] else { return nil }
     let ss = tp.count > 2 ? (tp[2] ?? 0) : 0
-    let zone = r.text("TimeZone")?.uppercased() ?? "UTC"
-    guard let off = zones[zone], let t = Timestamp.utc(y, m, day, hh, mm, ss) else { return nil }
-    return Timestamp(seconds: t.seconds - Int64(off))
+    guard let t = Timestamp.utc(y, m, day, hh, mm, ss), let u = PayPalZones.utc(localSeconds: t.seconds, zone: r.text("TimeZone") ?? "UTC")
+    else { return nil }
+    return Timestamp(seconds: u)
   }
 
   /// `cashier.transaction` / `cashier-csv` (docs/gateways.md): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
-  package func cashier(_ r: JSONValue) -> ReadOutcome {
+  package func cashier(_ raw: JSONValue) -> ReadOutcome {
+    let r = CashierFields.canonical(raw)
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
-    if r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
+    if !includeTestData, r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
     switch r.text("status") ?? "" {
     case "SUCCESS": break
     case "PENDING": return .skip(code: "pending_payment", reason: "transaction \(id) is pending; it is read again next run")
@@ -193,7 +189,8 @@ package struct PayPalCashierReaders {
       return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
     }
     let amount: Int64
-    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .strictDot) } catch {
+    // Thousands separators (`1,490.00`) are accepted: dashboards and spreadsheets write them.
+    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .dot) } catch {
       return .reject(code: "bad_amount", reason: "\(error)")
     }
     switch r.text("type") ?? "" {

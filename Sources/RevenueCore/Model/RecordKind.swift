@@ -28,6 +28,7 @@ public enum RecordKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
   case stripeCustomersCSV = "stripe-customers-csv"
   case stripeSubscriptionsCSV = "stripe-subscriptions-csv"
   case stripeRefundsCSV = "stripe-refunds-csv"
+  case stripeInvoicesCSV = "stripe-invoices-csv"
   case paypalActivityCSV = "paypal-activity-csv"
   case cashierCSV = "cashier-csv"
 
@@ -36,7 +37,7 @@ public enum RecordKind: String, Sendable, Hashable, CaseIterable, CustomStringCo
     switch self {
     case .appUser, .appTransaction, .appRefund, .appSubscription: return "app"
     case .stripeCustomer, .stripeSubscription, .stripeInvoice, .stripeCharge, .stripeRefund, .stripePaymentsCSV,
-      .stripeCustomersCSV, .stripeSubscriptionsCSV, .stripeRefundsCSV:
+      .stripeCustomersCSV, .stripeSubscriptionsCSV, .stripeRefundsCSV, .stripeInvoicesCSV:
       return "stripe"
     case .paypalTransaction, .paypalSubscription, .paypalPlan, .paypalActivityCSV: return "paypal"
     case .cashierTransaction, .cashierCSV: return "cashier"
