@@ -5,7 +5,7 @@ import Testing
 struct RecordKindTests {
   @Test("raw values are the strings on disk and name their gateway")
   func rawValuesAndGateways() throws {
-    #expect(RecordKind.allCases.count == 19)
+    #expect(RecordKind.allCases.count == 20)
     for kind in RecordKind.allCases {
       #expect(RecordKind(rawValue: kind.rawValue) == kind)
       let prefix = kind.isExportRow ? kind.rawValue.prefix { $0 != "-" } : kind.rawValue.prefix { $0 != "." }
