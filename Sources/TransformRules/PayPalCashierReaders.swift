@@ -19,8 +19,34 @@ package struct PayPalCashierReaders {
     return try Money.parseDecimal(s, exponent: exponent, style: .dot)
   }
 
-  /// `paypal.transaction` (one `transaction_details[]` element). T00xx are payments, T11xx/T12xx
-  /// refunds and reversals; other codes move no revenue. Status S/F/V are paid, P pending, D denied.
+  /// What a PayPal transaction event code (T-code) means for revenue
+  /// (https://developer.paypal.com/docs/transaction-search/transaction-event-codes/): T00xx
+  /// account-to-account payments are revenue when they are credits (a debit is a payment the account
+  /// sent, and T0001 is a MassPay payout); of the T11xx reversals and T12xx chargebacks only a payment
+  /// reversal (T1106), a refund (T1107) and a chargeback (T1201) take revenue back. Everything else —
+  /// holds and their release (T1105, T1110, T1111, T15xx), fee reversals, payouts and withdrawals,
+  /// currency conversions, bank transfers — is everyday account activity: skipped, never rejected.
+  package enum EventKind: Equatable {
+    case payment, refund
+    case notRevenue(String)
+
+    package static func of(code: String, amountSign: Int) -> EventKind {
+      if code.hasPrefix("T00") {
+        if code == "T0001" { return .notRevenue("a MassPay payout") }
+        if code == "T0013" { return .notRevenue("a donation") }
+        if amountSign < 0 { return .notRevenue("a payment this account sent (a debit)") }
+        return .payment
+      }
+      if ["T1106", "T1107", "T1201"].contains(code) { return .refund }
+      if code.hasPrefix("T11") || code.hasPrefix("T12") {
+        return .notRevenue("a hold, hold release, fee reversal or chargeback adjustment")
+      }
+      return .notRevenue("account activity that moves no revenue")
+    }
+  }
+
+  /// `paypal.transaction` (one `transaction_details[]` element), classified by `EventKind`.
+  /// Status S/F/V are paid, P pending, D denied.
   package func transaction(_ r: JSONValue) -> ReadOutcome {
     guard let ti = r.at("transaction_info"), let id = ti.text("transaction_id"),
       let cur = ti.at("transaction_amount")?.text("currency_code")
@@ -31,11 +57,13 @@ package struct PayPalCashierReaders {
         reason: "\(id.map { "transaction \($0)" } ?? "a paypal.transaction"): transaction_info.transaction_id and transaction_amount.currency_code are required")
     }
     let code = ti.text("transaction_event_code") ?? ""
-    let isPayment = code.hasPrefix("T00") && code != "T0013"
-    let isRefund = code.hasPrefix("T11") || code.hasPrefix("T12")
-    guard isPayment || isRefund else {
-      return .skip(code: "not_revenue", reason: "event code \(code.isEmpty ? "(none)" : code) moves no revenue")
+    let value = ti.at("transaction_amount")?.text("value") ?? ""
+    let kind = EventKind.of(code: code, amountSign: value.hasPrefix("-") ? -1 : 1)
+    if case .notRevenue(let what) = kind {
+      return .skip(
+        code: "not_revenue", reason: "transaction \(id): event code \(code.isEmpty ? "(none)" : code) is \(what), not revenue")
     }
+    let isRefund = kind == .refund
     switch ti.text("transaction_status") ?? "" {
     case "S", "F", "V": break
     case "P": return .skip(code: "pending_payment", reason: "transaction \(id) is pending")
