@@ -19,6 +19,9 @@ struct LoadEngine {
 
   func execute() async throws -> StageResult {
     let started = Date()
+    let heartbeat = Heartbeat(progress: ctx.progress)
+    defer { heartbeat.stop() }
+    ctx.progress.begin("load: reading transform output and earlier outcomes", total: nil)
     let transformManifest = try run.requireManifest("transform", for: "load")
     let input = try LoadInput.read(run: run)
     let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
@@ -26,8 +29,13 @@ struct LoadEngine {
     let factory = EntryFactory(runID: run.id, prior: prior)
     let client = ChartMogulClient(config: config, transport: transport, logger: logger)
     let ledger = try PartialLedger(run: run, dataSource: config.dataSourceUUID)
+    let attributeStore = try AttributeStore(
+      area: ctx.area, dataSource: config.dataSourceUUID,
+      wanted: Set(plan.attributes.map(\.customerExternalID) + plan.units.compactMap { $0.attributes?.customerExternalID }))
+    ctx.progress.end()
 
     var batches: [BulkBatch] = []
+    var learnedCustomers: [String: String] = [:]
     let hasWork = !plan.isEmpty || !prior.unfinishedImports.isEmpty
     if hasWork {
       try await client.verifyDataSource(config.dataSourceUUID)
@@ -38,7 +46,7 @@ struct LoadEngine {
       let resolver = Resolver(client: client, dataSource: config.dataSourceUUID, knownCustomers: known)
       let importer = BulkImporter(
         client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger,
-        progress: ctx.progress)
+        progress: ctx.progress, attributeStore: attributeStore)
       await importer.settle(prior.unfinishedImports)
 
       let split = BulkBatch.split(
@@ -51,18 +59,59 @@ struct LoadEngine {
             for: u, status: .failed, error: nil,
             message: "the records of customer \(u.customerExternalID) are larger than ChartMogul's 5 MB bulk import limit"))
       }
-      ctx.progress.begin("load customers", total: plan.units.count)
+      ctx.progress.begin(
+        "load: bulk imports and status polls (\(batches.count.grouped) imports, \(config.maxImportsInFlight) at a time) — customers",
+        total: plan.units.count)
       let late = try await importer.run(batches)
       ctx.progress.end()
 
       var work: [FollowUps.Work] = []
-      for (i, t) in plan.lateTransactions + late { work.append(.transaction(i, t)) }
+      for (i, t) in plan.lateTransactions + late.transactions { work.append(.transaction(i, t)) }
       for c in plan.cancellations { work.append(.cancellation(c)) }
-      for a in plan.attributes { work.append(.attributes(a)) }
-      let followUps = FollowUps(
-        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now)
+      for a in plan.attributes + late.attributes { work.append(.attributes(a)) }
+
+      // The uuids the follow-ups and the write-back need, learned in as few requests as possible.
+      var wanted = Set<String>()
+      for c in plan.cancellations { wanted.insert(c.customerExternalID) }
+      for a in plan.attributes + late.attributes { wanted.insert(a.customerExternalID) }
+      if config.writeBackURL != nil {
+        for cid in input.customerOrder where input.customers[cid] != nil {
+          let now = await ledger.result(.customer, cid)
+          let e = now ?? prior.entries[LedgerEntry.id(.customer, cid)]
+          if let e, e.status == .confirmed, e.uuid == nil { wanted.insert(cid) }
+        }
+      }
+      for cid in Array(wanted) {
+        let mine = await ledger.result(.customer, cid)
+        if let mine, mine.status != .confirmed { wanted.remove(cid) }
+        if let u = mine?.uuid ?? prior.entries[LedgerEntry.id(.customer, cid)]?.uuid {
+          await resolver.remember(customer: cid, uuid: u)
+        }
+      }
+      if !wanted.isEmpty {
+        ctx.progress.begin("load: looking up customer uuids (\(wanted.count.grouped) customers, 200 per page)", total: nil)
+        do {
+          // One lookup each while that is fewer requests than paging the whole customer list.
+          let population = max(input.customers.count, known.count)
+          learnedCustomers = try await resolver.learnCustomers(wanted, lookupLimit: max(25, population / 200))
+        } catch let e as ChartMogulError {
+          logger.warning("could not list the data source's customers: \(e)")
+        }
+        ctx.progress.end()
+        for (cid, u) in learnedCustomers {
+          if var r = await ledger.result(.customer, cid), r.status == .confirmed, r.uuid == nil {
+            r.uuid = u
+            await ledger.record(r)
+          }
+        }
+      }
+      var followUps = FollowUps(
+        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now,
+        attributeStore: attributeStore)
+      followUps.serviceStarts = LoadEngine.serviceStarts(input: input, cancelled: Set(plan.cancellations.map(\.subscriptionExternalID)))
       try await followUps.run(work, progress: ctx.progress)
     }
+    try await attributeStore.close()
     try await ledger.close()
     let results = await ledger.results
     // The app database wants the uuids of what was confirmed, including records an earlier, killed
@@ -90,7 +139,7 @@ struct LoadEngine {
         e = factory.make(kind, key, .skipped, fields: fields(), message: "not selected for this retry", sent: false)
       }
       if e.dataSource == nil { e.dataSource = config.dataSourceUUID }
-      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] }
+      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] ?? (kind == .customer ? learnedCustomers[key] : nil) }
       if final[id] == nil { lines.append(e) }
       final[id] = e
     }
@@ -131,6 +180,38 @@ struct LoadEngine {
       stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details,
       writeBackFailure: summary.writeBackFailure)
   }
+}
+
+extension LoadEngine {
+  /// Service period starts of this run's line items on the subscriptions being cancelled.
+  static func serviceStarts(input: LoadInput, cancelled: Set<String>) -> [String: Set<Int64>] {
+    guard !cancelled.isEmpty else { return [:] }
+    var out: [String: Set<Int64>] = [:]
+    for (_, list) in input.invoicesByCustomer {
+      for i in list {
+        for l in i.lineItems {
+          guard let sub = l.subscriptionExternalID, cancelled.contains(sub), let s = l.servicePeriodStart else { continue }
+          out[sub, default: []].insert(s.seconds)
+        }
+      }
+    }
+    return out
+  }
+}
+
+/// Redraws the progress line every second while a phase waits on ChartMogul (a bulk import being
+/// processed, the rate limit), so the user sees the load alive from its first second.
+final class Heartbeat: Sendable {
+  let task: Task<Void, Never>
+  init(progress: any ProgressSink) {
+    task = Task {
+      while !Task.isCancelled {
+        try? await Task.sleep(nanoseconds: 1_000_000_000)
+        progress.advance(by: 0)
+      }
+    }
+  }
+  func stop() { task.cancel() }
 }
 
 /// Counts and figures of a load for the one-screen summary and `manifest.json` details.
