@@ -118,18 +118,58 @@ struct PriorLedger: Sendable {
   }
   func entry(_ kind: LedgerKind, _ key: String) -> LedgerEntry? { entries[LedgerEntry.id(kind, key)] }
 
-  /// Reads `runs/*/load/ledger.ndjson` (oldest first), then `runs/<run>/load.partial/ledger.ndjson`,
-  /// keeping only outcomes in `dataSource`.
+  /// Runs closed in the pipeline ledger (nil: there is none yet).
+  var pipelineRuns: Set<String>? = nil
+  /// Lines of the pipeline ledger (to decide when to compact it).
+  var pipelineLines = 0
+  /// Runs whose published ledger was read because the pipeline ledger does not close them (runs
+  /// loaded before it existed, or a load killed between publishing and appending).
+  var unrecordedRuns: [String] = []
+
+  /// Reads the pipeline ledger (`PipelineLedger`), then `runs/*/load/ledger.ndjson` of runs it does
+  /// not close (oldest first), then `runs/<run>/load.partial/ledger.ndjson`, keeping only outcomes in
+  /// `dataSource`.
   static func read(area: StagingArea, currentRun: RunFolder, dataSource: String) throws -> PriorLedger {
     var prior = PriorLedger(dataSource: dataSource)
+    var entries: [String: LedgerEntry] = [:]
+    let contents = try PipelineLedger.read(area: area, dataSource: dataSource) { e in
+      guard e.belongs(to: dataSource) else { return }
+      entries[e.id] = LedgerEntry.merge(entries[e.id], e)
+    }
+    prior.entries = entries
+    prior.pipelineRuns = contents?.runs
+    prior.pipelineLines = contents?.lines ?? 0
     for id in area.runIDs() {
+      if contents?.runs.contains(id) == true { continue }
       guard let run = try? RunFolder(area: area, id: id) else { continue }
       let path = run.file("load", LedgerFiles.ledgerName)
-      if FileSystem.exists(path) { try prior.absorb(path: path, partial: false) }
+      if FileSystem.exists(path) {
+        try prior.absorb(path: path, partial: false)
+        prior.unrecordedRuns.append(id)
+      }
     }
     let partial = LedgerFiles.partialPath(currentRun)
     if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true) }
     return prior
+  }
+
+  /// Records what this load wrote (`own`) in the pipeline ledger: appended, or — when runs are
+  /// missing from it or it has grown to twice the records — rewritten whole with everything known.
+  func record(own: [LedgerEntry], runID: String, area: StagingArea) throws {
+    guard let dataSource else { return }
+    let needsCompaction =
+      pipelineRuns == nil || !unrecordedRuns.isEmpty
+      || pipelineLines + own.count > 2 * max(entries.count, 5_000)
+    guard needsCompaction else {
+      try PipelineLedger.append(area: area, dataSource: dataSource, runID: runID, entries: own)
+      return
+    }
+    var merged = entries
+    for e in own { merged[e.id] = LedgerEntry.merge(merged[e.id], e) }
+    var runs = pipelineRuns ?? []
+    runs.formUnion(unrecordedRuns)
+    runs.insert(runID)
+    try PipelineLedger.compact(area: area, dataSource: dataSource, merged: merged, runs: runs)
   }
 
   mutating func absorb(path: String, partial: Bool) throws {

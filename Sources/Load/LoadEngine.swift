@@ -125,9 +125,11 @@ struct LoadEngine {
       for (id, e) in pool where before[id]?.uuid == nil { learned[id] = e.uuid }
     }
 
-    // Final ledger: one line per input record, in input order.
+    // Final outcome of every input record, in input order; `own`: those this run wrote (the run's
+    // ledger and the pipeline ledger get these; outcomes of earlier runs are not copied).
     var final: [String: LedgerEntry] = [:]
     var lines: [LedgerEntry] = []
+    var own: [LedgerEntry] = []
     func settle(_ kind: LedgerKind, _ key: String, _ fields: @autoclosure () -> JSONObject) {
       let id = LedgerEntry.id(kind, key)
       var e: LedgerEntry
@@ -138,9 +140,13 @@ struct LoadEngine {
       } else {
         e = factory.make(kind, key, .skipped, fields: fields(), message: "not selected for this retry", sent: false)
       }
+      let earlier = results[id] == nil ? prior.entries[id] : nil
       if e.dataSource == nil { e.dataSource = config.dataSourceUUID }
       if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] ?? (kind == .customer ? learnedCustomers[key] : nil) }
-      if final[id] == nil { lines.append(e) }
+      if final[id] == nil {
+        lines.append(e)
+        if earlier == nil || earlier!.runID == run.id || earlier!.uuid != e.uuid { own.append(e) }
+      }
       final[id] = e
     }
     for p in input.plans { settle(.plan, p.externalID, EntryFactory.fields(plan: p)) }
@@ -167,7 +173,7 @@ struct LoadEngine {
     let builder = try StageBuilder(run: run, stage: "load")
     do {
       let w = try builder.writer(LedgerFiles.ledgerName)
-      for e in lines { try w.write(e.json) }
+      for e in own { try w.write(e.json) }
       try builder.publish(
         inputs: LoadInput.files.compactMap { transformManifest.file($0) }, accounting: summary.accounting,
         details: summary.details)
@@ -175,6 +181,7 @@ struct LoadEngine {
       builder.abandon()
       throw error
     }
+    try prior.record(own: own, runID: run.id, area: ctx.area)
     try? FileSystem.removeTree(LedgerFiles.partialDirectory(run))
     return StageResult(
       stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details,

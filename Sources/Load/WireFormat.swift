@@ -136,20 +136,25 @@ struct CustomerUnit: Sendable {
   }
 }
 
-/// One `POST /v1/data_sources/{uuid}/json_imports` request.
+/// One `POST /v1/data_sources/{uuid}/json_imports` request. The body is built when it is sent
+/// (`body`), not kept: a load holds at most the bodies of the imports in flight.
 struct BulkBatch: Sendable {
   var externalID: String
   var plans: [PlanRecord]
   var units: [CustomerUnit]
-  var body: JSONValue
   var bytes: Int
 
   var customerIDs: [String] { units.map(\.customerExternalID) }
   var invoiceCount: Int { units.reduce(0) { $0 + $1.invoiceCount } }
 
-  /// Builds the body. The import's `external_id` is derived from the content, so a retried or
-  /// dry-run request is byte-identical and a re-sent import is recognised as the same one.
-  static func make(pipeline: String, runID: String, plans: [PlanRecord], units: [CustomerUnit]) -> BulkBatch {
+  /// The request body: the same bytes every time it is built (sorted keys, content-derived id).
+  var body: JSONValue {
+    var o = BulkBatch.content(plans: plans, units: units)
+    o["external_id"] = .string(externalID)
+    return .object(o)
+  }
+
+  static func content(plans: [PlanRecord], units: [CustomerUnit]) -> JSONObject {
     var cs: [JSONValue] = []
     var inv: [JSONValue] = []
     var lines: [JSONValue] = []
@@ -167,11 +172,16 @@ struct BulkBatch: Sendable {
     o["invoices"] = .array(inv)
     o["line_items"] = .array(lines)
     o["transactions"] = .array(txs)
-    let digest = SHA256.hex(JSONWriter.bytes(.object(o))).prefix(16)
+    return o
+  }
+
+  /// The import's `external_id` is derived from the content, so a retried or dry-run request is
+  /// byte-identical and a re-sent import is recognised as the same one.
+  static func make(pipeline: String, runID: String, plans: [PlanRecord], units: [CustomerUnit]) -> BulkBatch {
+    let bytes = JSONWriter.bytes(.object(content(plans: plans, units: units)))
+    let digest = SHA256.hex(bytes).prefix(16)
     let ext = "\(pipeline)-\(runID)-\(digest)"
-    o["external_id"] = .string(ext)
-    let body = JSONValue.object(o)
-    return BulkBatch(externalID: ext, plans: plans, units: units, body: body, bytes: JSONWriter.bytes(body).count)
+    return BulkBatch(externalID: ext, plans: plans, units: units, bytes: bytes.count + ext.utf8.count + 16)
   }
 
   /// Splits units into batches of at most `maxCustomers` customers and `maxBytes` serialised bytes.
