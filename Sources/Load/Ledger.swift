@@ -37,7 +37,12 @@ public struct LedgerEntry: Sendable, Hashable {
   /// The ChartMogul data source uuid (`ds_…`) the record was sent to.
   public var dataSource: String?
   /// Other fields: external ids, app ids, `error`, `http_status`, `request_id`, `response`, `import_id`.
-  public var fields: JSONObject
+  /// Kept serialised (one allocation rather than a tree per field: a load holds many entries).
+  public var fields: JSONObject {
+    get { fieldBytes.isEmpty ? JSONObject() : ((try? JSONParser.parse(fieldBytes))?.objectValue ?? JSONObject()) }
+    set { fieldBytes = newValue.fields.isEmpty ? [] : JSONWriter.bytes(.object(newValue)) }
+  }
+  private var fieldBytes: [UInt8] = []
 
   public init(
     kind: LedgerKind, key: String, status: LedgerStatus, uuid: String? = nil, attempts: Int = 0, runID: String,
@@ -50,6 +55,20 @@ public struct LedgerEntry: Sendable, Hashable {
     self.attempts = attempts
     self.runID = runID
     self.fields = fields
+  }
+
+  /// Drops the fields (outcomes of other runs need only status, uuid and attempts), keeping
+  /// `plan_uuid`/`customer_uuid` of cancellations for the write-back.
+  mutating func slim() {
+    guard !fieldBytes.isEmpty else { return }
+    if kind == .cancellation {
+      let f = fields
+      var keep = JSONObject()
+      for k in ["plan_uuid", "customer_uuid"] { keep.set(k, f[k]) }
+      fields = keep
+    } else {
+      fieldBytes = []
+    }
   }
 
   public var id: String { LedgerEntry.id(kind, key) }
@@ -132,8 +151,11 @@ struct PriorLedger: Sendable {
   static func read(area: StagingArea, currentRun: RunFolder, dataSource: String) throws -> PriorLedger {
     var prior = PriorLedger(dataSource: dataSource)
     var entries: [String: LedgerEntry] = [:]
+    var interned: [String: String] = [:]
     let contents = try PipelineLedger.read(area: area, dataSource: dataSource) { e in
       guard e.belongs(to: dataSource) else { return }
+      var e = e
+      PriorLedger.compact(&e, currentRun: currentRun.id, dataSource: dataSource, interned: &interned)
       entries[e.id] = LedgerEntry.merge(entries[e.id], e)
     }
     prior.entries = entries
@@ -144,12 +166,12 @@ struct PriorLedger: Sendable {
       guard let run = try? RunFolder(area: area, id: id) else { continue }
       let path = run.file("load", LedgerFiles.ledgerName)
       if FileSystem.exists(path) {
-        try prior.absorb(path: path, partial: false)
+        try prior.absorb(path: path, partial: false, currentRun: currentRun.id)
         prior.unrecordedRuns.append(id)
       }
     }
     let partial = LedgerFiles.partialPath(currentRun)
-    if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true) }
+    if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true, currentRun: currentRun.id) }
     return prior
   }
 
@@ -172,7 +194,16 @@ struct PriorLedger: Sendable {
     try PipelineLedger.compact(area: area, dataSource: dataSource, merged: merged, runs: runs)
   }
 
-  mutating func absorb(path: String, partial: Bool) throws {
+  /// Shares the storage of run ids and the data source between entries, and slims the outcomes of
+  /// other runs (see `LedgerEntry.slim`).
+  static func compact(_ e: inout LedgerEntry, currentRun: String, dataSource: String, interned: inout [String: String]) {
+    if let r = interned[e.runID] { e.runID = r } else { interned[e.runID] = e.runID }
+    if e.dataSource == dataSource { e.dataSource = dataSource }
+    if e.runID != currentRun { e.slim() }
+  }
+
+  mutating func absorb(path: String, partial: Bool, currentRun: String) throws {
+    var interned: [String: String] = [:]
     try NDJSONReader(path: path).forEachValue { result, _ in
       // A torn last line of a partial ledger (killed mid-write) is ignored: its batch was not fsynced.
       guard case .success(let v) = result else { return }
@@ -184,7 +215,8 @@ struct PriorLedger: Sendable {
         }
         return
       }
-      guard let e = LedgerEntry(json: v), e.belongs(to: dataSource) else { return }
+      guard var e = LedgerEntry(json: v), e.belongs(to: dataSource) else { return }
+      if let ds = dataSource { PriorLedger.compact(&e, currentRun: currentRun, dataSource: ds, interned: &interned) }
       entries[e.id] = LedgerEntry.merge(entries[e.id], e)
     }
   }

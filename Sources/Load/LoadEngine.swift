@@ -4,6 +4,10 @@ import RevenueCore
 import Staging
 import Transport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// One load of one run: plan what is not confirmed yet, bulk-import it, send the follow-ups, write
 /// the ledger (partial as it goes, final at the end), write back to Postgres and publish `load/`.
 struct LoadEngine {
@@ -23,9 +27,22 @@ struct LoadEngine {
     defer { heartbeat.stop() }
     ctx.progress.begin("load: reading transform output and earlier outcomes", total: nil)
     let transformManifest = try run.requireManifest("transform", for: "load")
+    // Phase figures for whoever investigates a slow or large load (`--log-level debug`).
+    func rss(_ what: String) {
+      guard logger.logLevel <= .debug else { return }
+      let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+      let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS") }.map(String.init) ?? "VmRSS ?"
+      logger.debug("load \(what): \(line) after \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+    rss("start")
     let input = try LoadInput.read(run: run)
+    rss("input")
+    defer { rss("end") }
     let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
+    releaseFreeMemory()  // the parse garbage of reading the ledgers: give its pages back
+    rss("prior")
     let plan = LoadPlan.make(input: input, prior: prior, only: only)
+    rss("plan")
     let factory = EntryFactory(runID: run.id, prior: prior)
     let client = ChartMogulClient(config: config, transport: transport, logger: logger)
     let ledger = try PartialLedger(run: run, dataSource: config.dataSourceUUID)
@@ -170,6 +187,7 @@ struct LoadEngine {
     let summary = LoadSummary(
       lines: lines, results: results, batches: batches, stats: stats, seconds: Date().timeIntervalSince(started),
       writeBack: writeBack, alreadyConfirmed: plan.alreadyConfirmed)
+    rss("settled")
     let builder = try StageBuilder(run: run, stage: "load")
     do {
       let w = try builder.writer(LedgerFiles.ledgerName)
@@ -205,6 +223,10 @@ extension LoadEngine {
     return out
   }
 }
+
+/// glibc's `malloc_trim(0)`: returns freed heap pages to the system (a long parse leaves many).
+@_silgen_name("malloc_trim") private func c_malloc_trim(_ pad: Int) -> Int32
+func releaseFreeMemory() { _ = c_malloc_trim(0) }
 
 /// Redraws the progress line every second while a phase waits on ChartMogul (a bulk import being
 /// processed, the rate limit), so the user sees the load alive from its first second.
