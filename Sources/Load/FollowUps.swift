@@ -27,7 +27,12 @@ struct FollowUps: Sendable {
   /// Runs all follow-ups, at most `max_connections` at a time (the HTTP client also rate-limits).
   func run(_ work: [Work], progress: any ProgressSink) async throws {
     guard !work.isEmpty else { return }
-    progress.begin("load: follow-ups (refunds, cancellations, attribute changes)", total: work.count)
+    // At least one request each at ChartMogul's rate limit: the shortest this phase can take.
+    let rate = min(config.requestsPerSecond, 40)
+    let floor = Int((Double(work.count) / max(rate, 1)).rounded(.up))
+    progress.begin(
+      "load: follow-ups (refunds, cancellations, attribute changes; ≥ \(floor / 60):\(String(format: "%02d", floor % 60)) at \(Int(rate)) req/s)",
+      total: work.count)
     defer { progress.end() }
     try await withThrowingTaskGroup(of: Void.self) { group in
       var it = work.makeIterator()

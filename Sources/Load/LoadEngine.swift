@@ -128,6 +128,10 @@ struct LoadEngine {
       followUps.serviceStarts = LoadEngine.serviceStarts(input: input, cancelled: Set(plan.cancellations.map(\.subscriptionExternalID)))
       try await followUps.run(work, progress: ctx.progress)
     }
+    ctx.progress.begin(
+      config.writeBackURL == nil ? "load: writing the ledger" : "load: uuids for the app database, the ledger, the write-back",
+      total: nil)
+    defer { ctx.progress.end() }
     try await attributeStore.close()
     try await ledger.close()
     let results = await ledger.results
