@@ -36,10 +36,20 @@ struct PipelineOptions: ParsableArguments {
 }
 
 /// Runs a command body with the session closed afterwards and the outcome turned into an exit code.
+/// `preflight` is checked first (nothing is staged when it fails).
 func runStages(
-  _ options: PipelineOptions, destination: Bool, _ body: (StageRunner) async throws -> CommandOutcome
+  _ options: PipelineOptions, destination: Bool, preflight: PreflightScope?,
+  _ body: (StageRunner) async throws -> CommandOutcome
 ) async throws {
   let session = try await options.open(destination: destination)
+  if let preflight {
+    do {
+      for line in try await Preflight.run(session, scope: preflight) { session.logger.info("preflight: \(line)") }
+    } catch {
+      await session.close()
+      throw error
+    }
+  }
   let pipelineName = session.pipeline.name
   let runner = StageRunner(session: session) { result, seconds, run in
     SummaryPrinter.print(result, seconds: seconds, run: run, pipeline: pipelineName)
@@ -67,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Also write report.html into the run folder.") var report = false
 
   func run() async throws {
-    try await runStages(options, destination: true) { runner in
+    try await runStages(options, destination: true, preflight: .everything) { runner in
       let outcome = try await runner.run(runID: runId)
       if report || runner.session.pipeline.root.has("validate"), let id = outcome.runID {
         let path = try ReportCommand.write(session: runner.session, runID: id)
@@ -86,7 +96,9 @@ struct ExtractCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Only this source (postgres, stripe, paypal, cashier, files).") var source: String?
 
   func run() async throws {
-    try await runStages(options, destination: false) { try await $0.extract(runID: runId, source: source) }
+    try await runStages(options, destination: false, preflight: PreflightScope(sources: true, onlySource: source, destination: false)) {
+      try await $0.extract(runID: runId, source: source)
+    }
   }
 }
 
@@ -97,7 +109,9 @@ struct TransformCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run id (default: the latest run).") var runId: String?
 
   func run() async throws {
-    try await runStages(options, destination: false) { try await $0.transform(runID: runId) }
+    try await runStages(options, destination: false, preflight: PreflightScope(sources: false, destination: false, reach: false)) {
+      try await $0.transform(runID: runId)
+    }
   }
 }
 
@@ -109,7 +123,9 @@ struct LoadCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Write load/requests.ndjson with the exact requests; send nothing.") var dryRun = false
 
   func run() async throws {
-    try await runStages(options, destination: true) { try await $0.load(runID: runId, dryRun: dryRun) }
+    try await runStages(options, destination: true, preflight: PreflightScope(sources: false, destination: true, reach: !dryRun)) {
+      try await $0.load(runID: runId, dryRun: dryRun)
+    }
   }
 }
 
@@ -122,6 +138,12 @@ struct ValidateCommand: AsyncParsableCommand {
 
   func run() async throws {
     let session = try await options.open(destination: true)
+    do {
+      _ = try await Preflight.run(session, scope: PreflightScope(sources: false, destination: true))
+    } catch {
+      await session.close()
+      throw error
+    }
     let runner = StageRunner(session: session) { _, _, _ in }
     let outcome: CommandOutcome
     do {
@@ -144,6 +166,8 @@ struct RetryCommand: AsyncParsableCommand {
   @OptionGroup var options: PipelineOptions
 
   func run() async throws {
-    try await runStages(options, destination: true) { try await $0.retry() }
+    try await runStages(options, destination: true, preflight: PreflightScope(sources: false, destination: true)) {
+      try await $0.retry()
+    }
   }
 }
