@@ -22,8 +22,8 @@ public struct SourceProbe: Sendable {
 }
 
 public enum ExtractPreflight {
-  /// A short retry policy: a preflight answers in seconds, it does not wait out an outage.
-  static let policy = RetryPolicy(maxAttempts: 3, baseDelay: 0.25, maxDelay: 2, maxTotalSeconds: 10)
+  /// Retries as a stage would (a flaky 5xx is not an outage) but gives up within about 20 s.
+  static let policy = RetryPolicy(maxAttempts: 8, baseDelay: 0.25, maxDelay: 2, maxTotalSeconds: 20)
 
   /// The probes of every configured source (or only `only`), and the configuration problems found
   /// while reading their settings (each source is read on its own, so every broken one is listed).

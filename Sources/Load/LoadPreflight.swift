@@ -15,7 +15,7 @@ public enum LoadPreflight {
     async throws -> String
   {
     var quick = config
-    quick.retryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: 0.25, maxDelay: 2, maxTotalSeconds: 10)
+    quick.retryPolicy = RetryPolicy(maxAttempts: 8, baseDelay: 0.25, maxDelay: 2, maxTotalSeconds: 20)
     quick.requestTimeoutSeconds = min(config.requestTimeoutSeconds, 15)
     let client = ChartMogulClient(config: quick, transport: transport, logger: logger)
     let ping = try await client.send("GET", "/v1/ping")
