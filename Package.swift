@@ -80,6 +80,8 @@ let package = Package(
         // Every module the CLI imports, declared (none reached only through another's dependencies).
         "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        // `serve`: the scheduling service's HTTP endpoints.
+        .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(

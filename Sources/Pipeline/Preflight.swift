@@ -64,11 +64,25 @@ public enum Preflight {
         // listed above with every other unset variable
       } catch { record(error) }
     }
-    section { _ = try TransformStage.validateConfig(pipeline) }
+    var transform: TransformConfig?
+    section { transform = try TransformStage.validateConfig(pipeline) }
     var loadConfig: LoadConfig?
     if scope.destination {
       section { loadConfig = try LoadStage.validateConfig(pipeline, environment: environment) }
-      section { _ = try ValidateStage.validateConfig(pipeline, environment: environment) }
+      section {
+        let v = try ValidateStage.validateConfig(pipeline, environment: environment)
+        // validate converts every plan currency into the reporting one: a missing rate would only
+        // be found after a full load.
+        if v.enabled, let transform {
+          let missing = Set(transform.planMapping.values.map { $0.currency.uppercased() })
+            .filter { $0 != v.fx.reporting.code && v.fx.rate($0) == nil }.sorted()
+          if !missing.isEmpty {
+            throw ConfigError(
+              file: pipeline.path, line: pipeline.root.child("validate")?.line, key: "validate.fx",
+              message: "has no rate for \(missing.joined(separator: ", ")) (plan_mapping uses it; validate converts MRR into \(v.fx.reporting.code)); add e.g. `\(missing[0]): <\(v.fx.reporting.code) per unit>`")
+          }
+        }
+      }
     }
     do {
       ok.append(try StagingCheck.writable(session.area))

@@ -75,8 +75,11 @@ struct RunCommand: AsyncParsableCommand {
   @OptionGroup var options: PipelineOptions
   @Option(name: .long, help: "Run id (default: a new UTC timestamp id).") var runId: String?
   @Flag(name: .long, help: "Also write report.html into the run folder.") var report = false
+  @Option(name: .long, help: "Write the monitoring figures here (Prometheus text, for node_exporter's textfile collector).")
+  var metricsFile: String?
 
   func run() async throws {
+    defer { if let metricsFile { MetricsFile.write(options, to: metricsFile) } }
     try await runStages(options, destination: true, preflight: .everything) { runner in
       let outcome = try await runner.run(runID: runId)
       if report || runner.session.pipeline.root.has("validate"), let id = outcome.runID {
