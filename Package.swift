@@ -78,7 +78,7 @@ let package = Package(
       name: "chartmogul-etl",
       dependencies: [
         // Every module the CLI imports, declared (none reached only through another's dependencies).
-        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims",
+        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims", "Load",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         // `serve`: the scheduling service's HTTP endpoints.
         .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),

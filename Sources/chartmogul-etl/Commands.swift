@@ -16,11 +16,18 @@ struct PipelineOptions: ParsableArguments {
   @Flag(name: .long, help: "Log lines instead of a progress bar, even on a terminal.")
   var noProgress = false
 
+  @Option(name: .long, help: ArgumentHelp("Log format: text, or json (one object per line).", valueName: "format"))
+  var logFormat: String = "text"
+
   func makeLogger() throws -> Logger {
     guard let level = Logger.Level(rawValue: logLevel) else {
       throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
     }
-    var logger = Logger(label: "chartmogul-etl") { label in RedactingLogHandler(logLevel: level, label: label) }
+    guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
+    let json = logFormat == "json"
+    var logger = Logger(label: "chartmogul-etl") { label in
+      json ? JSONLogHandler(logLevel: level, label: label) as LogHandler : RedactingLogHandler(logLevel: level, label: label)
+    }
     logger.logLevel = level
     return logger
   }
