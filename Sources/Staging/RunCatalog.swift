@@ -97,3 +97,19 @@ public struct ProcessIdentity: Sendable, Equatable {
     self.started = started
   }
 }
+
+extension StagingArea {
+  /// Runs created before `id`, oldest first (by creation, never by name).
+  public func runIDs(createdBefore id: String) -> [String] {
+    let all = runIDs()
+    guard let i = all.firstIndex(of: id) else { return all }
+    return Array(all[..<i])
+  }
+
+  /// Runs created up to and including `id`, oldest first.
+  public func runIDs(createdUpTo id: String) -> [String] {
+    let all = runIDs()
+    guard let i = all.firstIndex(of: id) else { return all }
+    return Array(all[...i])
+  }
+}

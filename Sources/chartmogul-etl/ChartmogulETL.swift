@@ -17,7 +17,7 @@ struct ChartmogulETL: AsyncParsableCommand {
     subcommands: [
       RunCommand.self, ExtractCommand.self, TransformCommand.self, LoadCommand.self, ValidateCommand.self,
       CheckCommand.self, StatusCommand.self, InspectCommand.self, ReportCommand.self, RetryCommand.self,
-      MigrateCommand.self, SandboxCommand.self, ServeCommand.self, DatasourceCommand.self,
+      MigrateCommand.self, SandboxCommand.self, ServeCommand.self, DatasourceCommand.self, PruneCommand.self,
     ])
 }
 

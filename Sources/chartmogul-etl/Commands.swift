@@ -87,12 +87,15 @@ struct RunCommand: AsyncParsableCommand {
 
   func run() async throws {
     defer { if let metricsFile { MetricsFile.write(options, to: metricsFile) } }
+    var retention = false
+    defer { if retention { PruneCommand.applyRetention(options) } }
     try await runStages(options, destination: true, preflight: .everything) { runner in
       let outcome = try await runner.run(runID: runId)
       if report || runner.session.pipeline.root.has("validate"), let id = outcome.runID {
         let path = try ReportCommand.write(session: runner.session, runID: id)
         writeOut("report: \(path)\n")
       }
+      if outcome.exitCode == 0 { retention = true }
       return outcome
     }
   }

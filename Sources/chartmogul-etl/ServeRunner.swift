@@ -59,6 +59,7 @@ actor ServeRunner {
         let outcome = try await runner.run(runID: nil)
         runID = outcome.runID
         code = outcome.exitCode
+        if code == ExitStatus.ok { PruneCommand.applyRetention(options) }
         if let v = outcome.validation { result["validation"] = v.json }
       } catch {
         await session.close()

@@ -152,6 +152,7 @@ struct RunRecordTests {
   func latestByCreation() throws {
     let dir = try world(files: 1, rows: 3)
     #expect(try CLIProcess.run(["extract", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status == 0)
+    #expect(try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status == 0)
     let plain = try CLIProcess.run(["extract", "--pipeline", "p.yaml"], directory: dir.path)
     #expect(plain.status == 0)
     let newest = try #require(plain.stdout.split(separator: "\n").last { $0.hasPrefix("run folder: ") }?.split(separator: "/").last)
@@ -159,6 +160,8 @@ struct RunRecordTests {
     let t = try CLIProcess.run(["transform", "--pipeline", "p.yaml"], directory: dir.path)
     #expect(t.status == 0, "\(t.output)")
     #expect(t.stdout.contains("transform  run \(newest)"), "\(t.stdout)")
+    // The earlier-created run's customer index is continued, although its name sorts after.
+    #expect(t.stdout.contains("continues run backfill-1's"), "\(t.stdout)")
     let s = try CLIProcess.run(["status", "--pipeline", "p.yaml", "--json"], directory: dir.path)
     let runs = try JSONParser.parse(Array(s.stdout.utf8))["runs"]?.arrayValue ?? []
     #expect(runs.compactMap { $0["run_id"]?.stringValue } == [String(newest), "backfill-1"])
