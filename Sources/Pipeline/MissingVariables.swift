@@ -7,6 +7,7 @@ public enum MissingVariables {
   public struct Reference: Sendable, Equatable {
     public var name: String
     public var key: String
+    public var file: String
     public var line: Int
   }
 
@@ -30,7 +31,7 @@ public enum MissingVariables {
       case .scalar(let raw):
         guard raw.contains("${"), inScope(node.path, scope) else { return }
         for name in references(raw) where (environment[name] ?? "").isEmpty {
-          out.append(Reference(name: name, key: node.path, line: node.line))
+          out.append(Reference(name: name, key: node.path, file: node.file, line: node.line))
         }
       case .mapping(let entries): for (_, child) in entries { walk(child) }
       case .sequence(let items): items.forEach(walk)
@@ -62,7 +63,7 @@ public enum MissingVariables {
     return names
   }
 
-  /// `environment variables not set: DATABASE_URL (nightly.yaml:20 sources.postgres.url), …`.
+  /// `2 environment variables are not set: DATABASE_URL (pipelines/nightly.yaml:21 sources.postgres.url); …`.
   public static func message(_ refs: [Reference]) -> String {
     var seen: [String: [Reference]] = [:]
     var order: [String] = []
@@ -71,7 +72,7 @@ public enum MissingVariables {
       seen[r.name, default: []].append(r)
     }
     let parts = order.map { name in
-      "\(name) (" + seen[name]!.map { "line \($0.line) \($0.key)" }.joined(separator: ", ") + ")"
+      "\(name) (" + seen[name]!.map { "\($0.file):\($0.line) \($0.key)" }.joined(separator: ", ") + ")"
     }
     return "\(order.count) environment variable\(order.count == 1 ? " is" : "s are") not set: "
       + parts.joined(separator: "; ") + " — set them in the environment (or the systemd EnvironmentFile)"

@@ -104,6 +104,8 @@ struct ExitCodeTests {
       destination: """
         destination:
           chartmogul: { api_key: k, api_url: "http://127.0.0.1:1", data_source_uuid: ds_x }
+        validate:
+          fx: { EGP: 0.0205 }
 
         """)
     let r = try CLIProcess.run(["run", "--pipeline", p], directory: dir.path)
