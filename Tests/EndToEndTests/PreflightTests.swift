@@ -71,4 +71,33 @@ struct PreflightTests {
     #expect(e.stderr.contains("6 environment variables are not set"), "\(e.stderr)")
     #expect(!e.stderr.contains("CHARTMOGUL_DATA_SOURCE_ID"))
   }
+
+  @Test("a validate.fx rate missing for a plan currency is found before anything runs, not after the load")
+  func missingRateFoundFirst() throws {
+    let dir = try TempDirectory()
+    try dir.write("exports/cashier.ndjson", ExitCodeTests.record(id: "TX-1", date: "2026-11-02T10:00:00Z") + "\n")
+    try dir.write(
+      "fx.yaml",
+      """
+      name: fx
+      staging_root: staging
+      sources:
+        files:
+          - { format: ndjson, kind: cashier.transaction, path: exports/cashier.ndjson }
+      transform:
+        plan_mapping:
+          plan_growth_egp: { name: Growth, currency: EGP, interval: month }
+      destination:
+        chartmogul: { api_key: k, api_url: "http://127.0.0.1:1", data_source_uuid: ds_x }
+      validate:
+        reporting_currency: USD
+        fx: { EUR: 1.08 }
+      """)
+    let r = try CLIProcess.run(["check", "--pipeline", "fx.yaml", "--offline"], directory: dir.path)
+    #expect(r.status == 2, "\(r.output)")
+    #expect(r.stderr.contains("validate.fx"))
+    #expect(r.stderr.contains("EGP"))
+    let runs = (try? FileManager.default.contentsOfDirectory(atPath: dir.file("staging/fx/runs"))) ?? []
+    #expect(runs.isEmpty)
+  }
 }
