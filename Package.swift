@@ -71,7 +71,7 @@ let package = Package(
     .target(
       name: "Pipeline",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Validate",
+        "RevenueCore", "Staging", "Extract", "Transform", "TransformRules", "Load", "Validate",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(

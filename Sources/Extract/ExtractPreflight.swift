@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging

@@ -78,3 +78,18 @@ public enum MissingVariables {
       + parts.joined(separator: "; ") + " — set them in the environment (or the systemd EnvironmentFile)"
   }
 }
+
+extension MissingVariables {
+  /// When opening a pipeline stopped at its first unset variable: every unset variable the scope
+  /// reads, as one preflight failure (nil when the error is something else).
+  public static func failure(for error: Error, path: String, environment: Environment, scope: PreflightScope)
+    -> PreflightFailure?
+  {
+    guard let e = error as? ConfigError, e.missingEnvironment,
+      let pipeline = try? PipelineFile.load(path: path, environment: environment)
+    else { return nil }
+    let refs = find(in: pipeline, environment: environment, scope: scope)
+    guard !refs.isEmpty else { return nil }
+    return PreflightFailure(configuration: [message(refs)], unavailable: [])
+  }
+}

@@ -2,10 +2,11 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Transform
+import TransformRules
 
 /// What a command is about to use, so its preflight checks exactly that.
 public struct PreflightScope: Sendable {
@@ -68,9 +69,9 @@ public enum Preflight {
     section { transform = try TransformStage.validateConfig(pipeline) }
     var loadConfig: LoadConfig?
     if scope.destination {
-      section { loadConfig = try LoadStage.validateConfig(pipeline, environment: environment) }
+      section { loadConfig = try session.configuration.section(LoadConfig.self) }
       section {
-        let v = try ValidateStage.validateConfig(pipeline, environment: environment)
+        let v = try session.configuration.section(ValidateConfig.self)
         // validate converts every plan currency into the reporting one: a missing rate would only
         // be found after a full load.
         if v.enabled, let transform {

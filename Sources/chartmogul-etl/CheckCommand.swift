@@ -14,10 +14,15 @@ struct CheckCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Only the configuration and the staging root; no network request.") var offline = false
 
   func run() async throws {
-    let session = try await options.open(destination: true)
+    let scope = PreflightScope(sources: true, destination: true, reach: !offline)
+    let session: PipelineSession
     do {
-      let lines = try await Preflight.run(
-        session, scope: PreflightScope(sources: true, destination: true, reach: !offline))
+      session = try await options.open(destination: true)
+    } catch {
+      throw options.allMissing(error, scope: scope) ?? error
+    }
+    do {
+      let lines = try await Preflight.run(session, scope: scope)
       var out = "pipeline \(session.pipeline.name) (\(session.pipeline.path)): configuration valid\n"
       for line in lines { out += "  ok  \(line)\n" }
       writeOut(out)

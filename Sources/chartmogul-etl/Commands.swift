@@ -32,6 +32,13 @@ struct PipelineOptions: ParsableArguments {
     return logger
   }
 
+  /// Every unset variable at once when opening stopped at the first one.
+  func allMissing(_ error: Error, scope: PreflightScope?) -> Error? {
+    guard let scope else { return nil }
+    return MissingVariables.failure(
+      for: error, path: pipeline, environment: Environment(ProcessInfo.processInfo.environment), scope: scope)
+  }
+
   /// Opens the pipeline for a command; `destination` starts the sandbox when the pipeline asks for it.
   func open(destination: Bool) async throws -> PipelineSession {
     let logger = try makeLogger()
@@ -48,7 +55,12 @@ func runStages(
   _ options: PipelineOptions, destination: Bool, preflight: PreflightScope?,
   _ body: (StageRunner) async throws -> CommandOutcome
 ) async throws {
-  let session = try await options.open(destination: destination)
+  let session: PipelineSession
+  do {
+    session = try await options.open(destination: destination)
+  } catch {
+    throw options.allMissing(error, scope: preflight) ?? error
+  }
   if let preflight {
     do {
       for line in try await Preflight.run(session, scope: preflight) { session.logger.info("preflight: \(line)") }

@@ -76,7 +76,7 @@ actor ServeRunner {
       runID = area.runIDs().last { !before.contains($0) }  // a run this call started and that failed
     }
     if let area, let runID, let run = try? area.existingRun(runID), let status = try? RunInspector(area: area).runStatus(run) {
-      result["run"] = .object(status)
+      result["run"] = .object(status.record)
     }
     result["exit_code"] = .int(Int(code))
     let http: Int
