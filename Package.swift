@@ -71,15 +71,17 @@ let package = Package(
     .target(
       name: "Pipeline",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Validate",
+        "RevenueCore", "Staging", "Extract", "Transform", "TransformRules", "Load", "Validate",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "chartmogul-etl",
       dependencies: [
         // Every module the CLI imports, declared (none reached only through another's dependencies).
-        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims",
+        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims", "Load",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        // `serve`: the scheduling service's HTTP endpoints.
+        .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(

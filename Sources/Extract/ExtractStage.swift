@@ -167,6 +167,11 @@ public enum ExtractStage {
     case let pg as PostgresError where [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind):
       // The database is reachable but set up or configured wrongly: a configuration error (exit 2).
       return ConfigurationError("extract source '\(source)': \(pg)")
+    case let pg as PostgresError where pg.kind == .connection:
+      // Refused login or unknown database: configuration (exit 2); unreachable server: retry later.
+      let auth = ["28P01", "28000", "3D000"].contains(pg.sqlState ?? "")
+        || pg.message.contains("password authentication failed") || pg.message.contains("does not exist")
+      return auth ? ConfigurationError("extract source '\(source)': \(pg)") : ExtractError(source: source, "\(pg)", transient: true)
     default: return ExtractError(source: source, "\(error)")
     }
   }

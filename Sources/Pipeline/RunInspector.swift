@@ -28,7 +28,7 @@ public struct RunInspector: Sendable {
   }
 
   public func runStatus(_ run: RunFolder) throws -> RunStatus {
-    var record = try RunRecord.read(run)
+    var record = RunRepair.honest(try RunRecord.read(run))
     record["run_id"] = .string(run.id)
     var stages = record["stages"]?.objectValue ?? JSONObject()
     for name in RunFolder.stages {
@@ -61,11 +61,11 @@ public struct RunInspector: Sendable {
     run: RunFolder, stage: String, file: String, externalID: String?, limit: Int?,
     _ body: (Int, JSONValue) throws -> Void
   ) throws {
-    guard PipelineFile.isSafeName(file) else { throw StagingError("file name '\(file)' is not a staged file name") }
+    guard PipelineFile.isSafeName(file) else { throw ConfigurationError("file name '\(file)' is not a staged file name") }
     let path = run.file(stage, file)
     guard FileSystem.exists(path) else {
       let known = (try? run.manifest(stage))??.files.map(\.name).joined(separator: ", ") ?? "none"
-      throw StagingError("\(stage)/\(file) does not exist in run \(run.id) (files: \(known))")
+      throw ConfigurationError("\(stage)/\(file) does not exist in run \(run.id) (files: \(known))")
     }
     var shown = 0
     let needle = externalID.map { Array($0.utf8) }

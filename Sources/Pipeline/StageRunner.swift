@@ -27,8 +27,10 @@ public struct StageRunner: Sendable {
   /// `run`: extract → transform → load (→ validate when enabled).
   public func run(runID: String?) async throws -> CommandOutcome {
     try session.checkDestination()
-    let run = try area.createRun(id: runID)
-    return try await locked(run: run, command: "run") { outcome in
+    // The folder is made only once the lock is ours: a refused run leaves nothing behind.
+    return try await locked(command: "run", lockID: runID ?? RunCatalog.proposedRunID(area: area)) {
+      try area.createRun(id: runID)
+    } body: { run, outcome in
       outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: nil) })
       outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
       let load = try await stage("load", run) { try await LoadStage.run($0, dryRun: false) }
@@ -36,6 +38,7 @@ public struct StageRunner: Sendable {
       if load.accounting.failed == 0, !load.isNoOp { try commitCursors(run) }
       let config = try session.configuration.section(ValidateConfig.self)
       if config.enabled, !load.isNoOp {
+        try checkInterruption()
         outcome.validation = try await validate(run)
       }
     }
@@ -43,16 +46,18 @@ public struct StageRunner: Sendable {
 
   /// `extract`: a new run (or the one named), all sources or one.
   public func extract(runID: String?, source: String?) async throws -> CommandOutcome {
-    let run = try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
-      ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
-    return try await locked(run: run, command: "extract") { outcome in
+    let area = self.area
+    return try await locked(command: "extract", lockID: runID ?? RunCatalog.proposedRunID(area: area)) {
+      try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
+        ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
+    } body: { run, outcome in
       outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: source) })
     }
   }
 
   public func transform(runID: String?) async throws -> CommandOutcome {
     let run = try area.resolveRun(runID)
-    return try await locked(run: run, command: "transform") { outcome in
+    return try await locked(run: run, command: "transform") { run, outcome in
       outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
     }
   }
@@ -60,7 +65,7 @@ public struct StageRunner: Sendable {
   public func load(runID: String?, dryRun: Bool) async throws -> CommandOutcome {
     try session.checkDestination()
     let run = try area.resolveRun(runID)
-    return try await locked(run: run, command: dryRun ? "load --dry-run" : "load") { outcome in
+    return try await locked(run: run, command: dryRun ? "load --dry-run" : "load") { run, outcome in
       let result = try await stage(dryRun ? "load-dry-run" : "load", run) {
         try await LoadStage.run($0, dryRun: dryRun)
       }
@@ -92,16 +97,32 @@ public struct StageRunner: Sendable {
 
   // MARK: - Plumbing
 
-  /// Takes the lock, records the command in `run.json`, runs `body`, records the outcome.
-  func locked(run: RunFolder, command: String, _ body: (inout CommandOutcome) async throws -> Void) async throws
-    -> CommandOutcome
-  {
-    let lock = try RunLock.acquire(area: area, runID: run.id, command: command)
+  /// Takes the lock on an existing run (see `locked(command:lockID:open:body:)`).
+  func locked(
+    run: RunFolder, command: String, _ body: (RunFolder, inout CommandOutcome) async throws -> Void
+  ) async throws -> CommandOutcome {
+    try await locked(command: command, lockID: run.id, open: { run }, body: body)
+  }
+
+  /// Takes the lock, repairs records left by dead processes, opens (or creates) the run with `open`,
+  /// records the command in `run.json`, runs `body`, records the outcome (`interrupted` after a
+  /// SIGINT/SIGTERM, with the command that resumes it).
+  func locked(
+    command: String, lockID: String, open: () throws -> RunFolder,
+    body: (RunFolder, inout CommandOutcome) async throws -> Void
+  ) async throws -> CommandOutcome {
+    try checkInterruption()
+    let lock = try RunLock.acquire(area: area, runID: lockID, command: command)
     defer { lock.release() }
     if let previous = lock.previousHolder, let pid = previous["pid"]?.scalarText {
       session.logger.notice("took over a stale lock left by pid \(pid) (run \(previous["run_id"]?.scalarText ?? "?"))")
     }
+    for line in RunRepair.repair(area: area) { session.logger.notice("\(line)") }
+    let run = try open()
+    let me = ProcessIdentity.current
     try RunRecord.update(run) { r in
+      r["pid"] = .int(Int(me.pid))
+      r["pid_started"] = .int(Int(me.started))
       r["pipeline_sha256"] = .string(session.pipeline.sha256)
       r["pipeline_file"] = .string(session.pipeline.path)
       if r["started_at"] == nil { r["started_at"] = .string(RunRecord.now()) }
@@ -110,8 +131,19 @@ public struct StageRunner: Sendable {
     }
     var outcome = CommandOutcome(runID: run.id)
     do {
-      try await body(&outcome)
+      try await body(run, &outcome)
+      try checkInterruption()
     } catch {
+      if let signal = Interruption.shared.requestedSignal {
+        let resume = "chartmogul-etl \(command) --pipeline \(session.pipeline.path) --run-id \(run.id)"
+        try? RunRecord.update(run) { r in
+          r["outcome"] = .string(RunRepair.interrupted)
+          r["error"] = .string("interrupted by \(Interruption.name(signal)); rerun to resume: \(resume)")
+          r["finished_at"] = .string(RunRecord.now())
+        }
+        session.logger.notice("interrupted by \(Interruption.name(signal)): in-flight work finished and was recorded")
+        throw InterruptedError(signal: signal, resume: resume)
+      }
       try? RunRecord.update(run) { r in
         r["outcome"] = .string(RunStatus.Outcome.failed.description)
         r["error"] = .string(Redactor.shared.redact("\(error)"))
@@ -137,10 +169,16 @@ public struct StageRunner: Sendable {
     return outcome
   }
 
+  /// After SIGINT/SIGTERM no new stage starts.
+  func checkInterruption() throws {
+    if let signal = Interruption.shared.requestedSignal { throw InterruptedError(signal: signal) }
+  }
+
   /// Runs one stage, timing it and recording it in `run.json`.
   func stage(_ name: String, _ run: RunFolder, _ body: (StageContext) async throws -> StageResult) async throws
     -> StageResult
   {
+    try checkInterruption()
     let started = Date()
     try RunRecord.updateStage(run, name) { s in
       s["started_at"] = .string(RunRecord.now())
@@ -152,8 +190,9 @@ public struct StageRunner: Sendable {
     do {
       result = try await body(session.context(run: run))
     } catch {
+      let interrupted = Interruption.shared.isRequested
       try? RunRecord.updateStage(run, name) { s in
-        s["outcome"] = .string(RunStatus.Outcome.failed.description)
+        s["outcome"] = .string(interrupted ? RunRepair.interrupted : RunStatus.Outcome.failed.description)
         s["error"] = .string(Redactor.shared.redact("\(error)"))
         s["finished_at"] = .string(RunRecord.now())
         s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))

@@ -15,11 +15,13 @@ public enum AtomicFile {
     guard fd >= 0 else { throw StagingError("cannot create \(tmp): \(String(cString: strerror(errno)))") }
     do { try bytes.withUnsafeBytes { try FileSystem.writeAll(fd, $0, path: tmp) } } catch {
       Glibc.close(fd)
+      unlink(tmp)  // a full disk must not leave `<file>.tmp-PID` behind
       throw error
     }
     fsync(fd)
     Glibc.close(fd)
     guard rename(tmp, path) == 0 else {
+      unlink(tmp)
       throw StagingError("cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))")
     }
   }

@@ -30,10 +30,12 @@ public struct StagingArea: Sendable {
     try FileSystem.makeDirectory(runsDirectory)
   }
 
-  /// Run ids, oldest first (ids sort by time).
+  /// Run ids, oldest first by the creation time recorded in `run.json` (never by name: a
+  /// `--run-id backfill-1` made before a timestamped run is older than it).
   public func runIDs() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
-    return names.filter { PipelineFile.isSafeName($0) && FileSystem.isDirectory(runsDirectory + "/" + $0) }.sorted()
+    return RunCatalog.orderByCreation(
+      names.filter { PipelineFile.isSafeName($0) && FileSystem.isDirectory(runsDirectory + "/" + $0) }, area: self)
   }
 
   public var latestRunID: String? { runIDs().last }
@@ -42,7 +44,8 @@ public struct StagingArea: Sendable {
   public func existingRun(_ id: String) throws -> RunFolder {
     let run = try RunFolder(area: self, id: id)
     guard FileSystem.isDirectory(run.path) else {
-      throw StagingError("run '\(id)' does not exist in \(runsDirectory) (see `status` for the list of runs)")
+      // A wrong --run-id is a usage problem (exit 2), not a failed stage.
+      throw ConfigurationError("run '\(id)' does not exist in \(runsDirectory) (see `status` for the list of runs)")
     }
     return run
   }
@@ -51,7 +54,7 @@ public struct StagingArea: Sendable {
   public func resolveRun(_ id: String?) throws -> RunFolder {
     if let id { return try existingRun(id) }
     guard let latest = latestRunID else {
-      throw StagingError("pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
+      throw ConfigurationError("pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
     }
     return try existingRun(latest)
   }
@@ -69,6 +72,7 @@ public struct StagingArea: Sendable {
     }
     let run = try RunFolder(area: self, id: chosen)
     try FileSystem.makeDirectory(run.path)
+    try RunCatalog.recordCreation(run, now: now)
     return run
   }
 }

@@ -43,7 +43,7 @@ public enum LocalMRR {
     var engine = MRREngine(fx: fx, mode: mode)
     let current = (run, try run.requireManifest("transform", for: "validate"))
     var sources: [(RunFolder, Manifest)] = [current]
-    for id in run.area.runIDs().reversed() where id < run.id {
+    for id in run.area.runIDs(createdBefore: run.id).reversed() {
       let earlier = try RunFolder(area: run.area, id: id)
       guard earlier.isComplete("load"), let m = try earlier.manifest("transform") else { continue }
       sources.append((earlier, m))

@@ -145,7 +145,7 @@ public struct Monitoring {
   static func failedBacklog(area: StagingArea, upTo: String) throws -> Double? {
     var failed = Set<String>()
     var sawLedger = false
-    for id in area.runIDs() where id <= upTo {
+    for id in area.runIDs(createdUpTo: upTo) {
       let path = area.runsDirectory + "/" + id + "/load/ledger.ndjson"
       guard FileSystem.exists(path) else { continue }
       sawLedger = true
