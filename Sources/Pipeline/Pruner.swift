@@ -1,4 +1,5 @@
 import Foundation
+import Load
 import RevenueCore
 import Staging
 
@@ -47,8 +48,9 @@ public struct RetentionPolicy: Sendable, Equatable {
 /// - the newest `keep` runs, and runs younger than `older_than`;
 /// - the run holding the latest customer index (`transform/customer-index.ndjson`; the next
 ///   transform continues it);
-/// - runs with a load ledger (`load/ledger.ndjson`, read by every later load to never resend what
-///   ChartMogul confirmed) or an unfinished load (`load.partial/`);
+/// - what load still needs (`LoadRetention`): runs with an unfinished load or a transform never
+///   loaded, runs whose failed records `retry` may still send, and run ledgers not yet folded into the
+///   pipeline's ledger (`load-state/`, which is never pruned);
 /// - a run a live process is working on.
 /// Takes the pipeline lock, so it never races a run.
 public enum Pruner {
@@ -60,6 +62,7 @@ public enum Pruner {
 
   public static func plan(area: StagingArea, policy: RetentionPolicy, now: Date = Date()) -> Plan {
     let ids = area.runIDs()
+    let load = try? LoadRetention.needs(area: area)
     var plan = Plan()
     let newest = Set(ids.suffix(policy.keep))
     var indexRun: String?
@@ -81,8 +84,14 @@ public enum Pruner {
         reason = "younger than the age limit"
       } else if id == indexRun {
         reason = "holds the latest customer index"
-      } else if FileSystem.exists(path + "/load/ledger.ndjson") {
-        reason = "its load ledger records what ChartMogul confirmed"
+      } else if load == nil && FileSystem.exists(path + "/load/ledger.ndjson") {
+        reason = "its load ledger records what ChartMogul confirmed (the pipeline ledger could not be read)"
+      } else if load?.wholeRuns.contains(id) == true {
+        reason = "its load is unfinished or it was never loaded"
+      } else if load?.retryRuns.contains(id) == true {
+        reason = "`retry` may still send its failed records"
+      } else if load?.ledgerRuns.contains(id) == true {
+        reason = "its ledger is not yet folded into the pipeline ledger"
       } else if FileSystem.exists(path + "/load.partial") {
         reason = "an unfinished load resumes from it"
       } else if record["outcome"]?.stringValue == "running", !RunRepair.isStale(record) {
