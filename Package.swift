@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // chartmogul-etl: one custom ChartMogul data source fed from Stripe, PayPal, Cashier and the app's Postgres.
 // Dependencies are kept few on purpose (CI builds them on 2 cores): see README "Dependencies".
-// Linux only (glibc; built and tested on x86-64): CShims calls renameat2, sync_file_range, fallocate and
+// Linux only (glibc; built and tested on x86-64): SystemShims calls renameat2, sync_file_range, fallocate and
 // malloc_trim, and the sources use Glibc and FoundationNetworking, so no Apple platform is declared
 // (docs/architecture.md, "Platform").
 import PackageDescription
@@ -22,21 +22,24 @@ let package = Package(
     .systemLibrary(
       name: "CLibPQ", pkgConfig: "libpq",
       providers: [.apt(["libpq-dev"])]),
-    .target(name: "CShims"),
+    .target(name: "SystemShims"),
 
     // Core model → staging → stages → CLI
-    .target(name: "RevenueCore", dependencies: ["CShims", .product(name: "Yams", package: "Yams")]),
+    .target(name: "RevenueCore", dependencies: ["SystemShims", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "Staging",
-      dependencies: ["RevenueCore", "CShims", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["RevenueCore", "SystemShims", .product(name: "Logging", package: "swift-log")]),
     .target(
       name: "Transport",
       dependencies: ["RevenueCore", .product(name: "Logging", package: "swift-log")]),
+    // The libpq driver (connection, COPY, binary decoding, TLS) and, above it, the app's database:
+    // its extract queries, migrations and sync write-back.
     .target(name: "PostgresClient", dependencies: ["CLibPQ", "RevenueCore"]),
+    .target(name: "AppDatabase", dependencies: ["PostgresClient", "RevenueCore"]),
     .target(
       name: "Extract",
       dependencies: [
-        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        "RevenueCore", "Staging", "Transport", "PostgresClient", "AppDatabase",
         .product(name: "Logging", package: "swift-log"),
       ]),
     // Transform = mapping rules (TransformRules: pure, no C shims, no Staging) driven by a runner
@@ -45,16 +48,16 @@ let package = Package(
     .target(
       name: "Transform",
       dependencies: [
-        "TransformRules", "CShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log"),
+        "TransformRules", "SystemShims", "RevenueCore", "Staging", .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
       name: "Load",
       dependencies: [
-        "RevenueCore", "Staging", "Transport", "PostgresClient",
+        "RevenueCore", "Staging", "Transport", "AppDatabase",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
-      name: "Reconcile",
+      name: "Validate",
       dependencies: [
         "RevenueCore", "Staging", "Transport", .product(name: "Logging", package: "swift-log"),
       ]),
@@ -68,19 +71,24 @@ let package = Package(
     .target(
       name: "Pipeline",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Reconcile", "Sandbox",
-        "PostgresClient", .product(name: "Logging", package: "swift-log"),
+        "RevenueCore", "Staging", "Extract", "Transform", "TransformRules", "Load", "Validate",
+        .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "chartmogul-etl",
       dependencies: [
-        "Pipeline", "RevenueCore", "Staging", "Sandbox", "PostgresClient", "CShims",
+        // Every module the CLI imports, declared (none reached only through another's dependencies).
+        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims", "Load",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        // `serve`: the scheduling service's HTTP endpoints.
+        .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .executableTarget(
       name: "etl-bench",
-      dependencies: ["RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "Pipeline"],
+      dependencies: [
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "AppDatabase", "Pipeline",
+      ],
       path: "Sources/etl-bench"),
 
     // Tests: one target per module plus end-to-end
@@ -91,16 +99,20 @@ let package = Package(
         .product(name: "FlyingFox", package: "FlyingFox"),
       ]),
     .testTarget(name: "RevenueCoreTests", dependencies: ["RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "StagingTests", dependencies: ["Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "StagingTests",
+      dependencies: ["Staging", "RevenueCore", "ETLTestSupport", .product(name: "Logging", package: "swift-log")]),
     .testTarget(name: "TransportTests", dependencies: ["Transport", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "PostgresClientTests", dependencies: ["PostgresClient", "AppDatabase", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "ExtractTests", dependencies: ["Extract", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "TransformRulesTests", dependencies: ["TransformRules", "RevenueCore"]),
     .testTarget(
       name: "TransformTests",
-      dependencies: ["Transform", "TransformRules", "Staging", "RevenueCore", "CShims", "ETLTestSupport"]),
-    .testTarget(name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
-    .testTarget(name: "ReconcileTests", dependencies: ["Reconcile", "Sandbox", "RevenueCore", "ETLTestSupport"]),
+      dependencies: ["Transform", "TransformRules", "Staging", "RevenueCore", "SystemShims", "ETLTestSupport"]),
+    .testTarget(
+      name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "AppDatabase", "ETLTestSupport"]),
+    .testTarget(name: "ValidateTests", dependencies: ["Validate", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(
       name: "EndToEndTests",
@@ -109,7 +121,7 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "Extract", "ETLTestSupport",
+        "Pipeline", "Sandbox", "Staging", "RevenueCore", "PostgresClient", "AppDatabase", "Extract", "ETLTestSupport",
       ]),
   ]
 )

@@ -11,7 +11,7 @@ public struct CSVRow: Sendable {
   public var problem: String?
 }
 
-/// A file-level CSV failure (cannot open, a row beyond the size limit): names the file and line.
+/// A file-level CSV failure (cannot open or read): names the file and line.
 public struct CSVError: Error, Sendable, CustomStringConvertible {
   public var path: String
   public var line: Int?
@@ -24,7 +24,8 @@ public struct CSVError: Error, Sendable, CustomStringConvertible {
 ///
 /// Malformed rows are reported, not fatal, so a caller can reject them and continue:
 /// a character after a closing quote (`"ab"c`), a quoted field still open at end of file, a field that
-/// is not valid UTF-8. A quote inside an unquoted field (`5" screen`) is kept as text. Blank lines
+/// is not valid UTF-8, a row longer than `maxRowBytes` (its bytes are dropped as they are read, so
+/// memory stays bounded, and reading goes on with the next row). A quote inside an unquoted field (`5" screen`) is kept as text. Blank lines
 /// between rows are skipped. Line numbers are physical lines, so they match an editor.
 public final class CSVReader {
   public let path: String
@@ -59,6 +60,7 @@ public final class CSVReader {
     var afterCR = false
     var bomAt = 0  // bytes of a leading UTF-8 BOM matched so far (3 = done or none)
     var inRow = false
+    var oversize = false
 
     func finishRow() throws {
       fields.append(field)
@@ -77,6 +79,7 @@ public final class CSVReader {
       let isBlank = fields.count == 1 && fields[0].isEmpty && p == nil
       fields.removeAll(keepingCapacity: true)
       problem = nil
+      oversize = false
       rowBytes = 0
       inRow = false
       state = .fieldStart
@@ -111,11 +114,14 @@ public final class CSVReader {
           rowLine = line
         }
         rowBytes += 1
-        if rowBytes > maxRowBytes {
-          throw CSVError(
-            path: path, line: rowLine,
-            message:
-              "the row starting here is longer than \(maxRowBytes) bytes (an unterminated quote?); fix the file or split it")
+        if rowBytes > maxRowBytes && !oversize {
+          oversize = true
+          problem = "the row is longer than \(maxRowBytes) bytes (an unterminated quote?); it was not read"
+        }
+        if oversize {
+          // Keep only the parser state: the bytes of an oversize row are dropped as they come.
+          if !field.isEmpty { field.removeAll(keepingCapacity: true) }
+          if !fields.isEmpty { fields.removeAll(keepingCapacity: true) }
         }
         switch state {
         case .fieldStart, .unquoted:

@@ -100,7 +100,7 @@ public struct CashierSource: ExtractSource {
         }
         try sink.emit(
           ExtractedRecord(
-            source: name, gateway: "cashier", kind: "cashier.transaction",
+            source: name, kind: .cashierTransaction,
             origin: JSONObject(["endpoint": .string(path), "page": .int(page)]), record: row))
         counts.output += 1
       }

@@ -7,33 +7,45 @@ import RevenueCore
 /// Cells stay text exactly as in the file; transform parses amounts and dates (with the file's
 /// `date_format`/`decimal`, which the origin carries).
 struct ExportFormat: Sendable {
-  var name: String
-  var gateway: String
+  /// The pipeline's `format`, which is also the staged `kind` of its rows.
+  var kind: RecordKind
+  var name: String { kind.rawValue }
+  var gateway: String { kind.gateway }
   /// Each requirement is a list of acceptable spellings (any one present satisfies it).
   var required: [[String]]
 
   static let all: [ExportFormat] = [
     ExportFormat(
-      name: "stripe-payments-csv", gateway: "stripe",
+      kind: .stripePaymentsCSV,
       required: [["id"], ["Created date (UTC)", "Created (UTC)"], ["Amount"], ["Currency"], ["Status"]]),
     ExportFormat(
-      name: "stripe-customers-csv", gateway: "stripe",
+      kind: .stripeCustomersCSV,
       required: [["id"], ["Email"], ["Name"], ["Created (UTC)", "Created date (UTC)"]]),
     ExportFormat(
-      name: "stripe-subscriptions-csv", gateway: "stripe",
+      kind: .stripeSubscriptionsCSV,
       required: [["id"], ["Customer ID"], ["Plan"], ["Status"], ["Created (UTC)", "Created date (UTC)"]]),
+    // Invoices export (Dashboard → Invoices → Export); no published header, so every column is
+    // found by name with the spellings seen (docs/gateways.md "Dashboard exports").
     ExportFormat(
-      name: "stripe-refunds-csv", gateway: "stripe",
+      kind: .stripeInvoicesCSV,
+      required: [
+        ["id"], ["Status", "Paid"], ["Currency"], ["Amount Paid", "Total"],
+        ["Date (UTC)", "Created (UTC)", "Paid At (UTC)", "Finalized At (UTC)"], ["Customer", "Customer ID"],
+      ]),
+    // Our own layout (README "Export formats"): Stripe's Dashboard has no refunds export.
+    ExportFormat(
+      kind: .stripeRefundsCSV,
       required: [["id"], ["Created (UTC)", "Created date (UTC)"], ["Amount"], ["Currency"], ["Charge ID"], ["Status"]]),
     ExportFormat(
-      name: "paypal-activity-csv", gateway: "paypal",
-      required: [
-        ["Date"], ["Time"], ["TimeZone"], ["Type"], ["Status"], ["Currency"], ["Gross"], ["Transaction ID"],
-      ]),
+      kind: .paypalActivityCSV,
+      // Any language PayPal writes the download in (`PayPalActivityLanguage`).
+      required: PayPalActivityLanguage.requiredColumns.map(PayPalActivityLanguage.spellings(of:))),
     ExportFormat(
-      name: "cashier-csv", gateway: "cashier",
+      kind: .cashierCSV,
       required: [
-        ["transaction_id"], ["merchant_order_id"], ["type"], ["status"], ["created_at"], ["amount"], ["currency"],
+        // Kashier's own field names are accepted for the same columns (transform maps them).
+        ["transaction_id", "transactionId"], ["merchant_order_id", "merchantOrderId"], ["type", "operation"], ["status"],
+        ["created_at", "creationDate"], ["amount"], ["currency"],
         ["merchant_customer_id"], ["customer_email"], ["mode"],
       ]),
   ]
@@ -43,12 +55,8 @@ struct ExportFormat: Sendable {
   static var formatNames: [String] { all.map(\.name) + ["ndjson"] }
 
   /// Record kinds an `ndjson` entry may name (the API kinds of TEAM-NOTES' staged record contract).
-  static let ndjsonKinds = [
-    "stripe.customer", "stripe.subscription", "stripe.invoice", "stripe.charge", "stripe.refund",
-    "paypal.transaction", "paypal.subscription", "paypal.plan", "cashier.transaction",
-    // App rows in the staged Postgres shape (an exported app snapshot for backfills and the demo).
-    "app.user", "app.transaction", "app.subscription", "app.refund",
-  ]
+  /// App rows come in the staged Postgres shape (an exported app snapshot for backfills and the demo).
+  static let ndjsonKinds = RecordKind.recordShapes.map(\.rawValue)
 
   /// Requirements the header does not meet (the first spelling names each).
   func missing(in header: Set<String>) -> [String] {

@@ -1,3 +1,4 @@
+import AppDatabase
 import PostgresClient
 import RevenueCore
 

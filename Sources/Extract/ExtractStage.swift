@@ -98,13 +98,16 @@ public enum ExtractStage {
       let total = bySource.values.reduce(Accounting(), +)
       var manifestDetails = JSONObject()
       manifestDetails["as_of"] = .string((carriedAsOf ?? asOf).iso8601)
-      manifestDetails["proposed_cursors"] = .object(cursors)
+      manifestDetails[Manifest.proposedCursorsKey] = .object(cursors)
       manifestDetails["sources"] = .object(sourceDetails)
       try builder.publish(inputs: [], accounting: total, bySource: bySource, details: manifestDetails)
       var resultDetails = manifestDetails
       if http.count > 0 { resultDetails["http"] = .object(http) }
       if let only { resultDetails["only"] = .string(only) }
-      return StageResult(stage: "extract", accounting: total, lines: lines, details: resultDetails)
+      var proposed: [String: JSONObject] = [:]
+      for f in cursors { if let o = f.value.objectValue { proposed[f.key] = o } }
+      return StageResult(
+        stage: "extract", accounting: total, lines: lines, details: resultDetails, proposedCursors: proposed)
     } catch {
       builder.abandon()
       throw error
@@ -151,7 +154,7 @@ public enum ExtractStage {
       guard !files.isEmpty, let a = previous.bySource[name] else { continue }
       for f in files { try builder.carryOver(f) }
       c.bySource[name] = a
-      if let cur = previous.details["proposed_cursors"]?[name] { c.cursors[name] = cur }
+      if let cur = previous.proposedCursors[name] { c.cursors[name] = .object(cur) }
       if let d = previous.details["sources"]?[name] { c.details[name] = d }
       c.lines.append("\(name): carried over from the published extract (\(a.equation))")
     }
@@ -164,6 +167,11 @@ public enum ExtractStage {
     case let pg as PostgresError where [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind):
       // The database is reachable but set up or configured wrongly: a configuration error (exit 2).
       return ConfigurationError("extract source '\(source)': \(pg)")
+    case let pg as PostgresError where pg.kind == .connection:
+      // Refused login or unknown database: configuration (exit 2); unreachable server: retry later.
+      let auth = ["28P01", "28000", "3D000"].contains(pg.sqlState ?? "")
+        || pg.message.contains("password authentication failed") || pg.message.contains("does not exist")
+      return auth ? ConfigurationError("extract source '\(source)': \(pg)") : ExtractError(source: source, "\(pg)", transient: true)
     default: return ExtractError(source: source, "\(error)")
     }
   }

@@ -9,10 +9,13 @@ import Transport
 public struct ExtractError: Error, Sendable, CustomStringConvertible {
   public var source: String
   public var message: String
+  /// The source could not be reached or kept failing (network, 429/5xx after every retry): retry later.
+  public var isTransient = false
 
-  public init(source: String, _ message: String) {
+  public init(source: String, _ message: String, transient: Bool = false) {
     self.source = source
     self.message = Redactor.shared.redact(message)
+    self.isTransient = transient
   }
 
   public var description: String { "extract source '\(source)': \(message)" }
@@ -161,8 +164,8 @@ struct GatewayAPI: Sendable {
       var msg = "\(label) still failed after \(e.attempts) attempts"
       if let s = e.lastStatus { msg += " (last status \(s)" + (e.lastBody.map { ": " + GatewayAPI.summary($0) } ?? "") + ")" }
       else if let err = e.lastError { msg += " (\(err))" }
-      msg += "; nothing was published — check \(gateway)'s status and run the extract again"
-      throw ExtractError(source: source, msg)
+      msg += " at \(baseURL); nothing was published — check the URL, the network and \(gateway)'s status, then run the extract again"
+      throw ExtractError(source: source, msg, transient: true)
     } catch is CancellationError {
       throw CancellationError()
     } catch {

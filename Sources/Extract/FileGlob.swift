@@ -10,6 +10,18 @@ import Foundation
 enum FileGlob {
   static func hasMagic(_ pattern: String) -> Bool { pattern.contains { $0 == "*" || $0 == "?" || $0 == "[" } }
 
+  /// The first folder of the pattern's fixed prefix that does not exist, if any.
+  static func missingFolder(_ pattern: String) -> String? {
+    var prefix: [Substring] = []
+    for part in pattern.split(separator: "/", omittingEmptySubsequences: false).dropLast() {
+      if hasMagic(String(part)) { break }
+      prefix.append(part)
+      let folder = prefix.joined(separator: "/")
+      if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) { return folder }
+    }
+    return nil
+  }
+
   static func expand(_ pattern: String) throws -> [String] {
     var g = glob_t()
     defer { globfree(&g) }
@@ -19,6 +31,10 @@ enum FileGlob {
         hasMagic(pattern)
           ? "path '\(pattern)' matches no file (relative paths start at \(FileManager.default.currentDirectoryPath))"
           : "file '\(pattern)' does not exist (relative paths start at \(FileManager.default.currentDirectoryPath))")
+    }
+    if rc == GLOB_ABORTED, let folder = FileGlob.missingFolder(pattern) {
+      throw FilesError(
+        "path '\(pattern)' matches no file: folder '\(folder)' does not exist (relative paths start at \(FileManager.default.currentDirectoryPath))")
     }
     guard rc == 0 else { throw FilesError("path '\(pattern)' cannot be expanded (glob error \(rc): unreadable folder?)") }
     var out: [String] = []

@@ -8,7 +8,8 @@ import Staging
 ///
 /// Entry keys: `format` (one of `ExportFormat.formatNames`), `path` (relative to the current
 /// directory; `*`, `?`, `[…]` globs expand in byte order, no match is an error), for
-/// `paypal-activity-csv` `date_format` (`MM/DD/YYYY` default, `DD/MM/YYYY`, `DD.MM.YYYY`) and `decimal`
+/// `paypal-activity-csv` `date_format` (`MM/DD/YYYY`, `DD/MM/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`; checked against the
+/// whole file, or detected from it when omitted — `DateOrder`) and `decimal`
 /// (`point` default or `comma`; also accepted for the Stripe CSVs), for `ndjson` the record `kind`.
 ///
 /// Each CSV row becomes `record` = header → cell text exactly as in the file (empty cell → `""`), with
@@ -18,7 +19,7 @@ import Staging
 /// `rejects-files.ndjson` with file, line and reason, and reading continues.
 public struct FilesSource: ExtractSource {
   public static let entryKeys = ["format", "path", "date_format", "decimal", "kind"]
-  public static let dateFormats = ["MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY"]
+  public static let dateFormats = ["MM/DD/YYYY", "DD/MM/YYYY", "DD.MM.YYYY", "DD-MM-YYYY"]
   public let name = "files"
 
   struct Entry: Sendable {
@@ -56,14 +57,15 @@ public struct FilesSource: ExtractSource {
       }
       let known = ExportFormat.named(format)
       if let known { gateway = known.gateway }
-      if m.has("date_format") && format != "paypal-activity-csv" {
+      if m.has("date_format") && format != RecordKind.paypalActivityCSV.rawValue {
         throw SettingLocation(m, "date_format").error("only applies to paypal-activity-csv files")
       }
-      if m.has("decimal") && !(format == "paypal-activity-csv" || format.hasPrefix("stripe-")) {
+      if m.has("decimal") && !(format == RecordKind.paypalActivityCSV.rawValue || format.hasPrefix("stripe-")) {
         throw SettingLocation(m, "decimal").error("only applies to paypal-activity-csv and Stripe CSV files")
       }
-      if format == "paypal-activity-csv" {
-        extras["date_format"] = .string(try m.choice("date_format", FilesSource.dateFormats, default: "MM/DD/YYYY"))
+      if format == RecordKind.paypalActivityCSV.rawValue {
+        let declared = try m.choice("date_format", FilesSource.dateFormats, default: "")
+        if !declared.isEmpty { extras["date_format"] = .string(declared) }
         extras["decimal"] = .string(try m.choice("decimal", ["point", "comma"], default: "point"))
       } else if m.has("decimal") {
         extras["decimal"] = .string(try m.choice("decimal", ["point", "comma"], default: "point"))
@@ -97,9 +99,9 @@ public struct FilesSource: ExtractSource {
     return ExtractOutcome(accounting: counts.accounting, proposedCursor: nil, details: details)
   }
 
-  func origin(_ path: String, _ line: Int, _ entry: Entry) -> JSONObject {
+  func origin(_ path: String, _ line: Int, _ extras: JSONObject) -> JSONObject {
     var o: JSONObject = JSONObject(["file": .string(path), "line": .int(line)])
-    for f in entry.originExtras { o[f.key] = f.value }
+    for f in extras { o[f.key] = f.value }
     return o
   }
 
@@ -107,20 +109,30 @@ public struct FilesSource: ExtractSource {
     var header: [String]? = nil
     var c = counts
     defer { counts = c }
+    var extras = entry.originExtras
+    if entry.format == "paypal-activity-csv" {
+      extras["date_format"] = .string(try settleDateOrder(path, entry: entry))
+    }
+    var checked: [Bool] = []
     try CSVReader(path: path, maxRowBytes: maxRowBytes).forEachRow { row in
       guard let names = header else {
         if let p = row.problem { throw FilesError("\(path):\(row.line): the header row is malformed: \(p)") }
         header = try checkHeader(row.fields, path: path, line: row.line, entry: entry)
+        checked = header!.map(RowChecks.isIdentifierColumn)
         return
       }
       c.input += 1
       var code = "", reason = ""
       if let p = row.problem {
-        code = p.contains("UTF-8") ? "bad_utf8" : p.contains("never closed") ? "unterminated_quote" : "malformed_csv"
+        code = p.contains("UTF-8") ? "bad_utf8" : p.contains("never closed") ? "unterminated_quote"
+          : p.contains("longer than") ? "row_too_long" : "malformed_csv"
         reason = p
       } else if row.fields.count != names.count {
         code = "field_count"
         reason = "row has \(row.fields.count) fields, the header has \(names.count)"
+      } else if let bad = RowChecks.controlCharacter(row.fields, names: names, checked: checked) {
+        code = "control_character"
+        reason = bad
       }
       if !code.isEmpty {
         try sink.reject(
@@ -135,7 +147,7 @@ public struct FilesSource: ExtractSource {
       for (i, n) in names.enumerated() where !n.isEmpty { record.fields.append(JSONField(n, .string(row.fields[i]))) }
       try sink.emit(
         ExtractedRecord(
-          source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, row.line, entry),
+          source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, row.line, extras),
           record: .object(record)))
       c.output += 1
     }
@@ -149,7 +161,7 @@ public struct FilesSource: ExtractSource {
     for n in names where !n.isEmpty {
       guard seen.insert(n).inserted else { throw FilesError("\(path):\(line): column '\(n)' appears twice in the header") }
     }
-    if entry.format == "paypal-activity-csv", seen.contains("Description"), !seen.contains("Status") {
+    if entry.format == RecordKind.paypalActivityCSV.rawValue, seen.contains("Description"), !seen.contains("Status") {
       throw FilesError(
         "\(path): this is a PayPal statement CSV ('Description' column, no 'Status'), not the Activity download; export Activity → All transactions as CSV")
     }
@@ -184,7 +196,7 @@ public struct FilesSource: ExtractSource {
           return
         }
         try sink.emit(
-          ExtractedRecord(source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, line, entry), record: value))
+          ExtractedRecord(source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, line, entry.originExtras), record: value))
         c.output += 1
       }
     }

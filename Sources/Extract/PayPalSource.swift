@@ -119,7 +119,7 @@ public struct PayPalSource: ExtractSource {
     details["pages"] = .int(state.pages)
     details["window_start"] = .string(start.iso8601)
     details["window_end"] = .string(end.iso8601)
-    details["paypal.subscription"] = .int(state.subscriptionIDs.count)
+    details[RecordKind.paypalSubscription.rawValue] = .int(state.subscriptionIDs.count)
     details["http"] = await client.stats.snapshot().json
     return ExtractOutcome(accounting: counts.accounting, proposedCursor: JSONObject(["end": .string(end.iso8601)]), details: details)
   }
@@ -193,7 +193,7 @@ public struct PayPalSource: ExtractSource {
         let origin: JSONObject = JSONObject([
           "endpoint": .string(path), "page": .int(page), "start_date": .string(ws.iso8601), "end_date": .string(we.iso8601),
         ])
-        try sink.emit(ExtractedRecord(source: name, gateway: "paypal", kind: "paypal.transaction", origin: origin, record: item))
+        try sink.emit(ExtractedRecord(source: name, kind: .paypalTransaction, origin: origin, record: item))
         counts.output += 1
       }
       let totalPages = body["total_pages"]?.int64Value ?? 0
@@ -209,7 +209,7 @@ public struct PayPalSource: ExtractSource {
   {
     var plans = Set<String>()
     for id in ids {
-      if let record = try await fetchOne("/v1/billing/subscriptions/", id, kind: "paypal.subscription", session: session, sink: sink, counts: &counts),
+      if let record = try await fetchOne("/v1/billing/subscriptions/", id, kind: .paypalSubscription, session: session, sink: sink, counts: &counts),
         let plan = record["plan_id"]?.stringValue
       {
         plans.insert(plan)
@@ -220,12 +220,12 @@ public struct PayPalSource: ExtractSource {
 
   func fetchPlans(_ ids: [String], session: PayPalSession, sink: ExtractSink, counts: inout SourceCounts) async throws {
     for id in ids {
-      _ = try await fetchOne("/v1/billing/plans/", id, kind: "paypal.plan", session: session, sink: sink, counts: &counts)
+      _ = try await fetchOne("/v1/billing/plans/", id, kind: .paypalPlan, session: session, sink: sink, counts: &counts)
     }
   }
 
   func fetchOne(
-    _ prefix: String, _ id: String, kind: String, session: PayPalSession, sink: ExtractSink, counts: inout SourceCounts
+    _ prefix: String, _ id: String, kind: RecordKind, session: PayPalSession, sink: ExtractSink, counts: inout SourceCounts
   ) async throws -> JSONValue? {
     let path = prefix + QueryString.escape(id)
     let label = "GET \(path)"
@@ -242,7 +242,7 @@ public struct PayPalSource: ExtractSource {
     }
     try session.api.check(response, label: label)
     let body = JSONValue.object(try session.api.json(response, label: label))
-    try sink.emit(ExtractedRecord(source: name, gateway: "paypal", kind: kind, origin: JSONObject(["endpoint": .string(path), "page": 1]), record: body))
+    try sink.emit(ExtractedRecord(source: name, kind: kind, origin: JSONObject(["endpoint": .string(path), "page": 1]), record: body))
     counts.output += 1
     return body
   }

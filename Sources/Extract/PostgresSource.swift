@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging
@@ -42,7 +43,7 @@ public struct PostgresSource: ExtractSource {
         }
         let to = sink.recordsPosition
         sections.append(
-          FileSection(kind: spec.kind, lines: to.lines - from.lines, bytes: to.bytes - from.bytes).json)
+          FileSection(kind: spec.kind.rawValue, lines: to.lines - from.lines, bytes: to.bytes - from.bytes).json)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         context.logger.info("postgres: \(spec.name): \(rows) rows in \(String(format: "%.2f", seconds)) s")
         details[spec.name] = .int(rows)

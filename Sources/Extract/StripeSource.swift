@@ -53,17 +53,17 @@ public struct StripeSource: ExtractSource {
 
   struct Resource {
     var path: String
-    var kind: String
+    var kind: RecordKind
     var windowed: Bool
     var extra: [(String, String)]
   }
 
   static let resources = [
-    Resource(path: "/v1/customers", kind: "stripe.customer", windowed: true, extra: []),
-    Resource(path: "/v1/subscriptions", kind: "stripe.subscription", windowed: false, extra: [("status", "all")]),
-    Resource(path: "/v1/invoices", kind: "stripe.invoice", windowed: true, extra: [("expand[]", "data.payments")]),
-    Resource(path: "/v1/charges", kind: "stripe.charge", windowed: true, extra: []),
-    Resource(path: "/v1/refunds", kind: "stripe.refund", windowed: true, extra: []),
+    Resource(path: "/v1/customers", kind: .stripeCustomer, windowed: true, extra: []),
+    Resource(path: "/v1/subscriptions", kind: .stripeSubscription, windowed: false, extra: [("status", "all")]),
+    Resource(path: "/v1/invoices", kind: .stripeInvoice, windowed: true, extra: [("expand[]", "data.payments")]),
+    Resource(path: "/v1/charges", kind: .stripeCharge, windowed: true, extra: []),
+    Resource(path: "/v1/refunds", kind: .stripeRefund, windowed: true, extra: []),
   ]
 
   var headers: [(String, String)] {
@@ -89,7 +89,7 @@ public struct StripeSource: ExtractSource {
     for resource in StripeSource.resources {
       let (pages, emitted) = try await list(resource, api: api, start: start, end: end, sink: sink, counts: &counts)
       pagesTotal += pages
-      details[resource.kind] = .int(emitted)
+      details[resource.kind.rawValue] = .int(emitted)
     }
     details["pages"] = .int(pagesTotal)
     details["http"] = await client.stats.snapshot().json
@@ -147,12 +147,12 @@ public struct StripeSource: ExtractSource {
         }
         var record = object
         var origin: JSONObject = JSONObject(["endpoint": .string(resource.path), "page": .int(page)])
-        if resource.kind == "stripe.invoice", object["lines"]?["has_more"]?.boolValue == true {
+        if resource.kind == .stripeInvoice, object["lines"]?["has_more"]?.boolValue == true {
           let (full, extraPages) = try await completeLines(object, invoiceID: id, api: api)
           record = full
           origin["lines_pages"] = .int(extraPages + 1)
         }
-        try sink.emit(ExtractedRecord(source: name, gateway: "stripe", kind: resource.kind, origin: origin, record: record))
+        try sink.emit(ExtractedRecord(source: name, kind: resource.kind, origin: origin, record: record))
         counts.output += 1
         emitted += 1
       }

@@ -13,21 +13,24 @@ struct BulkImporter: Sendable {
   let factory: EntryFactory
   let logger: Logger
   let progress: any ProgressSink
+  let attributeStore: AttributeStore
+  let pollKey = PollKey()
 
   var importsPath: String { "/v1/data_sources/\(ChartMogulClient.segment(config.dataSourceUUID))/json_imports" }
 
   /// Runs every batch: the first alone when it carries plans, the rest up to `max_imports_in_flight`
   /// at a time (each customer is in exactly one batch, so no two unfinished imports share a customer).
-  /// Returns transactions found missing on invoices ChartMogul already had (to send one by one).
-  func run(_ batches: [BulkBatch]) async throws -> [(InvoiceRecord, TransactionRecord)] {
-    var late: [(InvoiceRecord, TransactionRecord)] = []
+  /// Returns what has to follow one by one: transactions found missing on invoices ChartMogul
+  /// already had, and attribute sets whose customer existed before this import.
+  func run(_ batches: [BulkBatch]) async throws -> Leftovers {
+    var late = Leftovers()
     var rest = batches[...]
     if let first = rest.first, !first.plans.isEmpty {
       late += try await process(first)
       rest = rest.dropFirst()
     }
     let limit = config.maxImportsInFlight
-    try await withThrowingTaskGroup(of: [(InvoiceRecord, TransactionRecord)].self) { group in
+    try await withThrowingTaskGroup(of: Leftovers.self) { group in
       var iterator = rest.makeIterator()
       var running = 0
       while running < limit, let b = iterator.next() {
@@ -48,7 +51,7 @@ struct BulkImporter: Sendable {
       let id = marker["import_id"]?.stringValue ?? key
       do {
         let r = try await client.send("GET", importsPath + "/" + ChartMogulClient.segment(id))
-        if r.isSuccess, let v = r.json, isRunning(v) { _ = try await poll(id: id) }
+        if r.isSuccess, let v = r.json, isRunning(v) { _ = try await poll(id: id, externalID: key) }
         try await ledger.importMarker(key: key, status: "finished", importID: id, customers: [])
       } catch {
         logger.warning("could not settle earlier import \(key): \(error)")
@@ -62,14 +65,14 @@ struct BulkImporter: Sendable {
   }
 
   /// One batch, start to finish. Record-level problems go to the ledger; only cancellation throws.
-  func process(_ batch: BulkBatch) async throws -> [(InvoiceRecord, TransactionRecord)] {
+  func process(_ batch: BulkBatch) async throws -> Leftovers {
     try Task.checkCancellation()
     try await ledger.importMarker(key: batch.externalID, status: "submitting", importID: nil, customers: batch.customerIDs)
-    var late: [(InvoiceRecord, TransactionRecord)] = []
+    var late = Leftovers()
     do {
       let id = try await submit(batch)
       try await ledger.importMarker(key: batch.externalID, status: "submitted", importID: id, customers: [])
-      let result = try await poll(id: id)
+      let result = try await poll(id: id, externalID: batch.externalID)
       late = try await apply(result, to: batch, importID: id)
     } catch let e as ChartMogulError {
       await fail(batch, e)
@@ -112,23 +115,42 @@ struct BulkImporter: Sendable {
   }
 
   /// Polls until the import leaves queued/processing, backing off ×1.5 up to `poll_max_interval_seconds`.
-  func poll(id: String) async throws -> JSONValue {
+  /// ChartMogul's "Track Import Status" reference names the path parameter the identifier you
+  /// specified (the import's `external_id`), its Python client's test passes the returned `id`
+  /// (dev.chartmogul.com/reference/bulk-import/track-status; chartmogul-python test_json_import.py):
+  /// the external id is asked first, the returned id when ChartMogul answers 404, and whichever
+  /// worked is used for every later poll of this load.
+  func poll(id: String, externalID: String) async throws -> JSONValue {
     let started = Date()
     var delay = config.pollIntervalSeconds
     while true {
       try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
-      let r = try await client.expectSuccess("GET", importsPath + "/" + ChartMogulClient.segment(id))
-      guard let v = r.json else {
-        throw ChartMogulError(
-          status: r.status, message: "the import status is not JSON", requestID: r.requestID, rawBody: r.rawBody,
-          request: "GET \(importsPath)/\(id)", isTransient: true)
-      }
+      let v = try await status(id: id, externalID: externalID)
       if !isRunning(v) { return v }
       if Date().timeIntervalSince(started) > config.importTimeoutSeconds {
         throw ImportTimeout(id: id, seconds: config.importTimeoutSeconds)
       }
       delay = min(delay * 1.5, config.pollMaxIntervalSeconds)
     }
+  }
+
+  /// One status request, with the identifier that works (see `poll`).
+  func status(id: String, externalID: String) async throws -> JSONValue {
+    let first = await pollKey.useReturnedID ? id : externalID
+    let second = first == id ? externalID : id
+    var r = try await client.send("GET", importsPath + "/" + ChartMogulClient.segment(first))
+    if r.status == 404, second != first {
+      let again = try await client.send("GET", importsPath + "/" + ChartMogulClient.segment(second))
+      if again.isSuccess { await pollKey.set(useReturnedID: second == id) }
+      r = again
+    }
+    guard r.isSuccess else { throw client.error(r, "GET", importsPath + "/" + first) }
+    guard let v = r.json else {
+      throw ChartMogulError(
+        status: r.status, message: "the import status is not JSON", requestID: r.requestID, rawBody: r.rawBody,
+        request: "GET \(importsPath)/\(first)", isTransient: true)
+    }
+    return v
   }
 
   /// Every record of the batch failed the same way (request refused, or retries ran out).
@@ -141,140 +163,20 @@ struct BulkImporter: Sendable {
     for u in batch.units { out += entries(for: u, status: .failed, error: e, message: nil) }
     await ledger.record(out)
   }
+}
 
-  func entries(for u: CustomerUnit, status: LedgerStatus, error: ChartMogulError?, message: String?, importID: String? = nil)
-    -> [LedgerEntry]
-  {
-    var out: [LedgerEntry] = []
-    var extra = JSONObject()
-    extra.set("import_id", .optional(importID))
-    func with(_ f: JSONObject) -> JSONObject {
-      var f = f
-      for x in extra { f[x.key] = x.value }
-      return f
-    }
-    if u.customerPending {
-      out.append(
-        factory.make(
-          .customer, u.customerExternalID, status, fields: with(EntryFactory.fields(customer: u.customerExternalID)),
-          error: error, message: message))
-    }
-    for i in u.invoices {
-      out.append(
-        factory.make(.invoice, i.externalID, status, fields: with(EntryFactory.fields(invoice: i)), error: error,
-          message: message))
-      for t in i.transactions {
-        out.append(
-          factory.make(.transaction, t.externalID, status, fields: with(EntryFactory.fields(transaction: t, invoice: i)),
-            error: error, message: message))
-      }
-    }
-    return out
-  }
+/// Serialises which identifier the import status endpoint accepts (see `BulkImporter.poll`).
+actor PollKey {
+  private(set) var useReturnedID = false
+  func set(useReturnedID v: Bool) { useReturnedID = v }
+}
 
-  /// Reads the finished import: plans, then each customer's `status_details` entry.
-  func apply(_ result: JSONValue, to batch: BulkBatch, importID: String) async throws -> [(InvoiceRecord, TransactionRecord)] {
-    let status = result["status"]?.stringValue ?? "unknown"
-    let details = result["status_details"]?.objectValue ?? JSONObject()
-    let importText = Redactor.shared.redact(JSONWriter.string(result))
-    var late: [(InvoiceRecord, TransactionRecord)] = []
-    let overallFailed = status != "completed"
-
-    // Plans
-    if !batch.plans.isEmpty {
-      let ok = !overallFailed && details["plans"]?["status"]?.stringValue == "imported"
-      var out: [LedgerEntry] = []
-      for p in batch.plans {
-        var f = EntryFactory.fields(plan: p)
-        f["import_id"] = .string(importID)
-        if ok {
-          out.append(factory.make(.plan, p.externalID, .confirmed, fields: f))
-        } else if let uuid = try await lookup({ try await resolver.planUUID(p.externalID) }) {
-          out.append(factory.make(.plan, p.externalID, .confirmed, uuid: uuid, fields: f))
-        } else {
-          let msg = "plan not imported: " + (details["plans"].map { JSONWriter.string($0) } ?? importText)
-          out.append(factory.make(.plan, p.externalID, .failed, fields: f, message: msg))
-        }
-      }
-      await ledger.record(out)
-    }
-
-    for u in batch.units {
-      let d = details[u.customerExternalID]
-      if !overallFailed, d?["status"]?.stringValue == "imported" {
-        if let cu = d?["uuid"]?.stringValue ?? d?["customer_uuid"]?.stringValue {
-          await resolver.remember(customer: u.customerExternalID, uuid: cu)
-        }
-        await ledger.record(entries(for: u, status: .confirmed, error: nil, message: nil, importID: importID))
-        continue
-      }
-      let text = d.map { Redactor.shared.redact(JSONWriter.string($0)) } ?? importText
-      let message = "import \(importID) did not import customer \(u.customerExternalID) (status \(status)): \(text)"
-      if d == nil || ChartMogulError.isDuplicateText(text) {
-        // Unknown or "already exists": ask ChartMogul what it has (a resent batch after a lost response).
-        late += try await verify(u, message: message, importID: importID)
-      } else {
-        await ledger.record(entries(for: u, status: .failed, error: nil, message: message, importID: importID))
-      }
-    }
-    try await ledger.sync()
-    return late
-  }
-
-  /// Runs a lookup; a lookup that itself fails counts as "not found" (the record stays failed).
-  func lookup<T: Sendable>(_ body: () async throws -> T?) async throws -> T? {
-    do { return try await body() } catch let e as ChartMogulError {
-      logger.warning("lookup failed: \(e)")
-      return nil
-    }
-  }
-
-  /// Looks every record of a unit up by external id: found → confirmed; missing → failed with `message`.
-  func verify(_ u: CustomerUnit, message: String, importID: String) async throws -> [(InvoiceRecord, TransactionRecord)] {
-    var out: [LedgerEntry] = []
-    var late: [(InvoiceRecord, TransactionRecord)] = []
-    var f = JSONObject()
-    f["import_id"] = .string(importID)
-    func with(_ x: JSONObject) -> JSONObject {
-      var x = x
-      for y in f { x[y.key] = y.value }
-      return x
-    }
-    if u.customerPending {
-      let cf = with(EntryFactory.fields(customer: u.customerExternalID))
-      if let uuid = try await lookup({ try await resolver.customerUUID(u.customerExternalID) }) {
-        out.append(factory.make(.customer, u.customerExternalID, .confirmed, uuid: uuid, fields: cf))
-      } else {
-        out.append(factory.make(.customer, u.customerExternalID, .failed, fields: cf, message: message))
-      }
-    }
-    for i in u.invoices {
-      let inv = try await lookup({ try await resolver.invoice(i.externalID) })
-      guard let inv, let uuid = inv["uuid"]?.stringValue else {
-        out.append(factory.make(.invoice, i.externalID, .failed, fields: with(EntryFactory.fields(invoice: i)), message: message))
-        for t in i.transactions {
-          out.append(
-            factory.make(.transaction, t.externalID, .failed, fields: with(EntryFactory.fields(transaction: t, invoice: i)),
-              message: message))
-        }
-        continue
-      }
-      out.append(factory.make(.invoice, i.externalID, .confirmed, uuid: uuid, fields: with(EntryFactory.fields(invoice: i))))
-      var existing: [String: String] = [:]
-      for t in inv["transactions"]?.arrayValue ?? [] {
-        if let e = t["external_id"]?.stringValue { existing[e] = t["uuid"]?.stringValue ?? "" }
-      }
-      for t in i.transactions {
-        if let tu = existing[t.externalID] {
-          out.append(
-            factory.make(.transaction, t.externalID, .confirmed, uuid: tu.isEmpty ? nil : tu,
-              fields: with(EntryFactory.fields(transaction: t, invoice: i))))
-        } else {
-          late.append((i, t))
-        }
-      }
-    }
-    await ledger.record(out)
-    return late
+/// What a bulk import leaves to the follow-ups.
+struct Leftovers: Sendable {
+  var transactions: [(InvoiceRecord, TransactionRecord)] = []
+  var attributes: [AttributeRecord] = []
+  static func += (a: inout Leftovers, b: Leftovers) {
+    a.transactions += b.transactions
+    a.attributes += b.attributes
   }
 }

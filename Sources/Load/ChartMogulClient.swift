@@ -176,7 +176,7 @@ final class ChartMogulClient: Sendable {
       return APIResponse(status: r.status, json: r.json, requestID: r.header("x-request-id"), rawBody: raw)
     } catch let e as HTTPRetryExhausted {
       throw ChartMogulError(
-        status: e.lastStatus, message: Redactor.shared.redact(e.description), requestID: nil, rawBody: e.lastBody,
+        status: e.lastStatus, message: Redactor.shared.redact(e.unavailableSummary), requestID: nil, rawBody: e.lastBody,
         request: "\(method) \(path)", isTransient: true)
     }
   }

@@ -141,7 +141,7 @@ struct DryRun {
         "would create: plans \(n("plans")), customers \(n("customers")), invoices \(n("invoices")), transactions \(n("transactions")), cancellations \(n("cancellations")), attribute sets \(n("attribute_sets")); already loaded \(plan.alreadyConfirmed.grouped)",
         "\(split.batches.count) bulk imports, at least \(requests.grouped) requests (\(per100) per 100 invoices); one create per object would need \(perObject.grouped)",
       ]
-      return StageResult(stage: "load", accounting: acc, lines: lines, details: details)
+      return StageResult(stage: "load", accounting: acc, lines: lines, details: details, noOp: .dryRun)
     } catch {
       builder.abandon()
       throw error

@@ -13,6 +13,10 @@ struct FollowUps: Sendable {
   let factory: EntryFactory
   let logger: Logger
   let now: Timestamp
+  let attributeStore: AttributeStore
+  /// Service period starts (UTC seconds) of this run's line items, for the subscriptions cancelled
+  /// in this run (see `effectiveCancellation`).
+  var serviceStarts: [String: Set<Int64>] = [:]
 
   enum Work: Sendable {
     case transaction(InvoiceRecord, TransactionRecord)
@@ -23,7 +27,12 @@ struct FollowUps: Sendable {
   /// Runs all follow-ups, at most `max_connections` at a time (the HTTP client also rate-limits).
   func run(_ work: [Work], progress: any ProgressSink) async throws {
     guard !work.isEmpty else { return }
-    progress.begin("load follow-ups", total: work.count)
+    // At least one request each at ChartMogul's rate limit: the shortest this phase can take.
+    let rate = min(config.requestsPerSecond, 40)
+    let floor = Int((Double(work.count) / max(rate, 1)).rounded(.up))
+    progress.begin(
+      "load: follow-ups (refunds, cancellations, attribute changes; ≥ \(floor / 60):\(String(format: "%02d", floor % 60)) at \(Int(rate)) req/s)",
+      total: work.count)
     defer { progress.end() }
     try await withThrowingTaskGroup(of: Void.self) { group in
       var it = work.makeIterator()
@@ -36,11 +45,15 @@ struct FollowUps: Sendable {
       while try await group.next() != nil {
         done += 1
         progress.advance(by: 1)
-        if done % 200 == 0 { try await ledger.sync() }
+        if done % 200 == 0 {
+          try await ledger.sync()
+          try await attributeStore.sync()
+        }
         if let w = it.next() { group.addTask { try await one(w) } }
       }
     }
     try await ledger.sync()
+    try await attributeStore.sync()
   }
 
   func one(_ w: Work) async throws {
@@ -118,10 +131,33 @@ struct FollowUps: Sendable {
 
   // MARK: - Cancellations
 
+  /// The instant sent to ChartMogul. A cancellation at the very instant one of the subscription's
+  /// service periods starts (Stripe test mode creates and cancels in the same second) would leave
+  /// the order of "invoice starts the subscription" and "cancellation ends it" to ChartMogul, and
+  /// ChartMogul keeps a subscription active until it is cancelled (dev.chartmogul.com/docs/adding-paused-subscriptions):
+  /// it is sent one second after that start instead, so it always ends what the invoice began
+  /// (docs/chartmogul.md "Cancellations and the load path").
+  func effectiveCancellation(_ c: CancellationRecord) -> (at: Timestamp, adjusted: Bool) {
+    guard let starts = serviceStarts[c.subscriptionExternalID], starts.contains(c.cancelledAt.seconds) else {
+      return (c.cancelledAt, false)
+    }
+    return (Timestamp(seconds: c.cancelledAt.seconds + 1), true)
+  }
+
+  /// Adds the cancellation to the subscription's `cancellation_dates` with
+  /// `PATCH /v1/import/subscriptions/{uuid}` — still ChartMogul's only documented way to cancel a
+  /// subscription generated from imported invoices (dev.chartmogul.com/reference/cancel-a-customers-subscription,
+  /// /docs/changing-customer-churn-history). The whole history is sent, so a resend after a lost
+  /// answer sets the same state instead of adding a second churn.
   func cancellation(_ c: CancellationRecord) async throws -> LedgerEntry {
     let key = LoadInput.key(c)
     var fields = EntryFactory.fields(cancellation: c)
-    if c.cancelledAt > now {
+    let (at, adjusted) = effectiveCancellation(c)
+    if adjusted {
+      fields["sent_cancelled_at"] = .string(at.iso8601)
+      fields["note"] = "cancelled at the instant its service period starts: sent one second later"
+    }
+    if at > now {
       return factory.make(
         .cancellation, key, .skipped, fields: fields,
         message: "cancelled_at \(c.cancelledAt.iso8601) is in the future; ChartMogul only takes past dates, a later load sends it",
@@ -142,18 +178,23 @@ struct FollowUps: Sendable {
     }
     fields.set("plan_uuid", .optional(sub["plan_uuid"]?.stringValue))
     fields["customer_uuid"] = .string(cus)
-    if isDone(sub, c) { return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields) }
+    let target = targetDates(c, existing: existing(sub), at: at)
+    if isDone(sub, target) { return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields) }
     let path = "/v1/import/subscriptions/\(ChartMogulClient.segment(subUUID))"
-    let r = try await client.send("PATCH", path, body: WireFormat.cancellation(c))
+    let r = try await client.send("PATCH", path, body: WireFormat.cancellationDates(target))
     if r.isSuccess {
       await resolver.forgetSubscriptions(customerUUID: cus)
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     // An earlier attempt may have committed: read the subscription again before calling it failed.
-    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true), isDone(again, c) {
+    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true), isDone(again, target) {
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     return factory.make(.cancellation, key, .failed, fields: fields, error: client.error(r, "PATCH", path))
+  }
+
+  func existing(_ sub: JSONValue) -> [Timestamp] {
+    (sub["cancellation_dates"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Timestamp.parse) }
   }
 
   func findSubscription(customer: String, _ externalID: String, refresh: Bool) async throws -> JSONValue? {
@@ -161,36 +202,69 @@ struct FollowUps: Sendable {
     return try await resolver.subscriptions(customerUUID: customer).first { $0["external_id"]?.stringValue == externalID }
   }
 
-  /// Does ChartMogul's subscription already say what `c` asks: its date among the cancellation dates,
-  /// or exactly the full list `c` carries?
-  func isDone(_ sub: JSONValue, _ c: CancellationRecord) -> Bool {
-    let dates = (sub["cancellation_dates"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(Timestamp.parse) }
-    if let wanted = c.cancellationDates { return dates.sorted() == wanted.sorted() }
-    return dates.contains(c.cancelledAt)
+  /// The subscription's whole list once `c` is applied: the list `c` carries (lapses and their
+  /// withdrawal), each date moved like `effectiveCancellation` moves one; else ChartMogul's dates plus `at`.
+  func targetDates(_ c: CancellationRecord, existing: [Timestamp], at: Timestamp) -> [Timestamp] {
+    if let list = c.cancellationDates {
+      let starts = serviceStarts[c.subscriptionExternalID] ?? []
+      return list.map { starts.contains($0.seconds) ? Timestamp(seconds: $0.seconds + 1) : $0 }
+    }
+    return existing + [at]
+  }
+
+  /// Does ChartMogul's subscription already hold exactly `target`?
+  func isDone(_ sub: JSONValue, _ target: [Timestamp]) -> Bool {
+    Set(existing(sub).map(\.seconds)) == Set(target.map(\.seconds))
   }
 
   // MARK: - Attributes
 
+  /// Sends only what changed since ChartMogul last confirmed this customer's attributes: one request
+  /// per non-empty kind of change (`AttributeDiff`). Without a remembered snapshot (first change
+  /// after an upgrade, or after a change that failed half-way) ChartMogul's current attributes are
+  /// read once first.
   func attributes(_ a: AttributeRecord) async throws -> LedgerEntry {
     let key = LoadInput.key(a)
-    let fields = EntryFactory.fields(attributes: a)
-    if a.tags.isEmpty && a.custom.isEmpty {
+    var fields = EntryFactory.fields(attributes: a)
+    let cid = a.customerExternalID
+    let known = await attributeStore.snapshot(cid)
+    if a.tags.isEmpty && a.custom.isEmpty && (known == nil || known == AttributeSnapshot(tags: [], custom: [:])) {
       return factory.make(.attributes, key, .skipped, fields: fields, message: "no tags and no custom attributes", sent: false)
     }
     let cus: String
-    switch try await customer(a.customerExternalID) {
+    switch try await customer(cid) {
     case .success(let u): cus = u
     case .failure(let d): return factory.make(.attributes, key, .failed, fields: fields, message: d.message, sent: false)
     }
     let base = "/v1/customers/\(ChartMogulClient.segment(cus))/attributes"
-    if !a.custom.isEmpty {
-      let r = try await client.send("POST", base + "/custom", body: WireFormat.customAttributes(a))
-      if !r.isSuccess { return factory.make(.attributes, key, .failed, fields: fields, error: client.error(r, "POST", base + "/custom")) }
+    var old = known
+    if old == nil {
+      let r = try await client.send("GET", base)
+      guard r.isSuccess, let v = r.json, let s = AttributeSnapshot(attributesResponse: v) else {
+        return factory.make(.attributes, key, .failed, fields: fields, error: client.error(r, "GET", base))
+      }
+      old = s
     }
-    if !a.tags.isEmpty {
-      let r = try await client.send("POST", base + "/tags", body: WireFormat.tags(a))
-      if !r.isSuccess { return factory.make(.attributes, key, .failed, fields: fields, error: client.error(r, "POST", base + "/tags")) }
+    let diff = AttributeDiff.between(old!, a)
+    fields["requests"] = .int(diff.requestCount)
+    if diff.isEmpty {
+      await attributeStore.confirm(cid, AttributeSnapshot(a))
+      return factory.make(.attributes, key, .confirmed, uuid: cus, fields: fields, sent: false)
     }
+    var steps: [(String, String, JSONValue)] = []
+    if !diff.newCustom.isEmpty { steps.append(("POST", base + "/custom", WireFormat.newCustom(diff.newCustom))) }
+    if !diff.changedCustom.isEmpty { steps.append(("PUT", base + "/custom", WireFormat.changedCustom(diff.changedCustom))) }
+    if !diff.removedCustom.isEmpty { steps.append(("DELETE", base + "/custom", WireFormat.removedCustom(diff.removedCustom))) }
+    if !diff.addedTags.isEmpty { steps.append(("POST", base + "/tags", WireFormat.tagList(diff.addedTags))) }
+    if !diff.removedTags.isEmpty { steps.append(("DELETE", base + "/tags", WireFormat.tagList(diff.removedTags))) }
+    for (method, path, body) in steps {
+      let r = try await client.send(method, path, body: body)
+      if !r.isSuccess {
+        await attributeStore.forget(cid)
+        return factory.make(.attributes, key, .failed, fields: fields, error: client.error(r, method, path))
+      }
+    }
+    await attributeStore.confirm(cid, AttributeSnapshot(a))
     return factory.make(.attributes, key, .confirmed, uuid: cus, fields: fields)
   }
 }

@@ -37,7 +37,12 @@ public struct LedgerEntry: Sendable, Hashable {
   /// The ChartMogul data source uuid (`ds_…`) the record was sent to.
   public var dataSource: String?
   /// Other fields: external ids, app ids, `error`, `http_status`, `request_id`, `response`, `import_id`.
-  public var fields: JSONObject
+  /// Kept serialised (one allocation rather than a tree per field: a load holds many entries).
+  public var fields: JSONObject {
+    get { fieldBytes.isEmpty ? JSONObject() : ((try? JSONParser.parse(fieldBytes))?.objectValue ?? JSONObject()) }
+    set { fieldBytes = newValue.fields.isEmpty ? [] : JSONWriter.bytes(.object(newValue)) }
+  }
+  private var fieldBytes: [UInt8] = []
 
   public init(
     kind: LedgerKind, key: String, status: LedgerStatus, uuid: String? = nil, attempts: Int = 0, runID: String,
@@ -50,6 +55,20 @@ public struct LedgerEntry: Sendable, Hashable {
     self.attempts = attempts
     self.runID = runID
     self.fields = fields
+  }
+
+  /// Drops the fields (outcomes of other runs need only status, uuid and attempts), keeping
+  /// `plan_uuid`/`customer_uuid` of cancellations for the write-back.
+  mutating func slim() {
+    guard !fieldBytes.isEmpty else { return }
+    if kind == .cancellation {
+      let f = fields
+      var keep = JSONObject()
+      for k in ["plan_uuid", "customer_uuid"] { keep.set(k, f[k]) }
+      fields = keep
+    } else {
+      fieldBytes = []
+    }
   }
 
   public var id: String { LedgerEntry.id(kind, key) }
@@ -118,21 +137,73 @@ struct PriorLedger: Sendable {
   }
   func entry(_ kind: LedgerKind, _ key: String) -> LedgerEntry? { entries[LedgerEntry.id(kind, key)] }
 
-  /// Reads `runs/*/load/ledger.ndjson` (oldest first), then `runs/<run>/load.partial/ledger.ndjson`,
-  /// keeping only outcomes in `dataSource`.
+  /// Runs closed in the pipeline ledger (nil: there is none yet).
+  var pipelineRuns: Set<String>? = nil
+  /// Lines of the pipeline ledger (to decide when to compact it).
+  var pipelineLines = 0
+  /// Runs whose published ledger was read because the pipeline ledger does not close them (runs
+  /// loaded before it existed, or a load killed between publishing and appending).
+  var unrecordedRuns: [String] = []
+
+  /// Reads the pipeline ledger (`PipelineLedger`), then `runs/*/load/ledger.ndjson` of runs it does
+  /// not close (oldest first), then `runs/<run>/load.partial/ledger.ndjson`, keeping only outcomes in
+  /// `dataSource`.
   static func read(area: StagingArea, currentRun: RunFolder, dataSource: String) throws -> PriorLedger {
     var prior = PriorLedger(dataSource: dataSource)
+    var entries: [String: LedgerEntry] = [:]
+    var interned: [String: String] = [:]
+    let contents = try PipelineLedger.read(area: area, dataSource: dataSource) { e in
+      guard e.belongs(to: dataSource) else { return }
+      var e = e
+      PriorLedger.compact(&e, currentRun: currentRun.id, dataSource: dataSource, interned: &interned)
+      entries[e.id] = LedgerEntry.merge(entries[e.id], e)
+    }
+    prior.entries = entries
+    prior.pipelineRuns = contents?.runs
+    prior.pipelineLines = contents?.lines ?? 0
     for id in area.runIDs() {
+      if contents?.runs.contains(id) == true { continue }
       guard let run = try? RunFolder(area: area, id: id) else { continue }
       let path = run.file("load", LedgerFiles.ledgerName)
-      if FileSystem.exists(path) { try prior.absorb(path: path, partial: false) }
+      if FileSystem.exists(path) {
+        try prior.absorb(path: path, partial: false, currentRun: currentRun.id)
+        prior.unrecordedRuns.append(id)
+      }
     }
     let partial = LedgerFiles.partialPath(currentRun)
-    if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true) }
+    if FileSystem.exists(partial) { try prior.absorb(path: partial, partial: true, currentRun: currentRun.id) }
     return prior
   }
 
-  mutating func absorb(path: String, partial: Bool) throws {
+  /// Records what this load wrote (`own`) in the pipeline ledger: appended, or — when runs are
+  /// missing from it or it has grown to twice the records — rewritten whole with everything known.
+  func record(own: [LedgerEntry], runID: String, area: StagingArea) throws {
+    guard let dataSource else { return }
+    let needsCompaction =
+      pipelineRuns == nil || !unrecordedRuns.isEmpty
+      || pipelineLines + own.count > 2 * max(entries.count, 5_000)
+    guard needsCompaction else {
+      try PipelineLedger.append(area: area, dataSource: dataSource, runID: runID, entries: own)
+      return
+    }
+    var merged = entries
+    for e in own { merged[e.id] = LedgerEntry.merge(merged[e.id], e) }
+    var runs = pipelineRuns ?? []
+    runs.formUnion(unrecordedRuns)
+    runs.insert(runID)
+    try PipelineLedger.compact(area: area, dataSource: dataSource, merged: merged, runs: runs)
+  }
+
+  /// Shares the storage of run ids and the data source between entries, and slims the outcomes of
+  /// other runs (see `LedgerEntry.slim`).
+  static func compact(_ e: inout LedgerEntry, currentRun: String, dataSource: String, interned: inout [String: String]) {
+    if let r = interned[e.runID] { e.runID = r } else { interned[e.runID] = e.runID }
+    if e.dataSource == dataSource { e.dataSource = dataSource }
+    if e.runID != currentRun { e.slim() }
+  }
+
+  mutating func absorb(path: String, partial: Bool, currentRun: String) throws {
+    var interned: [String: String] = [:]
     try NDJSONReader(path: path).forEachValue { result, _ in
       // A torn last line of a partial ledger (killed mid-write) is ignored: its batch was not fsynced.
       guard case .success(let v) = result else { return }
@@ -144,7 +215,8 @@ struct PriorLedger: Sendable {
         }
         return
       }
-      guard let e = LedgerEntry(json: v), e.belongs(to: dataSource) else { return }
+      guard var e = LedgerEntry(json: v), e.belongs(to: dataSource) else { return }
+      if let ds = dataSource { PriorLedger.compact(&e, currentRun: currentRun, dataSource: ds, interned: &interned) }
       entries[e.id] = LedgerEntry.merge(entries[e.id], e)
     }
   }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RevenueCore
+import Staging
 import Transport
 
 /// How load authenticates: an API key (Basic auth, key as user name, empty password —
@@ -31,14 +32,14 @@ public enum ChartMogulCredentials: Sendable, CustomStringConvertible {
 
 /// Settings of `destination.chartmogul` (README "Load settings"). Every key is optional except the
 /// credentials and the data source; defaults follow ChartMogul's limits (§10: 40 req/s, 20 connections).
-public struct LoadConfig: Sendable {
+public struct LoadConfig: PipelineSection {
   /// Keys allowed under `destination.chartmogul`; anything else is a configuration error.
   public static let allowedKeys = [
     "api_key", "account_token", "secret_key", "api_url", "data_source_uuid", "requests_per_second",
     "max_connections", "customers_per_batch", "max_batch_bytes", "max_imports_in_flight", "max_attempts",
     "sync_enabled", "write_back", "write_back_url", "poll_interval_seconds", "poll_max_interval_seconds",
     "import_timeout_seconds", "request_timeout_seconds", "max_request_attempts", "max_retry_seconds",
-    "retry_base_delay_seconds", "retry_max_delay_seconds",
+    "retry_base_delay_seconds", "retry_max_delay_seconds", "allow_test_data",
   ]
   /// ChartMogul's bulk payload limit is 5 MB; we stay under it with room for the envelope.
   public static let bulkPayloadLimit = 5_000_000
@@ -61,6 +62,9 @@ public struct LoadConfig: Sendable {
   public var importTimeoutSeconds: Double
   public var requestTimeoutSeconds: Double
   public var retryPolicy: RetryPolicy
+  /// `allow_test_data: true`: this data source is a test one, so a transform that included
+  /// test-mode records (`transform.include_test_data`) may be loaded into it (README "Test-mode rehearsals").
+  public var allowTestData = false
   /// True when the deprecated token + secret pair was used (the stage logs a warning).
   public var usesLegacyCredentials: Bool {
     if case .legacy = credentials { return true }
@@ -174,7 +178,7 @@ public struct LoadConfig: Sendable {
       maxDelay: try cm.double("retry_max_delay_seconds", default: 60, range: 0...600),
       maxTotalSeconds: try cm.double("max_retry_seconds", default: 300, range: 0...7200))
 
-    return LoadConfig(
+    var config = LoadConfig(
       apiURL: url, credentials: credentials, dataSourceUUID: ds,
       requestsPerSecond: try cm.double("requests_per_second", default: 20, range: 0.1...40),
       maxConnections: try cm.int("max_connections", default: 8, range: 1...20),
@@ -189,5 +193,7 @@ public struct LoadConfig: Sendable {
       importTimeoutSeconds: try cm.double("import_timeout_seconds", default: 3600, range: 0.1...86400),
       requestTimeoutSeconds: try cm.double("request_timeout_seconds", default: 60, range: 0.1...600),
       retryPolicy: policy)
+    config.allowTestData = try cm.bool("allow_test_data", default: false)
+    return config
   }
 }

@@ -4,6 +4,10 @@ import RevenueCore
 import Staging
 import Transport
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// One load of one run: plan what is not confirmed yet, bulk-import it, send the follow-ups, write
 /// the ledger (partial as it goes, final at the end), write back to Postgres and publish `load/`.
 struct LoadEngine {
@@ -19,18 +23,39 @@ struct LoadEngine {
 
   func execute() async throws -> StageResult {
     let started = Date()
+    let heartbeat = Heartbeat(progress: ctx.progress)
+    defer { heartbeat.stop() }
+    ctx.progress.begin("load: reading transform output and earlier outcomes", total: nil)
     let transformManifest = try run.requireManifest("transform", for: "load")
+    // Phase figures for whoever investigates a slow or large load (`--log-level debug`).
+    func rss(_ what: String) {
+      guard logger.logLevel <= .debug else { return }
+      let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+      let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS") }.map(String.init) ?? "VmRSS ?"
+      logger.debug("load \(what): \(line) after \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+    rss("start")
     // Checked against transform's manifest before anything is read or sent.
     let verifiedInputs = try StagedInput.verify(
       run: run, stage: "transform", manifest: transformManifest, names: LoadInput.files)
     let input = try LoadInput.read(run: run)
+    rss("input")
+    defer { rss("end") }
     let prior = try PriorLedger.read(area: ctx.area, currentRun: run, dataSource: config.dataSourceUUID)
+    releaseFreeMemory()  // the parse garbage of reading the ledgers: give its pages back
+    rss("prior")
     let plan = LoadPlan.make(input: input, prior: prior, only: only)
+    rss("plan")
     let factory = EntryFactory(runID: run.id, prior: prior)
     let client = ChartMogulClient(config: config, transport: transport, logger: logger)
     let ledger = try PartialLedger(run: run, dataSource: config.dataSourceUUID)
+    let attributeStore = try AttributeStore(
+      area: ctx.area, dataSource: config.dataSourceUUID,
+      wanted: Set(plan.attributes.map(\.customerExternalID) + plan.units.compactMap { $0.attributes?.customerExternalID }))
+    ctx.progress.end()
 
     var batches: [BulkBatch] = []
+    var learnedCustomers: [String: String] = [:]
     let hasWork = !plan.isEmpty || !prior.unfinishedImports.isEmpty
     if hasWork {
       try await client.verifyDataSource(config.dataSourceUUID)
@@ -41,7 +66,7 @@ struct LoadEngine {
       let resolver = Resolver(client: client, dataSource: config.dataSourceUUID, knownCustomers: known)
       let importer = BulkImporter(
         client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger,
-        progress: ctx.progress)
+        progress: ctx.progress, attributeStore: attributeStore)
       await importer.settle(prior.unfinishedImports)
 
       let split = BulkBatch.split(
@@ -54,18 +79,63 @@ struct LoadEngine {
             for: u, status: .failed, error: nil,
             message: "the records of customer \(u.customerExternalID) are larger than ChartMogul's 5 MB bulk import limit"))
       }
-      ctx.progress.begin("load customers", total: plan.units.count)
+      ctx.progress.begin(
+        "load: bulk imports and status polls (\(batches.count.grouped) imports, \(config.maxImportsInFlight) at a time) — customers",
+        total: plan.units.count)
       let late = try await importer.run(batches)
       ctx.progress.end()
 
       var work: [FollowUps.Work] = []
-      for (i, t) in plan.lateTransactions + late { work.append(.transaction(i, t)) }
+      for (i, t) in plan.lateTransactions + late.transactions { work.append(.transaction(i, t)) }
       for c in plan.cancellations { work.append(.cancellation(c)) }
-      for a in plan.attributes { work.append(.attributes(a)) }
-      let followUps = FollowUps(
-        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now)
+      for a in plan.attributes + late.attributes { work.append(.attributes(a)) }
+
+      // The uuids the follow-ups and the write-back need, learned in as few requests as possible.
+      var wanted = Set<String>()
+      for c in plan.cancellations { wanted.insert(c.customerExternalID) }
+      for a in plan.attributes + late.attributes { wanted.insert(a.customerExternalID) }
+      if config.writeBackURL != nil {
+        for cid in input.customerOrder where input.customers[cid] != nil {
+          let now = await ledger.result(.customer, cid)
+          let e = now ?? prior.entries[LedgerEntry.id(.customer, cid)]
+          if let e, e.status == .confirmed, e.uuid == nil { wanted.insert(cid) }
+        }
+      }
+      for cid in Array(wanted) {
+        let mine = await ledger.result(.customer, cid)
+        if let mine, mine.status != .confirmed { wanted.remove(cid) }
+        if let u = mine?.uuid ?? prior.entries[LedgerEntry.id(.customer, cid)]?.uuid {
+          await resolver.remember(customer: cid, uuid: u)
+        }
+      }
+      if !wanted.isEmpty {
+        ctx.progress.begin("load: looking up customer uuids (\(wanted.count.grouped) customers, 200 per page)", total: nil)
+        do {
+          // One lookup each while that is fewer requests than paging the whole customer list.
+          let population = max(input.customers.count, known.count)
+          learnedCustomers = try await resolver.learnCustomers(wanted, lookupLimit: max(25, population / 200))
+        } catch let e as ChartMogulError {
+          logger.warning("could not list the data source's customers: \(e)")
+        }
+        ctx.progress.end()
+        for (cid, u) in learnedCustomers {
+          if var r = await ledger.result(.customer, cid), r.status == .confirmed, r.uuid == nil {
+            r.uuid = u
+            await ledger.record(r)
+          }
+        }
+      }
+      var followUps = FollowUps(
+        client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now,
+        attributeStore: attributeStore)
+      followUps.serviceStarts = LoadEngine.serviceStarts(input: input, cancelled: Set(plan.cancellations.map(\.subscriptionExternalID)))
       try await followUps.run(work, progress: ctx.progress)
     }
+    ctx.progress.begin(
+      config.writeBackURL == nil ? "load: writing the ledger" : "load: uuids for the app database, the ledger, the write-back",
+      total: nil)
+    defer { ctx.progress.end() }
+    try await attributeStore.close()
     try await ledger.close()
     let results = await ledger.results
     // The app database wants the uuids of what was confirmed, including records an earlier, killed
@@ -79,9 +149,11 @@ struct LoadEngine {
       for (id, e) in pool where before[id]?.uuid == nil { learned[id] = e.uuid }
     }
 
-    // Final ledger: one line per input record, in input order.
+    // Final outcome of every input record, in input order; `own`: those this run wrote (the run's
+    // ledger and the pipeline ledger get these; outcomes of earlier runs are not copied).
     var final: [String: LedgerEntry] = [:]
     var lines: [LedgerEntry] = []
+    var own: [LedgerEntry] = []
     func settle(_ kind: LedgerKind, _ key: String, _ fields: @autoclosure () -> JSONObject) {
       let id = LedgerEntry.id(kind, key)
       var e: LedgerEntry
@@ -92,9 +164,13 @@ struct LoadEngine {
       } else {
         e = factory.make(kind, key, .skipped, fields: fields(), message: "not selected for this retry", sent: false)
       }
+      let earlier = results[id] == nil ? prior.entries[id] : nil
       if e.dataSource == nil { e.dataSource = config.dataSourceUUID }
-      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] }
-      if final[id] == nil { lines.append(e) }
+      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] ?? (kind == .customer ? learnedCustomers[key] : nil) }
+      if final[id] == nil {
+        lines.append(e)
+        if earlier == nil || earlier!.runID == run.id || earlier!.uuid != e.uuid { own.append(e) }
+      }
       final[id] = e
     }
     for p in input.plans { settle(.plan, p.externalID, EntryFactory.fields(plan: p)) }
@@ -124,10 +200,11 @@ struct LoadEngine {
     let summary = LoadSummary(
       lines: lines, results: results, batches: batches, stats: stats, seconds: Date().timeIntervalSince(started),
       writeBack: writeBack, alreadyConfirmed: plan.alreadyConfirmed)
+    rss("settled")
     let builder = try StageBuilder(run: run, stage: "load")
     do {
       let w = try builder.writer(LedgerFiles.ledgerName)
-      for e in lines { try w.write(e.json) }
+      for e in own { try w.write(e.json) }
       try builder.publish(
         inputs: verifiedInputs, accounting: summary.accounting,
         details: summary.details)
@@ -135,9 +212,48 @@ struct LoadEngine {
       builder.abandon()
       throw error
     }
+    try prior.record(own: own, runID: run.id, area: ctx.area)
     try? FileSystem.removeTree(LedgerFiles.partialDirectory(run))
-    return StageResult(stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details)
+    return StageResult(
+      stage: "load", accounting: summary.accounting, lines: summary.lines, details: summary.details,
+      writeBackFailure: summary.writeBackFailure)
   }
+}
+
+extension LoadEngine {
+  /// Service period starts of this run's line items on the subscriptions being cancelled.
+  static func serviceStarts(input: LoadInput, cancelled: Set<String>) -> [String: Set<Int64>] {
+    guard !cancelled.isEmpty else { return [:] }
+    var out: [String: Set<Int64>] = [:]
+    for (_, list) in input.invoicesByCustomer {
+      for i in list {
+        for l in i.lineItems {
+          guard let sub = l.subscriptionExternalID, cancelled.contains(sub), let s = l.servicePeriodStart else { continue }
+          out[sub, default: []].insert(s.seconds)
+        }
+      }
+    }
+    return out
+  }
+}
+
+/// glibc's `malloc_trim(0)`: returns freed heap pages to the system (a long parse leaves many).
+@_silgen_name("malloc_trim") private func c_malloc_trim(_ pad: Int) -> Int32
+func releaseFreeMemory() { _ = c_malloc_trim(0) }
+
+/// Redraws the progress line every second while a phase waits on ChartMogul (a bulk import being
+/// processed, the rate limit), so the user sees the load alive from its first second.
+final class Heartbeat: Sendable {
+  let task: Task<Void, Never>
+  init(progress: any ProgressSink) {
+    task = Task {
+      while !Task.isCancelled {
+        try? await Task.sleep(nanoseconds: 1_000_000_000)
+        progress.advance(by: 0)
+      }
+    }
+  }
+  func stop() { task.cancel() }
 }
 
 /// Counts and figures of a load for the one-screen summary and `manifest.json` details.
@@ -145,6 +261,8 @@ struct LoadSummary {
   var accounting = Accounting()
   var lines: [String] = []
   var details = JSONObject()
+  /// The write-back failed (redacted message): the run is not clean.
+  var writeBackFailure: String?
 
   init(
     lines entries: [LedgerEntry], results: [String: LedgerEntry], batches: [BulkBatch], stats: HTTPStats.Snapshot,
@@ -190,6 +308,7 @@ struct LoadSummary {
     details["p95_ms"] = .int(Int((stats.p95Seconds * 1000).rounded()))
     details["http"] = stats.json
     if let writeBack { details["write_back"] = writeBack.json }
+    writeBackFailure = writeBack?.error
 
     func k(_ kind: LedgerKind) -> String { (sent[kind] ?? 0).grouped }
     lines.append(

@@ -12,6 +12,8 @@ struct LoadInput {
   var invoicesByCustomer: [String: [InvoiceRecord]] = [:]
   var cancellations: [CancellationRecord] = []
   var attributes: [AttributeRecord] = []
+  /// The last attribute set of each customer (transform writes one per customer).
+  var attributesByCustomer: [String: AttributeRecord] = [:]
   var invoiceCount = 0
   var transactionCount = 0
   /// Lines load cannot read or that break `RecordLimits`: each fails in the ledger with its reason
@@ -82,6 +84,7 @@ struct LoadInput {
       let a = try AttributeRecord(json: v)
       try limit(RecordLimits.problem(in: a))
       input.attributes.append(a)
+      input.attributesByCustomer[a.customerExternalID] = a
     }
     return input
   }
@@ -102,6 +105,8 @@ struct LoadPlan {
   var lateTransactions: [(invoice: InvoiceRecord, transaction: TransactionRecord)] = []
   var cancellations: [CancellationRecord] = []
   var attributes: [AttributeRecord] = []
+  /// Attribute sets that travel inside their (new) customer's bulk object.
+  var bulkAttributes = 0
   /// Records confirmed by earlier attempts (not sent again).
   var alreadyConfirmed = 0
 
@@ -121,6 +126,7 @@ struct LoadPlan {
       return true
     }
     plan.plans = input.plans.filter { wanted(.plan, $0.externalID) }
+    var inBulk = Set<String>()
     for cid in input.customerOrder {
       let customer = input.customers[cid]
       let customerPending = customer != nil && wanted(.customer, cid)
@@ -135,13 +141,28 @@ struct LoadPlan {
           plan.lateTransactions.append((inv, t))
         }
       }
+      var carried: AttributeRecord? = nil
+      if customerPending, let a = input.attributesByCustomer[cid], !(a.tags.isEmpty && a.custom.isEmpty),
+        prior.confirmed(.attributes, LoadInput.key(a)) == nil,
+        only.map({ $0.contains(LedgerEntry.id(.attributes, LoadInput.key(a))) || $0.contains(LedgerEntry.id(.customer, cid)) }) ?? true
+      {
+        carried = a
+        inBulk.insert(LoadInput.key(a))
+      }
       if customerPending || !invoices.isEmpty {
         plan.units.append(
-          CustomerUnit(customerExternalID: cid, customer: customer, customerPending: customerPending, invoices: invoices))
+          CustomerUnit(
+            customerExternalID: cid, customer: customer, customerPending: customerPending, invoices: invoices,
+            attributes: carried))
       }
     }
+    plan.bulkAttributes = inBulk.count
     plan.cancellations = input.cancellations.filter { wanted(.cancellation, LoadInput.key($0)) }
-    plan.attributes = input.attributes.filter { wanted(.attributes, LoadInput.key($0)) }
+    plan.attributes = input.attributes.filter { a in
+      let key = LoadInput.key(a)
+      guard !inBulk.contains(key) else { return false }
+      return wanted(.attributes, key)
+    }
     return plan
   }
 }

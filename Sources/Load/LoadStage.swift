@@ -10,11 +10,6 @@ import Transport
 /// earlier attempt (this run's partial ledger, or any run's published ledger) are never sent again,
 /// and a create answered with "already exists" is looked up by external id and confirmed.
 public enum LoadStage {
-  /// Reads and checks `destination.chartmogul` (unknown keys, limits, credentials, data source).
-  public static func validateConfig(_ pipeline: PipelineFile, environment: Environment) throws -> LoadConfig {
-    try LoadConfig.parse(pipeline, environment: environment)
-  }
-
   /// Loads the run's transform output. Requires `transform/manifest.json`; writes `load/ledger.ndjson`
   /// (+ `load/requests.ndjson` with `dryRun`) and `load/manifest.json`.
   public static func run(_ ctx: StageContext, dryRun: Bool) async throws -> StageResult {
@@ -23,11 +18,19 @@ public enum LoadStage {
 
   /// Same, with an explicit HTTP transport.
   public static func run(_ ctx: StageContext, dryRun: Bool, transport: any HTTPTransport) async throws -> StageResult {
-    let config = try validateConfig(ctx.pipeline, environment: ctx.environment)
+    let config = try ctx.configuration.section(LoadConfig.self)
     announce(config, ctx.logger)
-    if dryRun { return try DryRun(config: config, ctx: ctx).execute() }
-    if !config.syncEnabled { return try disabled(ctx) }
-    return try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()
+    let testData = try TestDataGuard.check(run: ctx.run, config: config)
+    var result: StageResult
+    if dryRun {
+      result = try DryRun(config: config, ctx: ctx).execute()
+    } else if !config.syncEnabled {
+      result = try disabled(ctx)
+    } else {
+      result = try await LoadEngine(config: config, ctx: ctx, transport: transport, only: nil).execute()
+    }
+    if testData { result.lines.append("warning: " + TestDataGuard.warning) }
+    return result
   }
 
   static func announce(_ config: LoadConfig, _ logger: Logger) {
@@ -51,25 +54,26 @@ public enum LoadStage {
     details["sync_enabled"] = false
     return StageResult(
       stage: "load", accounting: Accounting(input: input.recordCount, skipped: input.recordCount), lines: [message],
-      details: details)
+      details: details, noOp: .syncDisabled)
   }
 
   /// Re-sends records that failed in earlier runs and have had fewer than `max_attempts` attempts
   /// (per the ledgers, and per the app database's `chartmogul_sync_attempts`). Each affected run's
   /// `load/` is republished with the new outcomes.
+  /// As `retry(configuration:…)` with a configuration of its own (tests, single-stage callers).
   public static func retry(
     pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink
   ) async throws -> StageResult {
     try await retry(
-      pipeline: pipeline, environment: environment, area: area, logger: logger, progress: progress,
-      transport: URLSessionTransport(maxConnectionsPerHost: 20))
+      configuration: PipelineConfiguration(pipeline: pipeline, environment: environment), area: area, logger: logger,
+      progress: progress)
   }
 
   public static func retry(
-    pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink,
-    transport: any HTTPTransport
+    configuration: PipelineConfiguration, area: StagingArea, logger: Logger, progress: any ProgressSink,
+    transport: any HTTPTransport = URLSessionTransport(maxConnectionsPerHost: 20)
   ) async throws -> StageResult {
-    let config = try validateConfig(pipeline, environment: environment)
+    let config = try configuration.section(LoadConfig.self)
     announce(config, logger)
     var total = Accounting()
     var lines: [String] = []
@@ -77,7 +81,7 @@ public enum LoadStage {
     guard config.syncEnabled else {
       return StageResult(
         stage: "retry", accounting: total, lines: ["ChartMogul sync is disabled: nothing was retried"],
-        details: ["sync_enabled": false])
+        details: ["sync_enabled": false], noOp: .syncDisabled)
     }
     let appFailed =
       config.writeBackURL.map { WriteBackStep.failedTransactionIDs(url: $0, maxAttempts: config.maxAttempts, logger: logger) }
@@ -107,9 +111,9 @@ public enum LoadStage {
         if let app = e.fields["app_transaction_id"]?.stringValue, appFailed.contains(app) { only.insert(e.id) }
       }
       guard !only.isEmpty, run.isComplete("transform") else { continue }
+      try TestDataGuard.check(run: run, config: config)
       logger.info("retrying \(only.count) failed records of run \(run.id)")
-      let ctx = StageContext(
-        pipeline: pipeline, environment: environment, area: area, run: run, logger: logger, progress: progress)
+      let ctx = StageContext(configuration: configuration, area: area, run: run, logger: logger, progress: progress)
       let r = try await LoadEngine(config: config, ctx: ctx, transport: transport, only: only).execute()
       let stillFailed = r.accounting.failed
       total = total + Accounting(input: only.count, output: only.count - stillFailed, failed: stillFailed)

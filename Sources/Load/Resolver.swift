@@ -33,6 +33,47 @@ actor Resolver {
     return nil
   }
 
+  /// Learns the uuids of `wanted` customers not known yet: up to `lookupLimit` one by one
+  /// (`GET /v1/customers?data_source_uuid=&external_id=`), more by paging the data source's customers
+  /// 200 at a time (dev.chartmogul.com/reference/customers/list: `per_page` up to 200, `cursor`) and
+  /// stopping once all are found — never one request per customer of a large load. Returns the
+  /// uuids learned.
+  @discardableResult
+  func learnCustomers(_ wanted: Set<String>, lookupLimit: Int = 25) async throws -> [String: String] {
+    let missing = wanted.filter { customerUUIDs[$0] == nil }
+    guard !missing.isEmpty else { return [:] }
+    var learned: [String: String] = [:]
+    if missing.count <= lookupLimit {
+      for id in missing.sorted() {
+        if let u = try await customerUUID(id) { learned[id] = u }
+      }
+      return learned
+    }
+    var cursor: String? = nil
+    pages: for _ in 0..<1_000_000 {
+      var q: [(String, String)] = [("data_source_uuid", dataSource), ("per_page", "200")]
+      if let cursor { q.append(("cursor", cursor)) }
+      let r = try await client.expectSuccess("GET", "/v1/customers", query: q)
+      for e in r.json?["entries"]?.arrayValue ?? [] {
+        guard let u = e["uuid"]?.stringValue else { continue }
+        var ids = (e["external_ids"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if let x = e["external_id"]?.stringValue { ids.append(x) }
+        for x in ids where missing.contains(x) && learned[x] == nil {
+          learned[x] = u
+          customerUUIDs[x] = u
+        }
+      }
+      pagesRead += 1
+      if learned.count == missing.count { break pages }
+      guard r.json?["has_more"]?.boolValue == true, let next = r.json?["cursor"]?.stringValue, !next.isEmpty else { break }
+      cursor = next
+    }
+    return learned
+  }
+
+  /// Pages of the customer list read by `learnCustomers` (for the summary).
+  private(set) var pagesRead = 0
+
   /// `GET /v1/invoices?data_source_uuid=&external_id=` → the invoice (with its transactions), or nil.
   func invoice(_ externalID: String) async throws -> JSONValue? {
     let r = try await client.expectSuccess(

@@ -4,9 +4,17 @@ import RevenueCore
 /// the wire (chartmogul-api.md §3–§8): our extras (a plan's currency, an invoice's gateway, app ids,
 /// merged ids) are left out.
 enum WireFormat {
-  /// A customer in a bulk import (§8 mirrors §4's fields).
-  static func customer(_ c: CustomerRecord) -> JSONValue {
+  /// A customer in a bulk import. The bulk import takes customers as "Create a Customer" does,
+  /// including `attributes: {tags, custom: [{type, key, value}]}` (dev.chartmogul.com/reference/import-data-bulk,
+  /// /reference/customers/add), so a new customer's attributes travel with it.
+  static func customer(_ c: CustomerRecord, attributes: AttributeRecord? = nil) -> JSONValue {
     var o = JSONObject()
+    if let a = attributes, !(a.tags.isEmpty && a.custom.isEmpty) {
+      var attrs = JSONObject()
+      if !a.tags.isEmpty { attrs["tags"] = .array(a.tags.map { .string($0) }) }
+      if !a.custom.isEmpty { attrs["custom"] = .array(a.custom.map(\.json)) }
+      o["attributes"] = .object(attrs)
+    }
     o["external_id"] = .string(c.externalID)
     o.set("name", .optional(c.name))
     o.set("email", .optional(c.email))
@@ -58,13 +66,35 @@ enum WireFormat {
 
   static func tags(_ a: AttributeRecord) -> JSONValue { ["tags": .array(a.tags.map { .string($0) })] }
 
-  /// `PATCH /v1/import/subscriptions/{uuid}`: one more cancellation date.
-  /// An ordinary cancellation sets `cancelled_at`; one that carries the subscription's whole list
-  /// (lapses, their withdrawal) sends `cancellation_dates`, which replaces ChartMogul's list
-  /// (https://dev.chartmogul.com/docs/changing-customer-churn-history).
+  /// `POST …/attributes/custom` with only the keys ChartMogul does not have yet.
+  static func newCustom(_ list: [CustomAttribute]) -> JSONValue { ["custom": .array(list.map(\.json))] }
+
+  /// `PUT …/attributes/custom`: `{"custom": {key: value}}` for keys already defined.
+  static func changedCustom(_ list: [CustomAttribute]) -> JSONValue {
+    var o = JSONObject()
+    for a in list { o[a.key] = a.value }
+    return ["custom": .object(o)]
+  }
+
+  /// `DELETE …/attributes/custom`: `{"custom": [keys]}`.
+  static func removedCustom(_ keys: [String]) -> JSONValue { ["custom": .array(keys.map { .string($0) })] }
+
+  /// `POST` / `DELETE …/attributes/tags`: `{"tags": [...]}`.
+  static func tagList(_ tags: [String]) -> JSONValue { ["tags": .array(tags.map { .string($0) })] }
+
+  /// What a dry run shows for a cancellation (the real body also carries the dates ChartMogul
+  /// already has, see `cancellationDates`).
   static func cancellation(_ c: CancellationRecord) -> JSONValue {
-    if let dates = c.cancellationDates { return ["cancellation_dates": .array(dates.map { .string($0.iso8601) })] }
+    if let dates = c.cancellationDates { return cancellationDates(dates) }
     return ["cancelled_at": .string(c.cancelledAt.iso8601)]
+  }
+
+  /// `PATCH /v1/import/subscriptions/{uuid}` with the subscription's full list of cancellation
+  /// dates, sorted and without repeats: it replaces ChartMogul's list
+  /// (https://dev.chartmogul.com/docs/changing-customer-churn-history), so sending it twice changes nothing.
+  static func cancellationDates(_ dates: [Timestamp]) -> JSONValue {
+    let all = Set(dates.map(\.seconds)).sorted()
+    return ["cancellation_dates": .array(all.map { .string(Timestamp(seconds: $0).iso8601) })]
   }
 }
 
@@ -76,6 +106,8 @@ struct CustomerUnit: Sendable {
   /// Is the customer itself still to be confirmed (else it is only sent to carry its new invoices)?
   var customerPending: Bool
   var invoices: [InvoiceRecord]
+  /// Tags and custom attributes sent inside the customer object (a customer new to ChartMogul).
+  var attributes: AttributeRecord? = nil
 
   var invoiceCount: Int { invoices.count }
   var transactionCount: Int { invoices.reduce(0) { $0 + $1.transactions.count } }
@@ -83,7 +115,7 @@ struct CustomerUnit: Sendable {
   /// The unit's objects per bulk array, serialised (for size accounting and the body).
   func parts() -> (customers: [JSONValue], invoices: [JSONValue], lines: [JSONValue], transactions: [JSONValue]) {
     var cs: [JSONValue] = []
-    if let customer { cs.append(WireFormat.customer(customer)) }
+    if let customer { cs.append(WireFormat.customer(customer, attributes: attributes)) }
     var inv: [JSONValue] = []
     var lines: [JSONValue] = []
     var txs: [JSONValue] = []
@@ -104,20 +136,25 @@ struct CustomerUnit: Sendable {
   }
 }
 
-/// One `POST /v1/data_sources/{uuid}/json_imports` request.
+/// One `POST /v1/data_sources/{uuid}/json_imports` request. The body is built when it is sent
+/// (`body`), not kept: a load holds at most the bodies of the imports in flight.
 struct BulkBatch: Sendable {
   var externalID: String
   var plans: [PlanRecord]
   var units: [CustomerUnit]
-  var body: JSONValue
   var bytes: Int
 
   var customerIDs: [String] { units.map(\.customerExternalID) }
   var invoiceCount: Int { units.reduce(0) { $0 + $1.invoiceCount } }
 
-  /// Builds the body. The import's `external_id` is derived from the content, so a retried or
-  /// dry-run request is byte-identical and a re-sent import is recognised as the same one.
-  static func make(pipeline: String, runID: String, plans: [PlanRecord], units: [CustomerUnit]) -> BulkBatch {
+  /// The request body: the same bytes every time it is built (sorted keys, content-derived id).
+  var body: JSONValue {
+    var o = BulkBatch.content(plans: plans, units: units)
+    o["external_id"] = .string(externalID)
+    return .object(o)
+  }
+
+  static func content(plans: [PlanRecord], units: [CustomerUnit]) -> JSONObject {
     var cs: [JSONValue] = []
     var inv: [JSONValue] = []
     var lines: [JSONValue] = []
@@ -135,11 +172,16 @@ struct BulkBatch: Sendable {
     o["invoices"] = .array(inv)
     o["line_items"] = .array(lines)
     o["transactions"] = .array(txs)
-    let digest = SHA256.hex(JSONWriter.bytes(.object(o))).prefix(16)
+    return o
+  }
+
+  /// The import's `external_id` is derived from the content, so a retried or dry-run request is
+  /// byte-identical and a re-sent import is recognised as the same one.
+  static func make(pipeline: String, runID: String, plans: [PlanRecord], units: [CustomerUnit]) -> BulkBatch {
+    let bytes = JSONWriter.bytes(.object(content(plans: plans, units: units)))
+    let digest = SHA256.hex(bytes).prefix(16)
     let ext = "\(pipeline)-\(runID)-\(digest)"
-    o["external_id"] = .string(ext)
-    let body = JSONValue.object(o)
-    return BulkBatch(externalID: ext, plans: plans, units: units, body: body, bytes: JSONWriter.bytes(body).count)
+    return BulkBatch(externalID: ext, plans: plans, units: units, bytes: bytes.count + ext.utf8.count + 16)
   }
 
   /// Splits units into batches of at most `maxCustomers` customers and `maxBytes` serialised bytes.

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PostgresClient
+import AppDatabase
 import RevenueCore
 
 /// Writes confirmed and failed records back to the app database (`SyncWriteBack`) and one

@@ -2,63 +2,96 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Reconcile
 import RevenueCore
-import Sandbox
 import Staging
 import Transform
+import Validate
 
-/// A pipeline file opened for one command: parsed, checked, and (for the demo) connected to an
-/// in-process Sandbox.
+/// A pipeline file opened for one command: parsed and checked once into a `PipelineConfiguration`
+/// and, for the demo, pointed at a ChartMogul stand-in the caller started.
 ///
-/// Every section is checked up front so a typo fails before any work starts (DESIGN.md §4): sources,
-/// transform and destination always; the destination's environment variables only when a command
-/// talks to ChartMogul.
-public final class PipelineSession: @unchecked Sendable {
-  // Immutable after `open`, except `sandbox`, which only `open`/`close` touch on the calling task.
-  public private(set) var pipeline: PipelineFile
-  public private(set) var environment: Environment
+/// Every section is checked up front so a typo fails before any work starts (README "Pipeline
+/// file"): sources, transform and destination always; the destination's environment variables only
+/// when a command talks to ChartMogul.
+public final class PipelineSession: Sendable {
+  public let configuration: PipelineConfiguration
+  public var pipeline: PipelineFile { configuration.pipeline }
+  public var environment: Environment { configuration.environment }
   public let area: StagingArea
   public let logger: Logger
   public let progress: any ProgressSink
-  /// The in-process ChartMogul stand-in when `destination.sandbox.enabled` is true.
-  public private(set) var sandbox: SandboxServer?
+  /// The ChartMogul stand-in (demo sandbox) this session talks to, stopped by `close()`.
+  public let standIn: (any ChartMogulStandIn)?
 
-  /// Keys of the `destination` section; `chartmogul` belongs to Load, `sandbox` to this file.
+  /// Keys of the `destination` section; `chartmogul` belongs to Load, `sandbox` to `DemoSandboxSettings`.
   static let destinationKeys = ["chartmogul", "sandbox"]
-  static let sandboxKeys = [
-    "enabled", "port", "api_key", "data_source_uuid", "state_file", "fx", "account_currency", "auto_churn_days",
-  ]
 
   init(
-    pipeline: PipelineFile, environment: Environment, area: StagingArea, logger: Logger, progress: any ProgressSink
+    configuration: PipelineConfiguration, area: StagingArea, logger: Logger, progress: any ProgressSink,
+    standIn: (any ChartMogulStandIn)?
   ) {
-    self.pipeline = pipeline
-    self.environment = environment
+    self.configuration = configuration
     self.area = area
     self.logger = logger
     self.progress = progress
+    self.standIn = standIn
   }
 
   /// Opens a pipeline file and checks every section a command needs.
-  /// - Parameter needsDestination: start the sandbox (when configured) and check `destination`.
+  /// - Parameters:
+  ///   - needsDestination: the command talks to ChartMogul: check `destination` fully, and start the
+  ///     demo sandbox when `destination.sandbox` is enabled.
+  ///   - startSandbox: starts the demo sandbox from its settings (the CLI passes one); without it an
+  ///     enabled `destination.sandbox` is a configuration error for commands that need a destination.
   public static func open(
     path: String, environment: Environment, logger: Logger, progress: any ProgressSink = NoProgress(),
-    needsDestination: Bool
+    needsDestination: Bool,
+    startSandbox: (@Sendable (DemoSandboxSettings) async throws -> any ChartMogulStandIn)? = nil
   ) async throws -> PipelineSession {
-    let pipeline = try PipelineFile.load(path: path, environment: environment)
-    let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
-    let session = PipelineSession(
-      pipeline: pipeline, environment: environment, area: area, logger: logger, progress: progress)
+    var pipeline = try PipelineFile.load(path: path, environment: environment)
+    var environment = environment
+    _ = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
     try ExtractStage.validateConfig(pipeline, environment: environment)
     _ = try TransformStage.validateConfig(pipeline)
-    let destination = try pipeline.section("destination", allowed: destinationKeys)
-    if needsDestination, let sandboxConfig = try destination?.mapping("sandbox", allowed: sandboxKeys),
-      try sandboxConfig.bool("enabled", default: true)
-    {
-      try await session.startSandbox(sandboxConfig, path: path)
+    let sandbox = try DemoSandboxSettings.parse(pipeline)
+    var standIn: (any ChartMogulStandIn)?
+    if needsDestination, let sandbox {
+      guard let startSandbox else {
+        throw ConfigurationError(
+          "\(path): destination.sandbox is enabled but this caller cannot start the demo sandbox; run it with the chartmogul-etl CLI or set enabled: false")
+      }
+      if let stateFile = sandbox.stateFile {
+        try FileSystem.makeDirectory((stateFile as NSString).deletingLastPathComponent)
+      }
+      let server = try await startSandbox(sandbox)
+      standIn = server
+      var values = environment.values
+      values["CHARTMOGUL_API_URL"] = server.baseURL
+      values["CHARTMOGUL_API_KEY"] = server.apiKey
+      values["CHARTMOGUL_DATA_SOURCE_ID"] = server.dataSourceUUID
+      environment = Environment(values)
+      do {
+        pipeline = try PipelineFile.load(path: path, environment: environment)
+      } catch {
+        await server.stop()
+        throw error
+      }
+      logger.info("started the in-process ChartMogul sandbox at \(server.baseURL)")
     }
-    if !needsDestination, destination != nil { try session.lintDestination() }
+    let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
+    let session = PipelineSession(
+      configuration: PipelineConfiguration(pipeline: pipeline, environment: environment), area: area,
+      logger: logger, progress: progress, standIn: standIn)
+    do {
+      if needsDestination {
+        try session.checkDestination()
+      } else if pipeline.root.has("destination") {
+        try session.lintDestination()
+      }
+    } catch {
+      await session.close()
+      throw error
+    }
     return session
   }
 
@@ -66,8 +99,8 @@ public final class PipelineSession: @unchecked Sendable {
   /// type or an out-of-range value; only environment variables it does not need may be unset.
   func lintDestination() throws {
     let checks: [() throws -> Void] = [
-      { _ = try LoadStage.validateConfig(self.pipeline, environment: self.environment) },
-      { _ = try ValidateStage.validateConfig(self.pipeline, environment: self.environment) },
+      { _ = try self.configuration.section(LoadConfig.self) },
+      { _ = try self.configuration.section(ValidateConfig.self) },
     ]
     for check in checks {
       do {
@@ -78,53 +111,21 @@ public final class PipelineSession: @unchecked Sendable {
     }
   }
 
-  /// Starts the in-process Sandbox and re-reads the pipeline with `CHARTMOGUL_API_URL`,
-  /// `CHARTMOGUL_API_KEY` and `CHARTMOGUL_DATA_SOURCE_ID` pointing at it.
-  func startSandbox(_ config: ConfigMapping, path: String) async throws {
-    let dataSourceUUID = try config.string("data_source_uuid") ?? "ds_sandbox-demo-0000-0000-000000000001"
-    var fx: [String: Double] = [:]
-    if let fxMap = try config.mapping("fx", allowed: nil) {
-      for key in fxMap.keys {
-        fx[key.uppercased()] = try fxMap.double(key, default: 0, range: 0.000_000_1...1_000_000)
-      }
-    }
-    var options = SandboxOptions()
-    options.port = try config.int("port", default: 0, range: 0...65535)
-    options.apiKey = try config.string("api_key") ?? "sandbox-demo-key"
-    options.dataSources = [(name: "chartmogul-etl \(pipeline.name)", uuid: dataSourceUUID)]
-    options.stateFile = try config.string("state_file")
-    if let stateFile = options.stateFile {
-      try FileSystem.makeDirectory((stateFile as NSString).deletingLastPathComponent)
-    }
-    options.fx = fx
-    options.accountCurrency = try config.string("account_currency") ?? "USD"
-    options.autoChurnDays = try config.optionalInt("auto_churn_days", range: 1...90)
-    let server = try await SandboxServer.start(options)
-    sandbox = server
-    var values = environment.values
-    values["CHARTMOGUL_API_URL"] = server.baseURL
-    values["CHARTMOGUL_API_KEY"] = server.apiKey
-    values["CHARTMOGUL_DATA_SOURCE_ID"] = dataSourceUUID
-    environment = Environment(values)
-    pipeline = try PipelineFile.load(path: path, environment: environment)
-    logger.info("started the in-process ChartMogul sandbox at \(server.baseURL)")
-  }
-
-  /// Checks the ChartMogul destination settings (commands that load or validate).
+  /// Checks the ChartMogul destination settings (commands that load or validate). Each section is
+  /// parsed once; later calls return the same value.
   public func checkDestination() throws {
-    _ = try LoadStage.validateConfig(pipeline, environment: environment)
-    _ = try ValidateStage.validateConfig(pipeline, environment: environment)
+    _ = try configuration.section(LoadConfig.self)
+    _ = try configuration.section(ValidateConfig.self)
   }
 
   public func context(run: RunFolder) -> StageContext {
     StageContext(
-      pipeline: pipeline, environment: environment, area: area, run: run,
+      configuration: configuration, area: area, run: run,
       logger: logger.with(metadata: ["run.id": "\(run.id)", "pipeline": "\(pipeline.name)"]), progress: progress)
   }
 
   public func close() async {
-    if let sandbox { await sandbox.stop() }
-    sandbox = nil
+    if let standIn { await standIn.stop() }
   }
 }
 

@@ -10,29 +10,25 @@ public struct RunInspector: Sendable {
 
   // MARK: - status
 
-  /// Machine-readable status: the lock holder, committed cursors and, per run, `run.json` merged with
-  /// the accounting of every complete stage (from its manifest) and the incomplete stages.
-  public func status(runID: String?, limit: Int = 20) throws -> JSONValue {
-    var out = JSONObject()
-    out["schema_version"] = 1
-    out["pipeline"] = .string(area.pipeline)
-    out["staging"] = .string(area.root)
-    out["lock"] = RunLock.currentHolder(area: area).map { .object($0) } ?? .null
-    out["state"] = .object(try StateStore(area: area).read())
+  /// The lock holder, committed cursors and, per run, `run.json` merged with the accounting of
+  /// every complete stage (from its manifest) and the incomplete stages.
+  public func status(runID: String?, limit: Int = 20) throws -> PipelineStatus {
     let ids: [String]
     if let runID {
       ids = [try area.existingRun(runID).id]
     } else {
       ids = Array(area.runIDs().suffix(limit))
     }
-    var runs: [JSONValue] = []
-    for id in ids.reversed() { runs.append(.object(try runStatus(try RunFolder(area: area, id: id)))) }
-    out["runs"] = .array(runs)
-    return .object(out)
+    var runs: [RunStatus] = []
+    for id in ids.reversed() { runs.append(try runStatus(try RunFolder(area: area, id: id))) }
+    return PipelineStatus(
+      pipeline: area.pipeline, staging: area.root,
+      lock: RunLock.currentHolder(area: area).map(PipelineStatus.LockHolder.init(record:)),
+      state: try StateStore(area: area).read(), runs: runs)
   }
 
-  public func runStatus(_ run: RunFolder) throws -> JSONObject {
-    var record = try RunRecord.read(run)
+  public func runStatus(_ run: RunFolder) throws -> RunStatus {
+    var record = RunRepair.honest(try RunRecord.read(run))
     record["run_id"] = .string(run.id)
     var stages = record["stages"]?.objectValue ?? JSONObject()
     for name in RunFolder.stages {
@@ -49,7 +45,7 @@ public struct RunInspector: Sendable {
       stages[name] = .object(s)
     }
     record["stages"] = .object(stages)
-    return record
+    return RunStatus(record: record)
   }
 
   // MARK: - inspect
@@ -65,11 +61,11 @@ public struct RunInspector: Sendable {
     run: RunFolder, stage: String, file: String, externalID: String?, limit: Int?,
     _ body: (Int, JSONValue) throws -> Void
   ) throws {
-    guard PipelineFile.isSafeName(file) else { throw StagingError("file name '\(file)' is not a staged file name") }
+    guard PipelineFile.isSafeName(file) else { throw ConfigurationError("file name '\(file)' is not a staged file name") }
     let path = run.file(stage, file)
     guard FileSystem.exists(path) else {
       let known = (try? run.manifest(stage))??.files.map(\.name).joined(separator: ", ") ?? "none"
-      throw StagingError("\(stage)/\(file) does not exist in run \(run.id) (files: \(known))")
+      throw ConfigurationError("\(stage)/\(file) does not exist in run \(run.id) (files: \(known))")
     }
     var shown = 0
     let needle = externalID.map { Array($0.utf8) }

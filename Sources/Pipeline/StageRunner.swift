@@ -2,29 +2,11 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Reconcile
+import Validate
 import RevenueCore
 import Staging
 import Transform
-
-/// What a command did: the stages it ran, whether any record failed, and the run it used.
-public struct CommandOutcome: Sendable {
-  public var runID: String?
-  public var stages: [StageResult] = []
-  public var validation: ValidationResult?
-  public var messages: [String] = []
-
-  public init(runID: String?) { self.runID = runID }
-
-  /// Exit code by DESIGN.md §2: 0 when every record is accounted for and nothing failed, 1 otherwise.
-  public var exitCode: Int32 {
-    if stages.contains(where: \.hasFailures) { return 1 }
-    // A failed write-back leaves the app database behind ChartMogul: the run is not clean.
-    if stages.contains(where: { $0.details["write_back"]?["error"]?.stringValue != nil }) { return 1 }
-    if let validation, !validation.passed { return 1 }
-    return 0
-  }
-}
+import Validate
 
 /// Runs stages under the pipeline lock, keeps `run.json` current and commits incremental cursors
 /// only after a confirmed load (anchors.md idea 2).
@@ -45,15 +27,18 @@ public struct StageRunner: Sendable {
   /// `run`: extract → transform → load (→ validate when enabled).
   public func run(runID: String?) async throws -> CommandOutcome {
     try session.checkDestination()
-    let run = try area.createRun(id: runID)
-    return try await locked(run: run, command: "run") { outcome in
+    // The folder is made only once the lock is ours: a refused run leaves nothing behind.
+    return try await locked(command: "run", lockID: runID ?? RunCatalog.proposedRunID(area: area)) {
+      try area.createRun(id: runID)
+    } body: { run, outcome in
       outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: nil) })
       outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
       let load = try await stage("load", run) { try await LoadStage.run($0, dryRun: false) }
       outcome.stages.append(load)
       if load.accounting.failed == 0, !load.isNoOp { try commitCursors(run) }
-      let config = try ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+      let config = try session.configuration.section(ValidateConfig.self)
       if config.enabled, !load.isNoOp {
+        try checkInterruption()
         outcome.validation = try await validate(run)
       }
     }
@@ -61,16 +46,18 @@ public struct StageRunner: Sendable {
 
   /// `extract`: a new run (or the one named), all sources or one.
   public func extract(runID: String?, source: String?) async throws -> CommandOutcome {
-    let run = try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
-      ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
-    return try await locked(run: run, command: "extract") { outcome in
+    let area = self.area
+    return try await locked(command: "extract", lockID: runID ?? RunCatalog.proposedRunID(area: area)) {
+      try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
+        ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
+    } body: { run, outcome in
       outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: source) })
     }
   }
 
   public func transform(runID: String?) async throws -> CommandOutcome {
     let run = try area.resolveRun(runID)
-    return try await locked(run: run, command: "transform") { outcome in
+    return try await locked(run: run, command: "transform") { run, outcome in
       outcome.stages.append(try await stage("transform", run) { try await TransformStage.run($0) })
     }
   }
@@ -78,7 +65,7 @@ public struct StageRunner: Sendable {
   public func load(runID: String?, dryRun: Bool) async throws -> CommandOutcome {
     try session.checkDestination()
     let run = try area.resolveRun(runID)
-    return try await locked(run: run, command: dryRun ? "load --dry-run" : "load") { outcome in
+    return try await locked(run: run, command: dryRun ? "load --dry-run" : "load") { run, outcome in
       let result = try await stage(dryRun ? "load-dry-run" : "load", run) {
         try await LoadStage.run($0, dryRun: dryRun)
       }
@@ -107,8 +94,7 @@ public struct StageRunner: Sendable {
     var outcome = CommandOutcome(runID: nil)
     let started = Date()
     let result = try await LoadStage.retry(
-      pipeline: session.pipeline, environment: session.environment, area: area, logger: session.logger,
-      progress: session.progress)
+      configuration: session.configuration, area: area, logger: session.logger, progress: session.progress)
     if let run = try? area.resolveRun(nil) { onStageFinished(result, Date().timeIntervalSince(started), run) }
     outcome.stages.append(result)
     return outcome
@@ -116,39 +102,66 @@ public struct StageRunner: Sendable {
 
   // MARK: - Plumbing
 
-  /// Takes the lock, records the command in `run.json`, runs `body`, records the outcome.
-  func locked(run: RunFolder, command: String, _ body: (inout CommandOutcome) async throws -> Void) async throws
-    -> CommandOutcome
-  {
-    let lock = try RunLock.acquire(area: area, runID: run.id, command: command)
+  /// Takes the lock on an existing run (see `locked(command:lockID:open:body:)`).
+  func locked(
+    run: RunFolder, command: String, _ body: (RunFolder, inout CommandOutcome) async throws -> Void
+  ) async throws -> CommandOutcome {
+    try await locked(command: command, lockID: run.id, open: { run }, body: body)
+  }
+
+  /// Takes the lock, repairs records left by dead processes, opens (or creates) the run with `open`,
+  /// records the command in `run.json`, runs `body`, records the outcome (`interrupted` after a
+  /// SIGINT/SIGTERM, with the command that resumes it).
+  func locked(
+    command: String, lockID: String, open: () throws -> RunFolder,
+    body: (RunFolder, inout CommandOutcome) async throws -> Void
+  ) async throws -> CommandOutcome {
+    try checkInterruption()
+    let lock = try RunLock.acquire(area: area, runID: lockID, command: command)
     defer { lock.release() }
     if let previous = lock.previousHolder, let pid = previous["pid"]?.scalarText {
       session.logger.notice("took over a stale lock left by pid \(pid) (run \(previous["run_id"]?.scalarText ?? "?"))")
     }
+    for line in RunRepair.repair(area: area) { session.logger.notice("\(line)") }
+    let run = try open()
+    let me = ProcessIdentity.current
     try RunRecord.update(run) { r in
+      r["pid"] = .int(Int(me.pid))
+      r["pid_started"] = .int(Int(me.started))
       r["pipeline_sha256"] = .string(session.pipeline.sha256)
       r["pipeline_file"] = .string(session.pipeline.path)
       if r["started_at"] == nil { r["started_at"] = .string(RunRecord.now()) }
       r["command"] = .string(command)
-      r["outcome"] = .string("running")
+      r["outcome"] = .string(RunStatus.Outcome.running.description)
     }
     var outcome = CommandOutcome(runID: run.id)
     do {
-      try await body(&outcome)
+      try await body(run, &outcome)
+      try checkInterruption()
     } catch {
+      if let signal = Interruption.shared.requestedSignal {
+        let resume = "chartmogul-etl \(command) --pipeline \(session.pipeline.path) --run-id \(run.id)"
+        try? RunRecord.update(run) { r in
+          r["outcome"] = .string(RunRepair.interrupted)
+          r["error"] = .string("interrupted by \(Interruption.name(signal)); rerun to resume: \(resume)")
+          r["finished_at"] = .string(RunRecord.now())
+        }
+        session.logger.notice("interrupted by \(Interruption.name(signal)): in-flight work finished and was recorded")
+        throw InterruptedError(signal: signal, resume: resume)
+      }
       try? RunRecord.update(run) { r in
-        r["outcome"] = .string("failed")
+        r["outcome"] = .string(RunStatus.Outcome.failed.description)
         r["error"] = .string(Redactor.shared.redact("\(error)"))
         r["finished_at"] = .string(RunRecord.now())
       }
       await alert(.runFailed(pipeline: session.pipeline.name, runID: run.id, reason: Redactor.shared.redact("\(error)")))
       throw error
     }
-    let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment)
+    let config = try? session.configuration.section(ValidateConfig.self)
     let figures = try? Monitoring.figures(
       run: run, area: area, thresholds: config?.thresholds ?? MonitoringThresholds())
     try RunRecord.update(run) { r in
-      r["outcome"] = .string(outcome.exitCode == 0 ? "succeeded" : "completed_with_failures")
+      r["outcome"] = .string((outcome.exitCode == 0 ? RunStatus.Outcome.succeeded : .completedWithFailures).description)
       r["finished_at"] = .string(RunRecord.now())
       r["error"] = nil
       if let figures { r["monitoring"] = .object(figures) }
@@ -161,14 +174,20 @@ public struct StageRunner: Sendable {
     return outcome
   }
 
+  /// After SIGINT/SIGTERM no new stage starts.
+  func checkInterruption() throws {
+    if let signal = Interruption.shared.requestedSignal { throw InterruptedError(signal: signal) }
+  }
+
   /// Runs one stage, timing it and recording it in `run.json`.
   func stage(_ name: String, _ run: RunFolder, _ body: (StageContext) async throws -> StageResult) async throws
     -> StageResult
   {
+    try checkInterruption()
     let started = Date()
     try RunRecord.updateStage(run, name) { s in
       s["started_at"] = .string(RunRecord.now())
-      s["outcome"] = .string("running")
+      s["outcome"] = .string(RunStatus.Outcome.running.description)
       s["finished_at"] = nil
       s["error"] = nil
     }
@@ -176,8 +195,9 @@ public struct StageRunner: Sendable {
     do {
       result = try await body(session.context(run: run))
     } catch {
+      let interrupted = Interruption.shared.isRequested
       try? RunRecord.updateStage(run, name) { s in
-        s["outcome"] = .string("failed")
+        s["outcome"] = .string(interrupted ? RunRepair.interrupted : RunStatus.Outcome.failed.description)
         s["error"] = .string(Redactor.shared.redact("\(error)"))
         s["finished_at"] = .string(RunRecord.now())
         s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
@@ -186,7 +206,7 @@ public struct StageRunner: Sendable {
     }
     let seconds = Date().timeIntervalSince(started)
     try RunRecord.updateStage(run, name) { s in
-      s["outcome"] = .string(result.hasFailures ? "completed_with_failures" : "succeeded")
+      s["outcome"] = .string((result.hasFailures ? RunStatus.Outcome.completedWithFailures : .succeeded).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", seconds))
       s["accounting"] = result.accounting.json
@@ -200,7 +220,7 @@ public struct StageRunner: Sendable {
     let started = Date()
     let result = try await ValidateStage.run(session.context(run: run))
     try RunRecord.updateStage(run, "validate") { s in
-      s["outcome"] = .string(result.passed ? "succeeded" : "failed")
+      s["outcome"] = .string((result.passed ? RunStatus.Outcome.succeeded : .failed).description)
       s["finished_at"] = .string(RunRecord.now())
       s["duration_s"] = .number(String(format: "%.3f", Date().timeIntervalSince(started)))
       s["details"] = result.json
@@ -210,29 +230,20 @@ public struct StageRunner: Sendable {
 
   /// Sends an alert when a webhook is configured; a failing webhook is logged, never fatal.
   func alert(_ a: Alert) async {
-    guard let config = try? ValidateStage.validateConfig(session.pipeline, environment: session.environment),
-      let url = config.webhookURL
+    guard let config = try? session.configuration.section(ValidateConfig.self), let url = config.webhookURL
     else { return }
     _ = await AlertSender(webhook: url, logger: session.logger).send(a)
   }
 
   /// Moves the cursors extract proposed into `state.json`: only after ChartMogul confirmed the load.
   func commitCursors(_ run: RunFolder) throws {
-    guard let manifest = try run.manifest("extract"),
-      let proposed = manifest.details["proposed_cursors"]?.objectValue, proposed.count > 0
-    else { return }
-    var cursors: [String: JSONObject] = [:]
-    for f in proposed { if let o = f.value.objectValue { cursors[f.key] = o } }
+    guard let manifest = try run.manifest("extract") else { return }
+    let cursors = manifest.proposedCursors
+    guard !cursors.isEmpty else { return }
     try StateStore(area: area).commit(cursors)
-    try RunRecord.update(run) { r in r["committed_cursors"] = .object(proposed) }
+    var committed = JSONObject()
+    for (k, v) in cursors.sorted(by: { $0.key < $1.key }) { committed[k] = .object(v) }
+    try RunRecord.update(run) { r in r["committed_cursors"] = .object(committed) }
     session.logger.info("advanced incremental cursors for \(cursors.keys.sorted().joined(separator: ", "))")
-  }
-}
-
-extension StageResult {
-  /// Load did nothing on purpose (`CHARTMOGUL_SYNC_ENABLED=false` or dry run).
-  public var isNoOp: Bool {
-    details["no_op"]?.boolValue == true || details["dry_run"]?.boolValue == true
-      || details["sync_enabled"]?.boolValue == false
   }
 }

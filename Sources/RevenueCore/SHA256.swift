@@ -1,9 +1,9 @@
-import CShims
+import SystemShims
 
 /// Streaming SHA-256 (FIPS 180-4), used for manifest checksums and the pipeline-file hash.
 /// Owned here so the package needs no crypto dependency (a heavy build on 2 cores).
 ///
-/// Whole 64-byte blocks are compressed in C (CShims): with the x86 SHA extensions when CPUID reports
+/// Whole 64-byte blocks are compressed in C (SystemShims): with the x86 SHA extensions when CPUID reports
 /// them (~1.4 GB/s on the project's EPYC), portable C otherwise. Every staged file is hashed as it is
 /// written, so this runs over every byte every stage writes. The Swift compression below is kept as an
 /// independent reference the tests compare the C paths against.

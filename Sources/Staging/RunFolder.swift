@@ -1,4 +1,4 @@
-import CShims
+import SystemShims
 import Foundation
 import RevenueCore
 
@@ -34,10 +34,12 @@ public struct StagingArea: Sendable {
     try StagingSafety.checkArea(self)
   }
 
-  /// Run ids, oldest first (ids sort by time).
+  /// Run ids, oldest first by the creation time recorded in `run.json` (never by name: a
+  /// `--run-id backfill-1` made before a timestamped run is older than it).
   public func runIDs() -> [String] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory)) ?? []
-    return names.filter { PipelineFile.isSafeName($0) && FileSystem.isDirectory(runsDirectory + "/" + $0) }.sorted()
+    return RunCatalog.orderByCreation(
+      names.filter { PipelineFile.isSafeName($0) && FileSystem.isDirectory(runsDirectory + "/" + $0) }, area: self)
   }
 
   public var latestRunID: String? { runIDs().last }
@@ -46,7 +48,8 @@ public struct StagingArea: Sendable {
   public func existingRun(_ id: String) throws -> RunFolder {
     let run = try RunFolder(area: self, id: id)
     guard FileSystem.isDirectory(run.path) else {
-      throw StagingError("run '\(id)' does not exist in \(runsDirectory) (see `status` for the list of runs)")
+      // A wrong --run-id is a usage problem (exit 2), not a failed stage.
+      throw ConfigurationError("run '\(id)' does not exist in \(runsDirectory) (see `status` for the list of runs)")
     }
     try StagingSafety.checkRun(run)
     return run
@@ -56,7 +59,7 @@ public struct StagingArea: Sendable {
   public func resolveRun(_ id: String?) throws -> RunFolder {
     if let id { return try existingRun(id) }
     guard let latest = latestRunID else {
-      throw StagingError("pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
+      throw ConfigurationError("pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
     }
     return try existingRun(latest)
   }
@@ -75,6 +78,7 @@ public struct StagingArea: Sendable {
     let run = try RunFolder(area: self, id: chosen)
     try FileSystem.makeDirectory(run.path)
     try StagingSafety.checkRun(run)
+    try RunCatalog.recordCreation(run, now: now)
     return run
   }
 }

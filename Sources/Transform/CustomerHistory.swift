@@ -46,7 +46,7 @@ enum CustomerHistory {
 
   /// The index of the latest run before `run` whose published transform holds one; nil on a first run.
   static func locate(before run: RunFolder) throws -> Prior? {
-    for id in run.area.runIDs().reversed() where id < run.id {
+    for id in run.area.runIDs(createdBefore: run.id).reversed() {
       let earlier = try RunFolder(area: run.area, id: id)
       guard let m = try earlier.manifest("transform"), let e = m.file(fileName) else { continue }
       return Prior(run: id, path: earlier.file("transform", fileName), entry: e)

@@ -1,4 +1,4 @@
-import CShims
+import SystemShims
 import Foundation
 import Staging
 

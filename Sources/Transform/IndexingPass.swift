@@ -21,7 +21,7 @@ extension TransformEngine {
   /// Pass 1 over one input: people, subscriptions and plans into the indexes; gateway payments
   /// only give their identities and Stripe id aliases (they are mapped in pass 2).
   func indexPeopleAndPlans(source s: Int, path: String) throws {
-    let readers = PaymentReaders(subscriptions: nil)
+    let readers = PaymentReaders(subscriptions: nil, includeTestData: config.includeTestData)
     try ReadAheadLines.run(
       path: path, sections: indexingSections(s), progress: progress,
       read: { bytes, _ -> IndexingLine? in
@@ -41,8 +41,14 @@ extension TransformEngine {
           try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
           return
         }
+        seenKinds.insert(rec.kind)
         if rec.isPayment {
+          testPayments.formUnion(TestMode.testPaymentIDs(rec))
           indexPaymentIdentity(rec, readers: readers)
+          return
+        }
+        if let bad = ControlBytes.problem(rec.record) {
+          try ledger.reject(s, line, "control_character", bad, record: rec.record)
           return
         }
         try indexRecord(rec, source: s, line: line)

@@ -38,7 +38,8 @@ extension TransformEngine {
 
   /// Pass 2 over one input: every payment or refund becomes an invoice fragment in the sort.
   func mapPayments(source s: Int, path: String, sorter: ExternalSorter) throws {
-    let readers = PaymentReaders(subscriptions: subscriptions)
+    var readers = PaymentReaders(subscriptions: subscriptions, includeTestData: config.includeTestData)
+    readers.testPayments = testPayments
     var fb = FragmentBuilder(config: config, aliases: aliases, planIntervals: index.planIntervals)
     fb.currencyOf = LastCurrency().lookup
     // Lines pass 1 did not read (app payment sections, see `indexPeopleAndPlans`) must be app payment rows.

@@ -46,7 +46,7 @@ enum SubscriptionHistory {
 
   static func locate(before run: RunFolder) throws -> Prior {
     var seeds: [(id: String, path: String)] = []
-    for id in run.area.runIDs().reversed() where id < run.id {
+    for id in run.area.runIDs(createdBefore: run.id).reversed() {
       let earlier = try RunFolder(area: run.area, id: id)
       guard let m = try earlier.manifest("transform") else { continue }
       if let e = m.file(fileName) {

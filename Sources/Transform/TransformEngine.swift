@@ -1,4 +1,4 @@
-import CShims
+import SystemShims
 import Foundation
 import RevenueCore
 import Staging
@@ -18,7 +18,7 @@ import TransformRules
 /// - machinery: `ReadAheadLines` (reading thread), `ParallelJobs`, `ExternalSorter` + `SortRunReader`,
 ///   `Fragment+SortLine` (sort-line codec), `CompactJSONWriter` (pre-sorted-key JSON),
 ///   `AppTransactionScanner` (app rows without a JSON tree), `CustomerSlots` + `UserKey` (per-user
-///   memo of customer facts), `UTF8Order`, `RecordLedger` (accounting, rejects, skipped).
+///   memo of customer facts), `UTF8Order`, `InputAccounting` (accounting, rejects, skipped).
 ///
 /// Each fast path is pinned to the plain rule it replaces by a differential test (`FastPathTests`,
 /// `CompactJSONWriterTests`).
@@ -27,7 +27,7 @@ final class TransformEngine {
   let inputs: [String]
   /// Each input's sections as the extract manifest lists them (nil: unknown, read it whole).
   let sections: [[FileSection]?]
-  let ledger: RecordLedger
+  let ledger: InputAccounting
   let builder: StageBuilder
   let formats: ActivityFormats
   let progress: any ProgressSink
@@ -47,6 +47,10 @@ final class TransformEngine {
   let aliases = PaymentAliases()
   var index: IndexReaders
   var trackers = BuildTrackers()
+  /// Record kinds pass 1 met (for the backfill warnings, see `BackfillWarnings`).
+  var seenKinds = Set<String>()
+  /// Ids of test-mode Stripe payments (refund objects carry no `livemode`: they follow their charge).
+  var testPayments = Set<String>()
   /// The payment pass's per-user memo of customer facts (folded into `customers` after it).
   var slots = CustomerSlots()
 
@@ -65,10 +69,11 @@ final class TransformEngine {
     self.formats = formats
     self.progress = progress
     self.totalLines = totalLines
-    ledger = RecordLedger(
+    ledger = InputAccounting(
       sourceNames: names, rejects: try builder.writer("rejects.ndjson"), skipped: try builder.writer("skipped.ndjson"))
     customers = CustomerIndex(config: config)
     index = IndexReaders(customers: customers, subscriptions: subscriptions)
+    index.includeTestData = config.includeTestData
   }
 
   func run() throws -> JSONObject {

@@ -59,6 +59,9 @@ public enum TransformStage {
         totalLines: inputs.reduce(0) { $0 + $1.lines }, prior: prior, priorSubscriptions: priorSubscriptions,
         asOf: asOf)
       var summary = try engine.run()
+      let warnings = BackfillWarnings.warnings(kinds: engine.seenKinds, includeTestData: config.includeTestData)
+      if !warnings.isEmpty { summary["warnings"] = .array(warnings.map { .string($0) }) }
+      if config.includeTestData { summary[BackfillWarnings.testDataKey] = true }
       summary.set("prior_customer_index", prior?.json)
       var bySource: [String: Accounting] = [:]
       for (i, n) in engine.ledger.sourceNames.enumerated() { bySource[n] = engine.ledger.accounting[i] }
@@ -75,6 +78,7 @@ public enum TransformStage {
         lapseLine(summary, config: config),
         "customer index: " + (prior.map { "continues run \($0.run)'s (\($0.entry.lines.grouped) lines)" } ?? "first (no earlier run has one)"),
       ]
+      lines += warnings.map { "warning: " + $0 }
       if !engine.ledger.rejectCodes.isEmpty {
         lines.append("rejects: " + engine.ledger.rejectCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))
       }

@@ -6,6 +6,8 @@ package struct IndexReaders {
   package let customers: CustomerIndex
   package let subscriptions: SubscriptionIndex
   package var planIntervals: [String: (IntervalUnit, Int)] = [:]
+  /// `transform.include_test_data`: test-mode customers and subscriptions are indexed (rehearsals).
+  package var includeTestData = false
 
   package init(customers: CustomerIndex, subscriptions: SubscriptionIndex) {
     self.customers = customers
@@ -18,7 +20,7 @@ package struct IndexReaders {
     case "app.user": return appUser(e.record)
     case "app.subscription": return appSubscription(e.record, source: source, line: line)
     case "stripe.customer": return stripeCustomer(e.record, csv: false)
-    case "stripe-customers-csv": return stripeCustomer(e.record, csv: true)
+    case "stripe-customers-csv": return stripeCustomerExport(e.record)
     case "stripe.subscription": return stripeSubscription(e.record, source: source, line: line)
     case "stripe-subscriptions-csv": return stripeSubscriptionCSV(e.record, source: source, line: line)
     case "paypal.plan": return paypalPlan(e.record)
@@ -68,7 +70,7 @@ package struct IndexReaders {
   package func stripeCustomer(_ r: JSONValue, csv: Bool) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "field 'id' is missing") }
     if r.flag("deleted") == true { return .skip(code: "deleted", reason: "customer \(id) is deleted in Stripe") }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     var i = Identity(gateway: "stripe", customerID: id)
     if csv {
       i.email = Normalize.email(r.text("Email"))
@@ -92,7 +94,7 @@ package struct IndexReaders {
     guard let cus = r.text("customer") else {
       return .reject(code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
     }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     let status = r.text("status") ?? ""
     let item = r.at("items", "data")?.arrayValue?.first
     let what = "subscription \(id)"

@@ -5,6 +5,8 @@ import RevenueCore
 /// columns listed in docs/gateways.md; PayPal: https://developer.paypal.com/docs/api/transaction-search/v1/).
 package struct PayPalCashierReaders {
   package let subscriptions: SubscriptionIndex?
+  /// `transform.include_test_data`: Cashier `mode=test` rows are read like live ones (rehearsals).
+  package var includeTestData = false
 
   package static let paymentTypes: Set<String> = [
     "subscription payment", "express checkout payment", "website payment", "mobile payment", "general payment",
@@ -12,20 +14,39 @@ package struct PayPalCashierReaders {
   ]
   package static let refundTypes: Set<String> = ["payment refund", "chargeback", "refund"]
 
-  /// Time-zone abbreviations of the Activity CSV (docs/gateways.md), as offsets in seconds.
-  package static let zones: [String: Int] = [
-    "UTC": 0, "GMT": 0, "PST": -8 * 3600, "PDT": -7 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "CST": -6 * 3600,
-    "CDT": -5 * 3600, "EST": -5 * 3600, "EDT": -4 * 3600, "BST": 3600, "CET": 3600, "CEST": 7200, "EET": 7200,
-    "EEST": 10800, "JST": 9 * 3600, "AEST": 10 * 3600, "AEDT": 11 * 3600,
-  ]
-
   package static func money(_ v: JSONValue?, exponent: Int) throws(AmountError) -> Int64? {
     guard let s = v?.text("value") else { return nil }
     return try Money.parseDecimal(s, exponent: exponent, style: .dot)
   }
 
-  /// `paypal.transaction` (one `transaction_details[]` element). T00xx are payments, T11xx/T12xx
-  /// refunds and reversals; other codes move no revenue. Status S/F/V are paid, P pending, D denied.
+  /// What a PayPal transaction event code (T-code) means for revenue
+  /// (https://developer.paypal.com/docs/transaction-search/transaction-event-codes/): T00xx
+  /// account-to-account payments are revenue when they are credits (a debit is a payment the account
+  /// sent, and T0001 is a MassPay payout); of the T11xx reversals and T12xx chargebacks only a payment
+  /// reversal (T1106), a refund (T1107) and a chargeback (T1201) take revenue back. Everything else —
+  /// holds and their release (T1105, T1110, T1111, T15xx), fee reversals, payouts and withdrawals,
+  /// currency conversions, bank transfers — is everyday account activity: skipped, never rejected.
+  package enum EventKind: Equatable {
+    case payment, refund
+    case notRevenue(String)
+
+    package static func of(code: String, amountSign: Int) -> EventKind {
+      if code.hasPrefix("T00") {
+        if code == "T0001" { return .notRevenue("a MassPay payout") }
+        if code == "T0013" { return .notRevenue("a donation") }
+        if amountSign < 0 { return .notRevenue("a payment this account sent (a debit)") }
+        return .payment
+      }
+      if ["T1106", "T1107", "T1201"].contains(code) { return .refund }
+      if code.hasPrefix("T11") || code.hasPrefix("T12") {
+        return .notRevenue("a hold, hold release, fee reversal or chargeback adjustment")
+      }
+      return .notRevenue("account activity that moves no revenue")
+    }
+  }
+
+  /// `paypal.transaction` (one `transaction_details[]` element), classified by `EventKind`.
+  /// Status S/F/V are paid, P pending, D denied.
   package func transaction(_ r: JSONValue) -> ReadOutcome {
     guard let ti = r.at("transaction_info"), let id = ti.text("transaction_id"),
       let cur = ti.at("transaction_amount")?.text("currency_code")
@@ -36,11 +57,13 @@ package struct PayPalCashierReaders {
         reason: "\(id.map { "transaction \($0)" } ?? "a paypal.transaction"): transaction_info.transaction_id and transaction_amount.currency_code are required")
     }
     let code = ti.text("transaction_event_code") ?? ""
-    let isPayment = code.hasPrefix("T00") && code != "T0013"
-    let isRefund = code.hasPrefix("T11") || code.hasPrefix("T12")
-    guard isPayment || isRefund else {
-      return .skip(code: "not_revenue", reason: "event code \(code.isEmpty ? "(none)" : code) moves no revenue")
+    let value = ti.at("transaction_amount")?.text("value") ?? ""
+    let kind = EventKind.of(code: code, amountSign: value.hasPrefix("-") ? -1 : 1)
+    if case .notRevenue(let what) = kind {
+      return .skip(
+        code: "not_revenue", reason: "transaction \(id): event code \(code.isEmpty ? "(none)" : code) is \(what), not revenue")
     }
+    let isRefund = kind == .refund
     switch ti.text("transaction_status") ?? "" {
     case "S", "F", "V": break
     case "P": return .skip(code: "pending_payment", reason: "transaction \(id) is pending")
@@ -166,16 +189,17 @@ package struct PayPalCashierReaders {
     let tp = (r.text("Time") ?? "00:00:00").split(separator: ":").map { Int($0) }
     guard tp.count >= 2, let hh = tp[0], let mm = tp[1] else { return nil }
     let ss = tp.count > 2 ? (tp[2] ?? 0) : 0
-    let zone = r.text("TimeZone")?.uppercased() ?? "UTC"
-    guard let off = zones[zone], let t = Timestamp.utc(y, m, day, hh, mm, ss) else { return nil }
-    return Timestamp(seconds: t.seconds - Int64(off))
+    guard let t = Timestamp.utc(y, m, day, hh, mm, ss), let u = PayPalZones.utc(localSeconds: t.seconds, zone: r.text("TimeZone") ?? "UTC")
+    else { return nil }
+    return Timestamp(seconds: u)
   }
 
   /// `cashier.transaction` / `cashier-csv` (docs/gateways.md): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
-  package func cashier(_ r: JSONValue) -> ReadOutcome {
+  package func cashier(_ raw: JSONValue) -> ReadOutcome {
+    let r = CashierFields.canonical(raw)
     guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
-    if r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
+    if !includeTestData, r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
     switch r.text("status") ?? "" {
     case "SUCCESS": break
     case "PENDING": return .skip(code: "pending_payment", reason: "transaction \(id) is pending; it is read again next run")
@@ -193,7 +217,8 @@ package struct PayPalCashierReaders {
       return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
     }
     let amount: Int64
-    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .strictDot) } catch {
+    // Thousands separators (`1,490.00`) are accepted: dashboards and spreadsheets write them.
+    do { amount = try Money.parseDecimal(r.text("amount") ?? "", exponent: currency.exponent, style: .dot) } catch {
       return .reject(code: "bad_amount", reason: "\(error)")
     }
     switch r.text("type") ?? "" {

@@ -10,6 +10,9 @@ package struct StagedRecord {
   package var record: JSONValue
   /// The export file a CSV row came from (`origin.file`).
   package var originFile: String?
+  /// The file's `date_format`/`decimal` as extract decided them (export CSVs; `origin.date_format`).
+  package var originDateFormat: String?
+  package var originDecimal: String?
 
   /// Kinds describing people, subscriptions and plans (read first, into the indexes).
   package static let indexKinds: Set<String> = [
@@ -19,7 +22,8 @@ package struct StagedRecord {
   /// Kinds that are payments or refunds (each becomes an invoice fragment).
   package static let paymentKinds: Set<String> = [
     "app.transaction", "app.refund", "stripe.invoice", "stripe.charge", "stripe.refund", "stripe-payments-csv",
-    "stripe-refunds-csv", "paypal.transaction", "paypal-activity-csv", "cashier.transaction", "cashier-csv",
+    "stripe-refunds-csv", "stripe-invoices-csv", "paypal.transaction", "paypal-activity-csv", "cashier.transaction",
+    "cashier-csv",
   ]
 
   /// nil when the line is not an extracted record (`kind` and `record` are required).
@@ -29,6 +33,8 @@ package struct StagedRecord {
     gateway = o["gateway"]?.stringValue ?? ""
     record = rec
     originFile = o["origin"]?["file"]?.stringValue
+    originDateFormat = o["origin"]?["date_format"]?.stringValue
+    originDecimal = o["origin"]?["decimal"]?.stringValue
   }
 
   package var isPayment: Bool { Self.paymentKinds.contains(kind) }
@@ -59,6 +65,7 @@ package struct StagedRecord {
     case "stripe.refund": return [r.text("charge"), r.text("payment_intent")]
     case "stripe-payments-csv": return [r.text("id"), r.text("Invoice ID"), r.text("PaymentIntent ID")]
     case "stripe-refunds-csv": return [r.text("Charge ID"), r.text("PaymentIntent ID"), r.text("Invoice ID")]
+    case "stripe-invoices-csv": return StripeReaders.invoiceExportAliases(r)
     default: return []
     }
   }

@@ -5,6 +5,8 @@ import RevenueCore
 /// exports: docs/gateways.md). Amounts in API objects are minor units; exports are decimal text.
 package struct StripeReaders {
   package let subscriptions: SubscriptionIndex?
+  /// `transform.include_test_data`: test-mode records are read like live ones (rehearsals).
+  package var includeTestData = false
 
   /// `stripe.invoice` (basil or legacy shape). Only `paid` invoices are revenue; `open` is pending,
   /// `uncollectible` failed, `draft`/`void` are not invoices a customer paid.
@@ -13,7 +15,7 @@ package struct StripeReaders {
     guard let cur = r.text("currency") else {
       return .reject(code: "missing_field", reason: "invoice \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
     case "paid": break
     case "open": return .skip(code: "pending_payment", reason: "invoice \(id) is open (not paid yet)")
@@ -109,7 +111,7 @@ package struct StripeReaders {
     guard let cur = r.text("currency") else {
       return .reject(code: "missing_field", reason: "charge \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
-    if r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
+    if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
     case "succeeded": break
     case "pending": return .skip(code: "pending_payment", reason: "charge \(id) is pending")
@@ -175,7 +177,7 @@ package struct StripeReaders {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")
     }
-    if r.text("Mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "Mode is Test") }
+    if !includeTestData, r.text("Mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "Mode is Test") }
     switch r.text("Status")?.lowercased() ?? "" {
     case "paid", "refunded", "succeeded": break
     case "failed": return .skip(code: "failed_payment", reason: "payment \(id) failed (\(r.text("Decline Reason") ?? "no reason"))")

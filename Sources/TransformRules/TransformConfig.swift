@@ -14,6 +14,7 @@ import RevenueCore
 ///   reject_amount_above: 1000000000000   # minor units; larger amounts are rejected (default Money.absurdLimit)
 ///   sort_chunk_records: 200000    # invoice fragments sorted in memory per chunk (bounds memory; default 200000)
 ///   lapse_after_days: 30          # cancel subscriptions unpaid this long after their last period (~ = off; `Lapse`)
+///   include_test_data: false      # true: load test-mode records (rehearsals); needs destination.chartmogul.allow_test_data
 /// ```
 /// `interval` is `day`, `week` (= 7 days), `month` or `year`; `interval_count` ≥ 1 (quarterly = month × 3).
 public struct TransformConfig: Sendable {
@@ -23,7 +24,7 @@ public struct TransformConfig: Sendable {
 
   public static let allowedKeys = [
     "plan_mapping", "unmapped_plans", "merge_customers_by_email", "churn_recognition", "test_emails",
-    "reject_amount_above", "sort_chunk_records", "lapse_after_days",
+    "reject_amount_above", "sort_chunk_records", "lapse_after_days", "include_test_data",
   ]
   package static let planKeys = ["name", "currency", "interval", "interval_count"]
 
@@ -37,6 +38,9 @@ public struct TransformConfig: Sendable {
   /// Days after the end of a subscription's last paid period before transform cancels it as lapsed
   /// (nil: never; see `Lapse`).
   public var lapseAfterDays: Int?
+  /// Test-mode records (Stripe `livemode: false`/`Mode=Test`, Cashier `mode=test`, PayPal sandbox
+  /// pipelines) are read like live ones; see `TestMode` for the guard.
+  public var includeTestData = false
 
   public init(
     planMapping: [String: PlanSpec] = [:], unmappedPlans: UnmappedPlans = .reject, mergeCustomersByEmail: Bool = true,
@@ -56,7 +60,10 @@ public struct TransformConfig: Sendable {
   /// Parses the `transform:` section; every error names the file, line and key.
   public init(pipeline: PipelineFile) throws(ConfigError) {
     self.init()
-    guard let t = try pipeline.section("transform", allowed: TransformConfig.allowedKeys) else { return }
+    guard let t = try pipeline.section("transform", allowed: TransformConfig.allowedKeys) else {
+      try TestMode.checkSources(pipeline, includeTestData: false)
+      return
+    }
     if let pm = try t.mapping("plan_mapping", allowed: nil) {
       for (id, node) in pm.entries {
         let m = try node.mapping(allowed: TransformConfig.planKeys)
@@ -89,6 +96,9 @@ public struct TransformConfig: Sendable {
     // Present as `~` (null): switched off; absent: 30 days.
     let lapseKeyPresent = t.entries.contains { $0.0 == "lapse_after_days" }
     lapseAfterDays = try t.optionalInt("lapse_after_days", range: 1...3650) ?? (lapseKeyPresent ? nil : 30)
+    includeTestData = try t.bool("include_test_data", default: false)
+    if includeTestData { try TestMode.checkDestination(pipeline, at: t.child("include_test_data")) }
+    try TestMode.checkSources(pipeline, includeTestData: includeTestData)
   }
 
   /// Is `email` (already normalised) a test address per `test_emails`? Patterns use `*` as a wildcard.

@@ -270,6 +270,8 @@ public struct HTTPRetryExhausted: Error, Sendable, CustomStringConvertible {
   public var lastStatus: Int?
   public var lastError: String?
   public var lastBody: String?
+  /// `host[:port]` of the request, for "cannot reach …" messages.
+  public var host: String? = nil
   public var description: String {
     if let lastStatus {
       return "\(request) still failed after \(attempts) attempts (last status \(lastStatus)); try again later"
@@ -334,13 +336,15 @@ public final class HTTPClient: Sendable {
       case .failure(let error):
         if error is CancellationError { throw error }
         await stats.recordNetworkError()
-        lastError = Redactor.shared.redact("\(error)")
+        lastError = Redactor.shared.redact(HTTPClient.describe(error))
       }
       let delay = policy.delay(afterAttempt: attempt, retryAfter: retryAfter)
       let elapsed = Date().timeIntervalSince(started)
       if attempt >= policy.maxAttempts || elapsed + delay > policy.maxTotalSeconds {
-        throw HTTPRetryExhausted(
+        var exhausted = HTTPRetryExhausted(
           request: request.logLabel, attempts: attempt, lastStatus: lastStatus, lastError: lastError, lastBody: lastBody)
+        exhausted.host = request.url.host.map { h in request.url.port.map { "\(h):\($0)" } ?? h }
+        throw exhausted
       }
       await stats.recordRetry()
       logger.debug(

@@ -1,40 +1,36 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import PostgresClient
 import RevenueCore
 import Staging
 
 /// `chartmogul-etl`: one custom ChartMogul data source fed from Stripe, PayPal, Cashier and the app's
-/// Postgres. Commands and exit codes: DESIGN.md §2.
+/// Postgres. Commands and exit codes: README "Commands" and "Exit codes".
 struct ChartmogulETL: AsyncParsableCommand {
+  static let version = "1.1.0"
   static let configuration = CommandConfiguration(
     commandName: "chartmogul-etl",
     abstract: "Batch ETL from Stripe, PayPal, Cashier and the app database into one ChartMogul data source.",
-    discussion: """
-      Exit codes: 0 every record accounted for and nothing failed; 1 some records failed or were \
-      rejected (details in the run folder); 2 usage or configuration error; 3 another run holds the \
-      pipeline lock; 4 a staged file does not match the manifest of the stage that wrote it (rerun that stage).
-      """,
+    discussion: ExitStatus.summary,
+    version: "chartmogul-etl \(version)",
     subcommands: [
       RunCommand.self, ExtractCommand.self, TransformCommand.self, LoadCommand.self, ValidateCommand.self,
-      StatusCommand.self, InspectCommand.self, ReportCommand.self, RetryCommand.self, MigrateCommand.self,
-      SandboxCommand.self,
+      CheckCommand.self, StatusCommand.self, InspectCommand.self, ReportCommand.self, RetryCommand.self,
+      MigrateCommand.self, SandboxCommand.self, ServeCommand.self, DatasourceCommand.self, PruneCommand.self,
     ])
 }
 
-/// Entry point: parses, runs, and maps every failure to DESIGN.md's exit codes (ArgumentParser alone
-/// would exit 64 for usage errors).
+/// Entry point: parses, runs the command in a task that SIGINT/SIGTERM cancel (stages stop at the
+/// next request or batch, record the run as interrupted, exit 130/143), and maps every failure to the
+/// README's exit codes (ArgumentParser alone would exit 64 for usage errors).
 @main
 enum Main {
   static func main() async {
     let code: Int32
     do {
-      var command = try ChartmogulETL.parseAsRoot()
-      if var asyncCommand = command as? AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
+      let command = try ChartmogulETL.parseAsRoot()
+      try await SignalHandling.run(command)
       code = 0
     } catch {
       code = exitCode(for: error)
@@ -46,18 +42,14 @@ enum Main {
     switch error {
     case let e as ExitCode:
       return e.rawValue
-    case let e as LockHeldError:
-      writeErr("error: \(e)\n")
-      return 3
-    case let e as ConfigError:
-      writeErr("configuration error: \(e)\n")
-      return 2
-    case let e as StagedFileMismatch:
-      writeErr("error: \(Redactor.shared.redact(e.description))\n")
-      return StagedFileMismatch.exitCode
     case let e as ValidationError:
       writeErr("error: \(e.message)\n\(ChartmogulETL.helpMessage())\n")
-      return 2
+      return ExitStatus.configuration
+    case is LockHeldError, is ConfigError, is ConfigurationProblem, is InterruptedError, is PostgresError,
+      is ServiceUnavailableProblem, is PreflightFailure, is CancellationError:
+      let (code, message) = ExitStatus.classify(error)
+      writeErr(message + "\n")
+      return code
     default:
       break
     }
@@ -71,17 +63,10 @@ enum Main {
       || "\(type(of: error))".contains("ParserError")
     {
       writeErr(ChartmogulETL.fullMessage(for: error) + "\n")
-      return 2
+      return ExitStatus.configuration
     }
-    if let pg = error as? PostgresError, [.badURL, .columns, .notMigrated, .missingBaseTables].contains(pg.kind) {
-      writeErr("configuration error: \(ConfigRedaction.redact(String(describing: pg)))\n")
-      return 2
-    }
-    if let configurationProblem = error as? ConfigurationProblem {
-      writeErr("configuration error: \(ConfigRedaction.redact(configurationProblem.message))\n")
-      return 2
-    }
-    writeErr("error: \(Redactor.shared.redact(String(describing: error)))\n")
-    return 1
+    let (code, message) = ExitStatus.classify(error)
+    writeErr(message + "\n")
+    return code
   }
 }

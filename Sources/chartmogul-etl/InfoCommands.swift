@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import AppDatabase
 import PostgresClient
-import Reconcile
+import Validate
 import RevenueCore
 import Sandbox
 import Staging
@@ -21,29 +22,25 @@ struct StatusCommand: AsyncParsableCommand {
     let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
     let status = try RunInspector(area: area).status(runID: runId, limit: limit)
     if json {
-      writeOut(JSONWriter.string(status) + "\n")
+      writeOut(JSONWriter.string(status.json) + "\n")
       return
     }
     var out = "pipeline \(pipeline.name)  (staging: \(area.root))\n"
-    if let holder = status["lock"]?.objectValue {
-      out += "  locked by run \(holder["run_id"]?.scalarText ?? "?") (pid \(holder["pid"]?.scalarText ?? "?"), `\(holder["command"]?.scalarText ?? "?")`)\n"
+    if let holder = status.lock {
+      out += "  locked by run \(holder.runID ?? "?") (pid \(holder.pid ?? "?"), `\(holder.command ?? "?")`)\n"
     }
-    let runs = status["runs"]?.arrayValue ?? []
-    if runs.isEmpty { out += "  no runs yet\n" }
-    for run in runs {
-      let id = run["run_id"]?.scalarText ?? "?"
-      let outcome = run["outcome"]?.scalarText ?? "unknown"
-      out += "\nrun \(id)  \(outcome)  started \(run["started_at"]?.scalarText ?? "-")  finished \(run["finished_at"]?.scalarText ?? "-")\n"
-      if let error = run["error"]?.scalarText { out += "  error: \(error)\n" }
-      for stage in ["extract", "transform", "load", "validate"] {
-        guard let s = run["stages"]?[stage]?.objectValue else { continue }
-        let complete = s["complete"]?.boolValue
-        var line = "  \(stage.padding(toLength: 10, withPad: " ", startingAt: 0))"
-        if complete == false && s["outcome"] == nil { continue }
-        line += (s["outcome"]?.scalarText ?? (complete == true ? "complete" : "incomplete"))
-        if let acc = s["accounting"], let a = try? Accounting(json: acc) { line += "  " + a.equation }
-        if let d = s["duration_s"]?.scalarText { line += "  (\(d)s)" }
-        if let e = s["error"]?.scalarText { line += "\n             error: \(e)" }
+    if status.runs.isEmpty { out += "  no runs yet\n" }
+    for run in status.runs {
+      out += "\nrun \(run.runID)  \(run.outcome?.description ?? "unknown")  started \(run.startedAt ?? "-")  finished \(run.finishedAt ?? "-")\n"
+      if let error = run.error { out += "  error: \(error)\n" }
+      for name in ["extract", "transform", "load", "validate"] {
+        guard let s = run.stages[name] else { continue }
+        if s.complete == false && s.outcome == nil { continue }
+        var line = "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0))"
+        line += s.outcome?.description ?? (s.complete == true ? "complete" : "incomplete")
+        if let a = s.accounting { line += "  " + a.equation }
+        if let d = s.duration { line += "  (\(d)s)" }
+        if let e = s.error { line += "\n             error: \(e)" }
         out += line + "\n"
       }
     }
@@ -114,7 +111,7 @@ struct ReportCommand: AsyncParsableCommand {
       session.logger.notice("waiting for the pipeline lock: \(held)")
     }
     defer { lock.release() }
-    return try RunReport.write(run: run, pipeline: session.pipeline)
+    return try RunReport.write(run: run, configuration: session.configuration)
   }
 
   func run() async throws {

@@ -1,6 +1,12 @@
-// `etl-bench load`: bulk load into the ChartMogul sandbox with injected latency, printing request
-// figures (target: ≤ 1 request per 100 invoices, 100,000 invoices in under 5 minutes at 20 req/s).
-// `etl-bench load-child <pipeline.yaml> <run-id>`: runs one `load` in this process (used by the
+// `etl-bench load`: what a load run does, against the ChartMogul sandbox with ChartMogul's 40 req/s
+// limit, per-request latency and import processing time. Three loads of one pipeline: a first load
+// (every customer with the app's custom attributes and tags), an unchanged rerun, and an incremental
+// run with refunds and cancellations on earlier runs' invoices and some changed attributes. Every
+// request the sandbox sees is counted (bulk imports, polls, lookups, follow-ups, retries). Each load
+// runs in its own child process (`load-child`), so its peak RSS is the load's alone.
+//
+// Size: `--invoices N` or ETL_BENCH_LOAD_INVOICES (default 1,000,000), 10 invoices per customer.
+// `etl-bench load-child <pipeline.yaml> <run-id>`: runs one `load` in this process (also used by the
 // load tests to kill a load mid-way with SIGKILL).
 import Foundation
 import Load
@@ -8,6 +14,10 @@ import Logging
 import RevenueCore
 import Sandbox
 import Staging
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 enum LoadBenchmark {
   static func main(_ which: String, _ args: [String]) async {
@@ -25,9 +35,12 @@ enum LoadBenchmark {
     let pipeline = try PipelineFile.load(path: args[0], environment: env)
     let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
     let run = try area.existingRun(args[1])
-    let ctx = StageContext(pipeline: pipeline, environment: env, area: area, run: run, logger: Logger(label: "load-child"))
+    var logger = Logger(label: "load-child")
+    logger.logLevel = .warning
+    let ctx = StageContext(pipeline: pipeline, environment: env, area: area, run: run, logger: logger)
     let r = try await LoadStage.run(ctx, dryRun: false)
     print(r.accounting.equation)
+    for line in r.lines { print("  " + line) }
   }
 
   static func option(_ args: [String], _ name: String, _ d: Double) -> Double {
@@ -35,84 +48,102 @@ enum LoadBenchmark {
     return v
   }
 
+  struct Shape {
+    var customers: Int
+    var perCustomer: Int
+    var invoices: Int { customers * perCustomer }
+  }
+
   static func bench(_ args: [String]) async throws {
-    let invoices = Int(option(args, "--invoices", 100_000))
-    let perCustomer = max(1, Int(option(args, "--per-customer", 5)))
-    let latency = option(args, "--latency", 0.02)
-    let processing = option(args, "--processing-delay", 0.2)
-    let customers = (invoices + perCustomer - 1) / perCustomer
+    let env = ProcessInfo.processInfo.environment
+    let invoices = Int(option(args, "--invoices", Double(env["ETL_BENCH_LOAD_INVOICES"].flatMap(Int.init) ?? 1_000_000)))
+    let perCustomer = max(1, Int(option(args, "--per-customer", 10)))
+    let latency = option(args, "--latency", 0.05)
+    let processing = option(args, "--processing-delay", 0.5)
+    let rate = 40.0
+    let shape = Shape(customers: max(1, invoices / perCustomer), perCustomer: perCustomer)
     let ds = "ds_bench-0000-4000-8000-000000000001"
     let key = "sk_bench_0123456789"
     let sandbox = try await SandboxServer.start(
       SandboxOptions(
-        apiKey: key, dataSources: [(name: "bench", uuid: ds)], rateLimitPerSecond: 40,
+        apiKey: key, dataSources: [(name: "bench", uuid: ds)], rateLimitPerSecond: Int(rate),
         faults: SandboxFaults(latency: latency), processingDelay: processing))
     let root = NSTemporaryDirectory() + "/etl-bench-load-\(getpid())"
     defer { try? FileManager.default.removeItem(atPath: root) }
-    let yaml = """
-      name: bench
-      staging_root: \(root)
-      destination:
-        chartmogul:
-          api_key: \(key)
-          api_url: \(sandbox.baseURL)
-          data_source_uuid: \(ds)
-      """
-    let env = Environment([:])
-    let pipeline = try PipelineFile(text: yaml, path: "bench.yaml", environment: env)
-    let area = try StagingArea(stagingRoot: root, pipeline: "bench")
-    let run = try area.createRun(id: "bench")
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let yamlPath = root + "/bench.yaml"
+    try """
+    name: bench
+    staging_root: \(root)/staging
+    destination:
+      chartmogul:
+        api_key: \(key)
+        api_url: \(sandbox.baseURL)
+        data_source_uuid: \(ds)
+        requests_per_second: \(Int(rate))
+        max_connections: 16
+        poll_interval_seconds: 0.5
+        poll_max_interval_seconds: 4
+    """.write(toFile: yamlPath, atomically: true, encoding: .utf8)
+    let area = try StagingArea(stagingRoot: root + "/staging", pipeline: "bench")
 
-    // Transform output: monthly invoices with one payment each on two plans.
-    let b = try StageBuilder(run: run, stage: "transform")
-    let plans = [
-      PlanRecord(name: "Starter", intervalCount: 1, intervalUnit: .month, currency: "USD"),
-      PlanRecord(name: "Growth", intervalCount: 1, intervalUnit: .month, currency: "EUR"),
-    ]
-    let pw = try b.writer("plans.ndjson")
-    for p in plans { try pw.write(p.json) }
-    let cw = try b.writer("customers.ndjson")
-    let iw = try b.writer("invoices.ndjson")
-    var written = 0
-    var transactions = 0
-    for c in 0..<customers {
-      let cid = "bench-user-\(c)"
-      try cw.write(CustomerRecord(externalID: cid, name: "Customer \(c)", email: "c\(c)@bench.example", country: "DE").json)
-      let plan = plans[c % 2]
-      for m in 0..<perCustomer where written < invoices {
-        let date = Timestamp.utc(2024, 1, 1)!.adding(months: m)
-        let inv = InvoiceRecord(
-          externalID: "stripe_ch_\(c)_\(m)", customerExternalID: cid, date: date, currency: plan.currency,
-          lineItems: [
-            LineItemRecord(
-              type: .subscription, externalID: "stripe_li_\(c)_\(m)", amountInCents: 4900, taxAmountInCents: 400,
-              subscriptionExternalID: "stripe_sub_\(c)", planExternalID: plan.externalID, servicePeriodStart: date,
-              servicePeriodEnd: date.adding(months: 1))
-          ],
-          transactions: [TransactionRecord(externalID: "stripe_py_\(c)_\(m)", type: .payment, result: .successful, date: date)],
-          gateway: "stripe")
-        try iw.write(inv.json)
-        written += 1
-        transactions += 1
-      }
+    print(
+      "load benchmark: \(shape.invoices.grouped) invoices, \(shape.customers.grouped) customers with \(BenchData.customKeys.count) custom attributes and tags each; sandbox \(Int(rate)) req/s, latency \(Int(latency * 1000)) ms, import processing \(processing) s"
+    )
+    var rows: [String] = []
+    for (i, kind) in ["first", "rerun", "incremental"].enumerated() {
+      let run = try area.createRun(id: "bench-\(i + 1)")
+      let counts = try BenchData.write(run: run, shape: shape, incremental: kind == "incremental")
+      await sandbox.resetRequestCounts()
+      let started = Date()
+      let (output, rssMB, status) = try runChild(yamlPath, run.id)
+      let wall = Date().timeIntervalSince(started)
+      let requests = await sandbox.requestCount()
+      let byPath = await sandbox.requestCounts()
+      guard status == 0 || status == 1 else { throw StagingError("load-child exited \(status): \(output)") }
+      let imports = byPath["POST /v1/data_sources/{id}/json_imports"] ?? 0
+      let floor = Double(requests) / rate + Double(imports) * processing / 4
+      let per100 = Double(requests) * 100 / Double(shape.invoices)
+      print("\n\(kind) load (\(counts)):")
+      for l in output.split(separator: "\n") { print("  " + l) }
+      print(
+        "  requests seen by the sandbox: \(requests.grouped) (\(String(format: "%.3f", per100)) per 100 invoices): "
+          + byPath.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: ", "))
+      print(
+        "  wall \(String(format: "%.1f", wall)) s · rate-limit floor \(String(format: "%.1f", floor)) s (requests ÷ \(Int(rate)) + imports × processing ÷ 4 in flight) · \(String(format: "%.2f", wall / max(floor, 0.001)))× · peak RSS \(String(format: "%.0f", rssMB)) MB"
+      )
+      rows.append(
+        "\(kind): \(String(format: "%.3f", per100)) req/100 invoices, \(requests) req, wall \(String(format: "%.1f", wall)) s, floor \(String(format: "%.1f", floor)) s, \(String(format: "%.2f", wall / max(floor, 0.001)))x, RSS \(String(format: "%.0f", rssMB)) MB"
+      )
     }
-    try b.publish(inputs: [], accounting: Accounting(input: customers + written, output: customers + written))
-
-    var logger = Logger(label: "bench")
-    logger.logLevel = .warning
-    let ctx = StageContext(pipeline: pipeline, environment: env, area: area, run: run, logger: logger)
-    let started = Date()
-    let r = try await LoadStage.run(ctx, dryRun: false)
-    let seconds = Date().timeIntervalSince(started)
-    let serverRequests = await sandbox.requestCount()
     await sandbox.stop()
-    let perObject = customers + plans.count + written + transactions
-    print("load benchmark: \(written.grouped) invoices, \(customers.grouped) customers, sandbox latency \(Int(latency * 1000)) ms, import processing \(processing) s")
-    print("  \(r.accounting.equation)")
-    for line in r.lines { print("  " + line) }
-    print("  wall \(String(format: "%.1f", seconds)) s · \(String(format: "%.0f", Double(written) / seconds)) invoices/s")
-    print("  requests seen by the sandbox: \(serverRequests.grouped) (\(String(format: "%.3f", Double(serverRequests) * 100 / Double(written))) per 100 invoices)")
-    print("  a per-object loader (one create per customer, plan, invoice, transaction) would send \(perObject.grouped) requests")
-    print("  target: ≤ 1 request per 100 invoices; 100,000 invoices in < 300 s at 20 req/s")
+    print("\nsummary (targets: first ≤ 1 req/100 invoices, unchanged rerun ≤ 0.1, wall ≤ 1.2× floor, RSS < 256 MB):")
+    for r in rows { print("  " + r) }
+  }
+
+  /// Runs `etl-bench load-child` (posix_spawn, output to a file) and returns its output, peak RSS
+  /// (MB, from wait4's rusage) and exit status.
+  static func runChild(_ pipeline: String, _ runID: String) throws -> (String, Double, Int32) {
+    var me = ProcessInfo.processInfo.arguments[0]
+    if !me.hasPrefix("/") { me = FileManager.default.currentDirectoryPath + "/" + me }
+    let outPath = pipeline + ".\(runID).out"
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = [me, "load-child", pipeline, runID]
+    var cargs = argv.map { strdup($0) } + [nil]
+    defer { for a in cargs { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, me, &actions, nil, &cargs, environ)
+    guard rc == 0 else { throw StagingError("cannot start \(me): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    unlink(outPath)
+    return (text, Double(usage.ru_maxrss) / 1024, code)
   }
 }

@@ -8,6 +8,7 @@
 // benchmarks/postgres-extract.sh generates the data and runs the psql comparisons next to it.
 import Extract
 import Foundation
+import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging

@@ -33,7 +33,7 @@ extension TransformBenchmark {
         "referrer_user_id": nil, "is_test": .bool(u % 1000 == 999), "ai_generations": .int(u % 500),
         "projects_created": .int(u % 20), "last_event_at": nil, "ticket_count": nil, "avg_rating": nil,
       ]
-      try w.write(ExtractedRecord(source: "postgres", gateway: "app", kind: "app.user",
+      try w.write(ExtractedRecord(source: "postgres", kind: .appUser,
         origin: ["query": "users", "row": .int(u + 1)], record: rec).json)
     }
     for t in 0..<records {
@@ -74,7 +74,7 @@ extension TransformBenchmark {
       rec["created_at"] = .string(Timestamp(seconds: date).iso8601)
       rec["gateway_subscription_id"] = oneTime ? .null : .string("sub_" + String(t / 3, radix: 36))
       rec["user_email"] = .string("user\(user)@example.com")
-      try w.write(ExtractedRecord(source: "postgres", gateway: "app", kind: "app.transaction",
+      try w.write(ExtractedRecord(source: "postgres", kind: .appTransaction,
         origin: ["query": "transactions", "row": .int(t + 1)], record: .object(rec)).json)
     }
     let total = userCount + records

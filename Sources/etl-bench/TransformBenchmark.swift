@@ -2,7 +2,7 @@
 // Generates N app.transaction rows (+ N/10 app.user rows, ~470 bytes/line), runs the transform stage
 // on one core, then the Python/orjson reference (benchmarks/transform_reference.py) on the same file,
 // and prints records/s, MB/s and peak RSS of both, their ratio, and whether the invoices are identical.
-import CShims
+import SystemShims
 import Foundation
 import Logging
 import RevenueCore

@@ -8,7 +8,7 @@ import Testing
   func pipeline(_ chartmogul: String, env: [String: String] = [:], sources: String = "") throws -> LoadConfig {
     let yaml = "name: t\n\(sources)destination:\n  chartmogul:\n" + chartmogul.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
     let e = Environment(env)
-    return try LoadStage.validateConfig(try PipelineFile(text: yaml, path: "p.yaml", environment: e), environment: e)
+    return try LoadConfig.parse(try PipelineFile(text: yaml, path: "p.yaml", environment: e), environment: e)
   }
 
   @Test func defaults() throws {

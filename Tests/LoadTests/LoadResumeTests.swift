@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import PostgresClient
+import AppDatabase
 import RevenueCore
 import Sandbox
 import Staging

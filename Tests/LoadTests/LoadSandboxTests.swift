@@ -84,7 +84,7 @@ import Testing
     let ledger = try h.ledger(h.area.existingRun("b1"))
     #expect(ledger.count == Self.data.recordCount)
     #expect(ledger.allSatisfy { $0.dataSource == other && $0.status == .confirmed })
-    let config = try LoadStage.validateConfig(pipeline, environment: h.environment)
+    let config = try LoadConfig.parse(pipeline, environment: h.environment)
     let client = ChartMogulClient(config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "t"))
     let customers = try await client.expectSuccess(
       "GET", "/v1/customers", query: [("data_source_uuid", other), ("per_page", "200")])

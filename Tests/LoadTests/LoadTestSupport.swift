@@ -160,7 +160,7 @@ final class LoadHarness: @unchecked Sendable {
 
   /// ChartMogul's content as seen through the API, without uuids (comparable across sandboxes).
   func chartMogulState() async throws -> ChartMogulView {
-    let config = try LoadStage.validateConfig(pipeline, environment: environment)
+    let config = try LoadConfig.parse(pipeline, environment: environment)
     let client = ChartMogulClient(config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "view"))
     var view = ChartMogulView()
     var cursor: String? = nil

@@ -1,5 +1,6 @@
 import ETLTestSupport
 import Foundation
+import AppDatabase
 import PostgresClient
 import RevenueCore
 import Testing

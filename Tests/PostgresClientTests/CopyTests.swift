@@ -4,6 +4,7 @@ import RevenueCore
 import Testing
 
 @testable import PostgresClient
+import AppDatabase
 
 /// Binary-capable queries stream as `COPY (…) TO STDOUT (FORMAT binary)`: the statement rewriting
 /// must touch only real parameter references, and the rows, errors and cancellation must be exactly

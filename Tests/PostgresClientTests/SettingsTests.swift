@@ -1,4 +1,5 @@
 import Foundation
+import AppDatabase
 import PostgresClient
 import RevenueCore
 import Testing

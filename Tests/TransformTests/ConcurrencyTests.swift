@@ -1,4 +1,4 @@
-import CShims
+import SystemShims
 import ETLTestSupport
 import Foundation
 import RevenueCore

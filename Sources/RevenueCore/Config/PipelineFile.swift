@@ -6,6 +6,7 @@ public struct PipelineFile: Sendable {
   /// Top-level keys a pipeline file may have.
   public static let topLevelKeys = [
     "name", "staging_root", "sources", "transform", "destination", "validate", "monitoring", "alerts",
+    "schedule", "retention",
   ]
 
   public let path: String

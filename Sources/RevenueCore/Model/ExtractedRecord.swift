@@ -9,7 +9,7 @@
 ///   `stripe.customer`, `stripe.subscription`, `stripe.invoice`, `stripe.charge`, `stripe.refund`;
 ///   `paypal.transaction`, `paypal.subscription`, `paypal.plan`; `cashier.transaction`;
 ///   export rows (`record` = header → cell text): `stripe-payments-csv`, `stripe-customers-csv`,
-///   `stripe-subscriptions-csv`, `stripe-refunds-csv`, `paypal-activity-csv`, `cashier-csv`.
+///   `stripe-subscriptions-csv`, `stripe-invoices-csv`, `stripe-refunds-csv`, `paypal-activity-csv`, `cashier-csv`.
 /// - `origin`: provenance — `{"endpoint":…,"page":…}` for APIs, `{"file":…,"line":…}` for files,
 ///   `{"query":…,"row":…}` for Postgres.
 public struct ExtractedRecord: Sendable, Hashable {

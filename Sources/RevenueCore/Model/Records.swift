@@ -1,4 +1,4 @@
-// The canonical records that Transform writes to `transform/*.ndjson` and Load, Reconcile and the
+// The canonical records that Transform writes to `transform/*.ndjson` and Load, Validate and the
 // report read. Field names are ChartMogul's own snake_case names (reference/chartmogul-api.md §4, §5, §8)
 // so that a staged line reads like the request it becomes; fields ChartMogul does not take (a plan's
 // currency, an invoice's gateway) are ours and Load leaves them out of the wire body.
