@@ -187,6 +187,7 @@ struct LoadEngine {
       var e = u.entry(factory)
       e.dataSource = config.dataSourceUUID
       lines.append(e)
+      own.append(e)
       final[e.id] = e
     }
 

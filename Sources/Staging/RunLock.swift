@@ -39,7 +39,7 @@ public final class RunLock: @unchecked Sendable {
     let lock = RunLock(path: area.lockPath)
     // Never through a link: a linked `lock` would be truncated and rewritten wherever it points.
     let fd = try StagingSafety.openNoFollow(area.lockPath, flags: O_RDWR | O_CREAT, what: "the pipeline lock")
-    do { try StagingSafety.checkOpenFile(fd, path: area.lockPath, what: "the pipeline lock") } catch {
+    do { try StagingSafety.checkOpenFile(fd, path: area.lockPath, what: "the pipeline lock", private: false) } catch {
       close(fd)
       throw error
     }

@@ -29,8 +29,10 @@ public enum StagingSafety {
     try checkOwnership(st, path: path, what: what)
   }
 
-  /// The same rules for a regular file opened as `fd` (after `open(…, O_NOFOLLOW)`).
-  public static func checkOpenFile(_ fd: Int32, path: String, what: String) throws {
+  /// The same rules for a regular file opened as `fd` (after `open(…, O_NOFOLLOW)`). `private`: false
+  /// for a file that holds no personal data (the lock names only its holder), where another user's
+  /// read bits do no harm; ownership is checked either way.
+  public static func checkOpenFile(_ fd: Int32, path: String, what: String, private: Bool = true) throws {
     var st = stat()
     guard fstat(fd, &st) == 0 else {
       throw StagingError("cannot inspect \(what) \(path): \(String(cString: strerror(errno)))")
@@ -38,17 +40,17 @@ public enum StagingSafety {
     guard st.st_mode & S_IFMT == S_IFREG else {
       throw StagingError("\(what) \(path) is not a regular file; remove it and rerun")
     }
-    try checkOwnership(st, path: path, what: what)
+    try checkOwnership(st, path: path, what: what, private: `private`)
   }
 
-  static func checkOwnership(_ st: stat, path: String, what: String) throws {
+  static func checkOwnership(_ st: stat, path: String, what: String, private: Bool = true) throws {
     let me = geteuid()
     if st.st_uid != me {
       throw StagingError(
         "\(what) \(path) belongs to user id \(st.st_uid), not to the user running the ETL (\(me)); "
           + "staged data must not be shared: use a staging_root of your own or fix its owner")
     }
-    if st.st_mode & 0o077 != 0 {
+    if `private`, st.st_mode & 0o077 != 0 {
       throw StagingError(
         "\(what) \(path) is open to group or others (mode \(String(st.st_mode & 0o777, radix: 8))); "
           + "staged files hold personal data: `chmod -R go-rwx \(path)` and rerun")
