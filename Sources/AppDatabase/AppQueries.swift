@@ -2,7 +2,7 @@ import PostgresClient
 import RevenueCore
 
 /// The default extract queries over the reference app schema (reference/app-schema.sql) and the
-/// columns each record kind must have (TEAM-NOTES "Staged raw record kinds"). A pipeline may override
+/// columns each record kind must have (docs/gateways "Staged record contract"). A pipeline may override
 /// a query (`sources.postgres.queries`) as long as it returns exactly these columns.
 public enum AppQueries {
   /// One query of the Postgres source: its name (`origin.query`), record kind and required columns.

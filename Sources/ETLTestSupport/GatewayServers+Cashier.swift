@@ -1,7 +1,7 @@
 import Foundation
 import RevenueCore
 
-/// A loopback Cashier API (gateways.md §5.3 [CONTRACT]) over fixture rows: Bearer key (401 with
+/// A loopback Cashier API (docs/gateways "Cashier (Kashier)" [CONTRACT]) over fixture rows: Bearer key (401 with
 /// `{"error":{…}}`), required `created_gte`/`created_lt` (RFC 3339), `page` from 1, `per_page` ≤ 500,
 /// `created_at` ascending then `transaction_id`, `next` = following page or null.
 public enum CashierFixtureServer {

@@ -1,7 +1,7 @@
 import Foundation
 import RevenueCore
 
-/// A loopback PayPal REST API over fixture data (gateways.md §3): OAuth2 client credentials (Basic
+/// A loopback PayPal REST API over fixture data (docs/gateways "PayPal Transaction Search and Subscriptions"): OAuth2 client credentials (Basic
 /// auth → bearer token; tokens can be made to expire after N uses to exercise refresh-on-401),
 /// Transaction Search with the 31-day limit, `page`/`page_size`/`total_pages`, `400
 /// RESULTSET_TOO_LARGE` above `maxItems`, `last_refreshed_datetime`; subscription and plan details

@@ -1,7 +1,7 @@
 import Foundation
 import RevenueCore
 
-/// A loopback Stripe API over fixture objects with Stripe's list semantics (gateways.md §1.2): Bearer
+/// A loopback Stripe API over fixture objects with Stripe's list semantics (docs/gateways "Stripe API"): Bearer
 /// key check (401 with a Stripe error body), `limit` 1–100, `starting_after`, `has_more`, objects
 /// newest first, `created[gte|gt|lt|lte]`, subscriptions without `status` exclude canceled ones,
 /// embedded invoice `lines` truncated to `embeddedLines` with the rest at `/v1/invoices/{id}/lines`.

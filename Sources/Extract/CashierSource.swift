@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Transport
 
-/// Extracts Cashier (Kashier, EGP) transactions from the project's paged JSON API (gateways.md §5.3,
+/// Extracts Cashier (Kashier, EGP) transactions from the project's paged JSON API (docs/gateways "Cashier (Kashier)",
 /// [CONTRACT]) into `extract/cashier.ndjson`, each record exactly as served (CSV column names as keys,
 /// string values, null for empty).
 ///

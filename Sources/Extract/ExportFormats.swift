@@ -1,6 +1,6 @@
 import RevenueCore
 
-/// The export-file layouts `sources.files` reads (DESIGN.md §4, gateways.md §2, §4, §5.2).
+/// The export-file layouts `sources.files` reads (README "Pipeline files", docs/gateways "Stripe dashboard exports", "PayPal activity download", "Cashier (Kashier)").
 ///
 /// Readers are header-driven: column order is free, unknown columns are kept in the record but never
 /// required, and a missing required column stops the extract with the file and the column names.
@@ -25,7 +25,7 @@ struct ExportFormat: Sendable {
       kind: .stripeSubscriptionsCSV,
       required: [["id"], ["Customer ID"], ["Plan"], ["Status"], ["Created (UTC)", "Created date (UTC)"]]),
     // Invoices export (Dashboard → Invoices → Export); no published header, so every column is
-    // found by name with the spellings seen (docs/gateways.md "Dashboard exports").
+    // found by name with the spellings seen (docs/docs/gateways "Dashboard exports").
     ExportFormat(
       kind: .stripeInvoicesCSV,
       required: [
@@ -54,7 +54,7 @@ struct ExportFormat: Sendable {
 
   static var formatNames: [String] { all.map(\.name) + ["ndjson"] }
 
-  /// Record kinds an `ndjson` entry may name (the API kinds of TEAM-NOTES' staged record contract).
+  /// Record kinds an `ndjson` entry may name (the API kinds of docs/gateways "Staged record contract").
   /// App rows come in the staged Postgres shape (an exported app snapshot for backfills and the demo).
   static let ndjsonKinds = RecordKind.recordShapes.map(\.rawValue)
 

@@ -8,7 +8,7 @@ import Transport
 /// The extract stage: runs every configured source (or one) into `runs/<id>/extract/` and publishes
 /// it atomically with per-source accounting and the cursors each source proposes.
 ///
-/// Rules (DESIGN.md §2–§4):
+/// Rules (README "Commands"):
 /// - a source absent from `sources` is not extracted; unknown source names or keys are errors with
 ///   file and line, found before any work starts (`validateConfig`);
 /// - each source starts from its cursor in `state.json`; the cursors it proposes go to

@@ -26,7 +26,7 @@ public struct ExtractError: Error, Sendable, CustomStringConvertible {
 public struct ExtractOptions: Sendable {
   /// HTTP transport for the API sources (nil: `URLSessionTransport`).
   public var transport: (any HTTPTransport)?
-  /// Retry policy for the API sources (chartmogul-api.md §11 defaults: 8 tries, full jitter).
+  /// Retry policy for the API sources (docs/chartmogul.md "Rate limits, parallel connections and retries" defaults: 8 tries, full jitter).
   public var retryPolicy: RetryPolicy
   public var sleeper: any Sleeper
   /// The current time (window ends, cursors).

@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 
 /// Reads export files for historical backfills (`sources.files`, a list of `{format, path, …}`) into
-/// `extract/files.ndjson` (DESIGN.md §4; gateways.md §2, §4, §5.2).
+/// `extract/files.ndjson` (README "Pipeline files"; docs/gateways "Stripe dashboard exports", "PayPal activity download", "Cashier (Kashier)").
 ///
 /// Entry keys: `format` (one of `ExportFormat.formatNames`), `path` (relative to the current
 /// directory; `*`, `?`, `[…]` globs expand in byte order, no match is an error), for

@@ -2,7 +2,7 @@ import Foundation
 import RevenueCore
 import Transport
 
-/// PayPal OAuth2 client-credentials session for one extract (gateways.md §3.1): one token, cached until
+/// PayPal OAuth2 client-credentials session for one extract (docs/gateways "PayPal Transaction Search and Subscriptions"): one token, cached until
 /// shortly before `expires_in` runs out, refreshed once when a call is answered 401.
 final class PayPalSession {
   let api: GatewayAPI

@@ -5,7 +5,7 @@ import Staging
 import Transport
 
 /// Extracts PayPal transactions (Transaction Search), the subscriptions they reference and those
-/// subscriptions' plans (gateways.md §3) into `extract/paypal.ndjson`.
+/// subscriptions' plans (docs/gateways "PayPal Transaction Search and Subscriptions") into `extract/paypal.ndjson`.
 ///
 /// - OAuth2 client credentials; the token is cached until 5 minutes before it expires and refreshed
 ///   once when a call gets 401 (a second 401 is a configuration error naming the credentials).

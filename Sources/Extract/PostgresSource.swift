@@ -5,7 +5,7 @@ import PostgresClient
 import RevenueCore
 import Staging
 
-/// Extracts the app database (DESIGN.md §5) with libpq into `extract/postgres.ndjson`.
+/// Extracts the app database (docs/gateways "The app database") with libpq into `extract/postgres.ndjson`.
 ///
 /// Settings: see `PostgresSourceSettings` (`url`, `batch_size`, `backfill`, `queries`, `work_mem`).
 /// Rows are streamed (binary `COPY … TO STDOUT` when every column allows it, else libpq single-row mode)

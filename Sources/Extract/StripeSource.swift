@@ -5,7 +5,7 @@ import Staging
 import Transport
 
 /// Extracts customers, subscriptions, invoices (with all lines), charges and refunds from the Stripe
-/// API (gateways.md §1) into `extract/stripe.ndjson`, each record exactly as Stripe returned it.
+/// API (docs/gateways "Stripe API") into `extract/stripe.ndjson`, each record exactly as Stripe returned it.
 ///
 /// - List endpoints only (Search is eventually consistent): `limit`, `starting_after` = id of the last
 ///   object, loop while `has_more`.

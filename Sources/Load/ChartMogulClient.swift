@@ -13,7 +13,7 @@ struct APIResponse: Sendable {
 }
 
 /// A refused or failed ChartMogul request, decoded from any of the error shapes ChartMogul uses
-/// (chartmogul-api.md §10), keeping the raw body (redacted, shortened) and `X-Request-Id`.
+/// (docs/chartmogul.md "Identity and idempotency"), keeping the raw body (redacted, shortened) and `X-Request-Id`.
 public struct ChartMogulError: Error, Sendable, CustomStringConvertible {
   /// HTTP status, nil when no response came back (network errors after all retries).
   public var status: Int?

@@ -3,7 +3,7 @@ import Logging
 import RevenueCore
 import Staging
 
-/// What the bulk body cannot carry, sent after it (chartmogul-api.md §4, §6, §7): transactions on
+/// What the bulk body cannot carry, sent after it (docs/chartmogul.md "Customers", "Transactions and refunds", "Subscriptions and cancellations"): transactions on
 /// invoices ChartMogul already has (refunds), cancellations, custom attributes and tags.
 struct FollowUps: Sendable {
   let client: ChartMogulClient

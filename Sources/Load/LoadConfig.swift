@@ -5,7 +5,7 @@ import Staging
 import Transport
 
 /// How load authenticates: an API key (Basic auth, key as user name, empty password —
-/// chartmogul-api.md §1) or the legacy account token + secret key pair (Basic user/password).
+/// docs/chartmogul.md "Authentication and base URL") or the legacy account token + secret key pair (Basic user/password).
 public enum ChartMogulCredentials: Sendable, CustomStringConvertible {
   case apiKey(Secret)
   case legacy(accountToken: Secret, secretKey: Secret)

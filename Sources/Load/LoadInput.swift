@@ -3,7 +3,7 @@ import RevenueCore
 import Staging
 
 /// The transform output of a run, grouped by customer (all of a customer's records go in one bulk
-/// request, chartmogul-api.md §8, so invoices are grouped in memory; everything else streams).
+/// request, docs/chartmogul.md "Bulk import", so invoices are grouped in memory; everything else streams).
 struct LoadInput {
   var plans: [PlanRecord] = []
   var customers: [String: CustomerRecord] = [:]

@@ -1,7 +1,7 @@
 import Foundation
 import RevenueCore
 
-/// Finds ChartMogul objects by external id (chartmogul-api.md §10 "Idempotency": look objects up by
+/// Finds ChartMogul objects by external id (docs/chartmogul.md "Identity and idempotency": look objects up by
 /// `external_id` after a duplicate or an uncertain outcome) and caches what it learns.
 actor Resolver {
   let client: ChartMogulClient

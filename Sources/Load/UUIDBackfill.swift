@@ -3,8 +3,8 @@ import RevenueCore
 
 /// Learns the ChartMogul uuids of invoices (and their customers) that a bulk import confirmed.
 ///
-/// ChartMogul's import status reports per-customer outcomes but no uuids (chartmogul-api.md §8), yet the
-/// app database wants `chartmogul_invoice_uuid` and `chartmogul_customer_uuid` (issue 4 write-back). Only
+/// ChartMogul's import status reports per-customer outcomes but no uuids (docs/chartmogul.md "Bulk import"), yet the
+/// app database wants `chartmogul_invoice_uuid` and `chartmogul_customer_uuid` (write-back). Only
 /// invoices that came from the app (they carry `app_transaction_id`) are looked up: a handful by external
 /// id (`GET /v1/invoices?external_id=`), many by paging the data source's invoices 200 at a time and
 /// stopping as soon as every one is found — either way far fewer requests than one per invoice.

@@ -1,7 +1,7 @@
 import RevenueCore
 
 /// ChartMogul request bodies built from the staged records. Only ChartMogul's own field names go on
-/// the wire (chartmogul-api.md §3–§8): our extras (a plan's currency, an invoice's gateway, app ids,
+/// the wire (docs/chartmogul.md "Plans", "Bulk import"): our extras (a plan's currency, an invoice's gateway, app ids,
 /// merged ids) are left out.
 enum WireFormat {
   /// A customer in a bulk import. The bulk import takes customers as "Create a Customer" does,

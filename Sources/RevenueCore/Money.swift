@@ -1,6 +1,6 @@
 /// ISO 4217 currency code with its minor-unit exponent.
 ///
-/// Exponents are data (see `reference/gateways.md` §6): 0 for JPY-like currencies, 3 for KWD-like,
+/// Exponents are data (see docs/gateways "Amounts and currencies"): 0 for JPY-like currencies, 3 for KWD-like,
 /// 2 for the rest of the currencies we accept. An unknown code is an error, never a guess.
 public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible {
   public let code: String
@@ -89,7 +89,7 @@ extension Money {
   /// Converts a decimal major-unit string to minor units exactly, by string arithmetic.
   ///
   /// `"1,188.00"` USD → 118800; `"-99.5"` EGP → -9950; `"4900"` JPY → 4900; `"1.5"` JPY is an error
-  /// (more decimals than the currency has). Rule: gateways.md §6 — never `Double`.
+  /// (more decimals than the currency has). Rule: docs/gateways "Amounts and currencies" — never `Double`.
   public static func parseDecimal(_ raw: String, exponent: Int, style: DecimalStyle = .dot) throws(AmountError)
     -> Int64
   {

@@ -4,7 +4,7 @@ import RevenueCore
 /// Record accounting for a stage or a source: every input record is accounted for exactly once.
 ///
 /// The identity `in = out + rejected + skipped + failed` is enforced before a stage is published
-/// (DESIGN.md §3; `failed` is only used by load, where a record can be sent and refused).
+/// (docs/architecture.md "The staging contract"; `failed` is only used by load, where a record can be sent and refused).
 public struct Accounting: Sendable, Hashable {
   public var input: Int
   public var output: Int

@@ -2,7 +2,7 @@ import Foundation
 import RevenueCore
 
 /// `manifest.json` of a stage folder: the files it holds, what it was made from and the accounting.
-/// A stage folder with a manifest is complete; one without is not and is redone (DESIGN.md §3).
+/// A stage folder with a manifest is complete; one without is not and is redone (docs/architecture.md "The staging contract").
 public struct Manifest: Sendable {
   public static let fileName = "manifest.json"
 

@@ -6,7 +6,7 @@ import RevenueCore
 #endif
 
 /// Writes NDJSON through a 1 MiB buffer, counting lines and hashing as it goes. Files are created
-/// 0600 (staged files hold personal data, DESIGN.md §3) and must not exist yet.
+/// 0600 (staged files hold personal data, docs/architecture.md "The staging contract") and must not exist yet.
 ///
 /// Full buffers are hashed and written by a background worker (`FileSink`) while the caller fills
 /// the next one, so a stage's own work overlaps the SHA-256 and the kernel's copy into the page

@@ -222,7 +222,7 @@ public final class StageBuilder {
   }
 }
 
-/// File-system helpers with the permissions DESIGN.md §3 requires (folders 0700, files 0600).
+/// File-system helpers with the permissions docs/architecture.md "The staging contract" requires (folders 0700, files 0600).
 public enum FileSystem {
   public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

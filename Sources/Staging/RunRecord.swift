@@ -36,7 +36,7 @@ public enum RunRecord {
 }
 
 /// `state.json`: incremental cursors per source, advanced only after ChartMogul confirmed a load
-/// (DESIGN.md §3; anchors.md idea 2). Shape: `{"sources":{"stripe":{…source-defined cursor…}}}`.
+/// (docs/architecture.md "The staging contract"; docs/architecture.md "Incremental runs"). Shape: `{"sources":{"stripe":{…source-defined cursor…}}}`.
 public struct StateStore: Sendable {
   public let area: StagingArea
   public init(area: StagingArea) { self.area = area }

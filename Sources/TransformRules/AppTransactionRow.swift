@@ -1,6 +1,6 @@
 import RevenueCore
 
-/// The columns of an `app.transaction` / `app.refund` row Transform reads (the app database contract, docs/gateways.md).
+/// The columns of an `app.transaction` / `app.refund` row Transform reads (the app database contract, docs/docs/gateways).
 /// Filled either from a parsed `JSONValue` or by `AppTransactionScanner` (the fast path), which must
 /// give exactly the same values.
 package struct AppTransactionRow: Equatable {

@@ -140,7 +140,7 @@ package struct IndexReaders {
     return .indexed
   }
 
-  /// `stripe-subscriptions-csv` (Dashboard export, see docs/gateways.md; columns found by name).
+  /// `stripe-subscriptions-csv` (Dashboard export, see docs/docs/gateways; columns found by name).
   package mutating func stripeSubscriptionCSV(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "column 'id' is empty") }
     let status = r.text("Status")?.lowercased() ?? ""
@@ -182,7 +182,7 @@ package struct IndexReaders {
     guard let f = regular?.at("frequency"), let w = f.text("interval_unit"), (1...1000).contains(count),
       let iv = PlanSpec.interval(w, count: Int(count))
     else { return .reject(code: "bad_plan", reason: "plan \(id) has no REGULAR billing cycle with an interval") }
-    // The price must be readable money (docs/gateways.md, money): known currency, decimal value.
+    // The price must be readable money (docs/docs/gateways, money): known currency, decimal value.
     if let price = regular?.at("pricing_scheme", "fixed_price") {
       let cur = price.text("currency_code") ?? ""
       guard let currency = Currency(cur) else {

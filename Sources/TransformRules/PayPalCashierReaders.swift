@@ -2,7 +2,7 @@ import Foundation
 import RevenueCore
 
 /// PayPal Transaction Search records, Activity CSV rows, and Cashier rows (API and CSV share the
-/// columns listed in docs/gateways.md; PayPal: https://developer.paypal.com/docs/api/transaction-search/v1/).
+/// columns listed in docs/docs/gateways; PayPal: https://developer.paypal.com/docs/api/transaction-search/v1/).
 package struct PayPalCashierReaders {
   package let subscriptions: SubscriptionIndex?
   /// `transform.include_test_data`: Cashier `mode=test` rows are read like live ones (rehearsals).
@@ -123,7 +123,7 @@ package struct PayPalCashierReaders {
     return .payment(p)
   }
 
-  /// `paypal-activity-csv` row (docs/gateways.md).
+  /// `paypal-activity-csv` row (docs/docs/gateways).
   package func activityRow(_ r: JSONValue, format: ActivityFormat) -> ReadOutcome {
     guard let id = r.text("Transaction ID") else { return .reject(code: "missing_field", reason: "column 'Transaction ID' is empty") }
     let type = (r.text("Type") ?? "").lowercased()
@@ -194,7 +194,7 @@ package struct PayPalCashierReaders {
     return Timestamp(seconds: u)
   }
 
-  /// `cashier.transaction` / `cashier-csv` (docs/gateways.md): only `SUCCESS` rows are
+  /// `cashier.transaction` / `cashier-csv` (docs/docs/gateways): only `SUCCESS` rows are
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
   package func cashier(_ raw: JSONValue) -> ReadOutcome {
     let r = CashierFields.canonical(raw)
@@ -211,7 +211,7 @@ package struct PayPalCashierReaders {
       return .reject(code: "unknown_currency", reason: "currency '\(r.text("currency") ?? "")' is not in the ISO 4217 table")
     }
     guard let date = r.time("created_at") else { return .reject(code: "bad_date", reason: "created_at is missing or not RFC 3339") }
-    // The contract's values are strings (docs/gateways.md): a JSON number here is a producer bug
+    // The contract's values are strings (docs/docs/gateways): a JSON number here is a producer bug
     // whose decimals may already be lost, so it is refused rather than guessed at.
     if let v = r["amount"], !v.isNull, v.stringValue == nil {
       return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")

@@ -1,6 +1,6 @@
 import RevenueCore
 
-/// Rows of the Stripe Dashboard exports (docs/gateways.md "Dashboard exports"): the Payments export
+/// Rows of the Stripe Dashboard exports (docs/docs/gateways "Dashboard exports"): the Payments export
 /// (`unified_payments.csv`, default, older and all-columns layouts) and the Invoices export.
 ///
 /// A row that describes no money movement — an empty `id` (a PaymentIntent that was never charged,

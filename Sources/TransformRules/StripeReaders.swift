@@ -2,7 +2,7 @@ import RevenueCore
 
 /// Stripe payments: API invoices, charges and refunds, and the payments/refunds exports
 /// (https://docs.stripe.com/api/invoices/object, https://docs.stripe.com/api/charges/object,
-/// exports: docs/gateways.md). Amounts in API objects are minor units; exports are decimal text.
+/// exports: docs/docs/gateways). Amounts in API objects are minor units; exports are decimal text.
 package struct StripeReaders {
   package let subscriptions: SubscriptionIndex?
   /// `transform.include_test_data`: test-mode records are read like live ones (rehearsals).
@@ -171,7 +171,7 @@ package struct StripeReaders {
     return l
   }
 
-  /// `stripe-payments-csv` row (Dashboard export, docs/gateways.md): `Paid`/`Refunded` rows are payments (with the
+  /// `stripe-payments-csv` row (Dashboard export, docs/docs/gateways): `Paid`/`Refunded` rows are payments (with the
   /// cumulative `Amount Refunded`), `Failed` rows are skipped, `Mode=Test` rows are test data.
   package func paymentRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
@@ -228,7 +228,7 @@ package struct StripeReaders {
     return .payment(p)
   }
 
-  /// `stripe-refunds-csv` row (Dashboard export, docs/gateways.md).
+  /// `stripe-refunds-csv` row (Dashboard export, docs/docs/gateways).
   package func refundRow(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")

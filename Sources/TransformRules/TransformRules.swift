@@ -1,7 +1,7 @@
 // TransformRules: every mapping rule of the transform stage, as pure functions and value types.
 // No pointers, threads, C shims, files or memory tricks here; the runner (module Transform) reads
 // the lines, sorts, runs threads and calls these. Each rule's doc comment cites the ChartMogul or
-// gateway documentation it follows (or docs/chartmogul.md / docs/gateways.md where we chose).
+// gateway documentation it follows (or docs/chartmogul.md / docs/docs/gateways where we chose).
 //
 // Where each rule lives:
 //   Configuration   TransformConfig.swift    the `transform:` section (keys, defaults, validation)

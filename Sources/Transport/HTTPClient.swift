@@ -112,7 +112,7 @@ public struct TaskSleeper: Sleeper {
   }
 }
 
-/// When and how often to retry (chartmogul-api.md §11: bounded, full jitter, honour `Retry-After`).
+/// When and how often to retry (docs/chartmogul.md "Rate limits, parallel connections and retries": bounded, full jitter, honour `Retry-After`).
 public struct RetryPolicy: Sendable {
   public var maxAttempts: Int
   public var baseDelay: Double

@@ -3,7 +3,7 @@ import Logging
 import RevenueCore
 import Transport
 
-/// The two read endpoints validation needs (chartmogul-api.md §9, §4, §10): `/v1/metrics/mrr` by month
+/// The two read endpoints validation needs (docs/chartmogul.md "How ChartMogul computes MRR", "Customers", "Identity and idempotency"): `/v1/metrics/mrr` by month
 /// and the `mrr` of every customer of the data source (cursor paging, `per_page` 200).
 struct MetricsClient {
   struct MRREntry: Sendable {
@@ -86,7 +86,7 @@ struct MetricsClient {
     return out
   }
 
-  /// `mrr` arrives as an int or (older responses) a float: decoded leniently (chartmogul-api.md §7).
+  /// `mrr` arrives as an int or (older responses) a float: decoded leniently (docs/chartmogul.md "Subscriptions and cancellations").
   func cents(_ v: JSONValue?) -> Int64? {
     guard let v else { return nil }
     if let i = v.int64Value { return i }

@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Backfills from the files the gateways' dashboards really export (docs/gateways.md "Dashboard
+/// Backfills from the files the gateways' dashboards really export (docs/docs/gateways "Dashboard
 /// exports"), through the real CLI with the built-in sandbox standing in for ChartMogul.
 @Suite("End to end: dashboard-export backfills and test-mode rehearsals", .serialized)
 struct DashboardBackfillTests {

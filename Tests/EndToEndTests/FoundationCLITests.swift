@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 3's end-to-end checks of the CLI contract: exit codes, the lock, crash-safe publishing.
+/// End-to-end checks of the CLI contract: exit codes, the lock, crash-safe publishing.
 @Suite("CLI foundation: exit codes, lock, crash-safe publish", .serialized)
 struct FoundationCLITests {
   /// A pipeline that extracts one generic NDJSON export (no servers needed).

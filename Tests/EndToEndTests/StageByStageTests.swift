@@ -5,7 +5,7 @@ import Staging
 import Testing
 
 /// Each stage reads only what the previous one staged, so running them one by one gives what `run`
-/// gives, and transform is a pure function of extract/ (DESIGN.md §3).
+/// gives, and transform is a pure function of extract/ (docs/architecture.md "The staging contract").
 @Suite("End to end: stage by stage", .serialized)
 struct StageByStageTests {
   @Test("extract, transform and load run one by one leave ChartMogul exactly as `run` does; transform reruns byte-identically")

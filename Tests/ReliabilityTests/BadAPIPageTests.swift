@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 11 §3 for the gateway APIs: every page type (Stripe customers, subscriptions, invoices,
+/// For the gateway APIs: every page type (Stripe customers, subscriptions, invoices,
 /// charges, refunds; PayPal transactions, subscriptions, plans; Cashier transactions) served by the
 /// loopback fakes with malformed copies of good records. Each refused copy ends in the extract or
 /// transform rejects/skipped with a reason naming it, tolerable ones are processed or diagnosed, the

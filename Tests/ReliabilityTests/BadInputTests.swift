@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 11 §3: every input format gets a corpus of malformed records. Each bad record ends in the
+/// every input format gets a corpus of malformed records. Each bad record ends in the
 /// rejects (or skipped) with a reason and its place, the good records are processed, the accounting
 /// balances and nothing crashes.
 @Suite("Bad input: malformed records in every format")

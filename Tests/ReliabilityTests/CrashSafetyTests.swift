@@ -4,7 +4,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 11 §1: the CLI is SIGKILLed at random moments of each stage, then rerun; the staged files,
+/// the CLI is SIGKILLed at random moments of each stage, then rerun; the staged files,
 /// ChartMogul's state and the app database's write-back must equal those of an uninterrupted run.
 @Suite("Crash safety: SIGKILL at random points of each stage, rerun, same result", .serialized)
 struct CrashSafetyTests {

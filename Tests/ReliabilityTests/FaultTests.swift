@@ -7,7 +7,7 @@ import Sandbox
 import Staging
 import Testing
 
-/// Issue 11 §2: a ChartMogul that fails a third of its requests, resets connections, stalls and
+/// a ChartMogul that fails a third of its requests, resets connections, stalls and
 /// loses the answers to committed writes; a Postgres restarted under extract and under write-back.
 /// The outcome must be the state of a clean run: nothing lost, nothing twice.
 @Suite("Faults: a hostile ChartMogul and a restarting Postgres", .serialized)

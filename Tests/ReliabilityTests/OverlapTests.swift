@@ -5,7 +5,7 @@ import Sandbox
 import Staging
 import Testing
 
-/// Issue 11 §5: two runs at once never both write; a lock left by a killed run is taken over.
+/// two runs at once never both write; a lock left by a killed run is taken over.
 @Suite("Overlap: the pipeline lock", .serialized)
 struct OverlapTests {
   /// Waits until a process holds the pipeline lock (its holder record names `pid`).

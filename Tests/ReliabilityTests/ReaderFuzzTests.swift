@@ -5,7 +5,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 11 §3 fuzzing: the NDJSON and CSV readers take random bytes and structured mutations of real
+/// the NDJSON and CSV readers take random bytes and structured mutations of real
 /// exports; they must return rows or a typed error, never crash, loop or lose a line. Bounded
 /// iterations; the seed is printed with every failure (`ETL_RELIABILITY_SEED=<n>` replays it).
 @Suite("Fuzz: NDJSON and CSV readers")

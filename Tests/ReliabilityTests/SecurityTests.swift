@@ -6,7 +6,7 @@ import RevenueCore
 import Staging
 import Testing
 
-/// Issue 11 §4: secrets never leak, staged data is private, paths cannot escape, SQL stays SQL.
+/// secrets never leak, staged data is private, paths cannot escape, SQL stays SQL.
 @Suite("Security: secrets, permissions, paths, SQL")
 struct SecurityTests {
   /// One distinctive value per credential slot.

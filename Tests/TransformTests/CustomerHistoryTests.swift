@@ -7,7 +7,7 @@ import Testing
 @testable import Transform
 @testable import TransformRules
 
-/// Customer resolution and enrichment across runs (issue 6): the second run of an incremental
+/// Customer resolution and enrichment across runs: the second run of an incremental
 /// pipeline sees a subscription/invoice of a Stripe customer the first run resolved, but not the
 /// customer object itself; it must land on the same external id, and nothing may regress.
 @Suite struct CustomerHistoryTests {

@@ -7,7 +7,7 @@ import Testing
 @testable import Transform
 @testable import TransformRules
 
-/// Transform rules for dashboard-export rows and test-mode records (docs/gateways.md "Dashboard exports").
+/// Transform rules for dashboard-export rows and test-mode records (docs/docs/gateways "Dashboard exports").
 @Suite struct DashboardExportTransformTests {
   static let pipeline = """
     name: t

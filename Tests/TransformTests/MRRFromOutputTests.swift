@@ -5,7 +5,7 @@ import Testing
 @testable import Transform
 @testable import TransformRules
 
-/// MRR computed from the staged output by the ChartMogul rules (chartmogul-api.md §9): per
+/// MRR computed from the staged output by the ChartMogul rules (docs/chartmogul.md "How ChartMogul computes MRR"): per
 /// subscription line, (amount − tax) normalised to one month by the plan interval, rounded to the
 /// cent; one-time lines excluded; refunds do not change MRR; a cancelled subscription stops counting
 /// at `cancelled_at`. A tiny local helper so this test does not depend on the shared MRR engine.

@@ -1,7 +1,7 @@
 import RevenueCore
 import Testing
 
-/// Hand-computed cases for the local MRR engine (chartmogul-api.md §9).
+/// Hand-computed cases for the local MRR engine (docs/chartmogul.md "How ChartMogul computes MRR").
 @Suite struct MRREngineTests {
   static let usd = Currency("USD")!
   let fx = FXTable(reporting: usd, rates: ["EGP": 0.0205, "EUR": 1.08, "JPY": 0.0067])

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A parsed pipeline file (DESIGN.md §4): its name, where its staging folder is, and the raw sections
+/// A parsed pipeline file (README "Pipeline files"): its name, where its staging folder is, and the raw sections
 /// that each stage module reads with its own typed parser (`ExtractConfig`, `TransformConfig`, …).
 public struct PipelineFile: Sendable {
   /// Top-level keys a pipeline file may have.

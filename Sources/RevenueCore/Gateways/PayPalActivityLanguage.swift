@@ -2,7 +2,7 @@
 /// mapped to the English download's (https://developer.paypal.com/docs/reports/online-reports/activity-download/).
 ///
 /// The file's language is chosen from its header row (`detect`), never per row. How sure each table
-/// is, with sources, is in docs/gateways.md "Dashboard exports": German, Italian, Dutch and Polish
+/// is, with sources, is in docs/docs/gateways "Dashboard exports": German, Italian, Dutch and Polish
 /// headers are published verbatim, French and Spanish partly; Portuguese, and the value words marked
 /// there, are PayPal's wording as far as it could be established, not verified against a real file.
 public struct PayPalActivityLanguage: Sendable {

@@ -1,7 +1,7 @@
 /// Fixed exchange rates into the pipeline's reporting currency (`validate.fx` in the pipeline file).
 ///
 /// ChartMogul converts each line with the daily closing rate of its service-period start
-/// (chartmogul-api.md §9 rule 5); a pipeline file can only hold one rate per currency, so local MRR in
+/// (docs/chartmogul.md "Currencies"); a pipeline file can only hold one rate per currency, so local MRR in
 /// foreign currencies drifts from ChartMogul's by the rate difference. Rates are "units of the
 /// reporting currency per unit of the foreign currency" (`EUR: 1.08` with USD reporting).
 public struct FXTable: Sendable, Hashable {

@@ -7,7 +7,7 @@
 /// a subscription renewed 36 times at one price holds two points. Only a subscription whose periods
 /// overlap (a mid-period plan change) keeps its lines individually.
 ///
-/// Rules (reference/chartmogul-api.md §9, DESIGN.md §6), documented choices marked *choice*:
+/// Rules (docs/chartmogul.md "How ChartMogul computes MRR", docs/gateways "Identity across sources"), documented choices marked *choice*:
 /// - Line MRR: `MRRRules.lineMRR` (net of tax, plan interval normalised to a month, one-time lines and
 ///   refunds excluded; transactions play no part — ChartMogul's MRR is invoice-based).
 /// - A line counts on `[service_period_start, service_period_end)`. *choice*: when lines of one

@@ -1,4 +1,4 @@
-/// ChartMogul's MRR movement kinds (chartmogul-api.md §9, `/v1/metrics/mrr` entry fields).
+/// ChartMogul's MRR movement kinds (docs/chartmogul.md "How ChartMogul computes MRR", `/v1/metrics/mrr` entry fields).
 ///
 /// Movements are classified per customer, at each change of the customer's total MRR:
 /// 0 → >0 is new business the first time and reactivation afterwards, >0 → 0 is churn, and a change

@@ -1,4 +1,4 @@
-/// ChartMogul's per-line MRR rules (reference/chartmogul-api.md §9, "MRR computation rules").
+/// ChartMogul's per-line MRR rules (docs/chartmogul.md "How ChartMogul computes MRR", "MRR computation rules").
 ///
 /// `MRR = (amount_in_cents − tax_amount_in_cents) × subscription_duration_ratio × prorate_factor`, rounded
 /// half away from zero to a whole minor unit. `amount_in_cents` is after discounts and includes tax;

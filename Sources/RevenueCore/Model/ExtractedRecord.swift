@@ -1,5 +1,5 @@
 /// One raw record as a source gave it, wrapped with where it came from. One per line of
-/// `extract/<source>.ndjson` (DESIGN.md §3).
+/// `extract/<source>.ndjson` (docs/architecture.md "The staging contract").
 ///
 /// Shape on disk: `{"gateway":…,"kind":…,"origin":{…},"record":{…},"source":…}`.
 /// - `source`: the pipeline source that extracted it (`postgres`, `stripe`, `paypal`, `cashier`, `files`).

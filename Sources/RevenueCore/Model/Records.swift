@@ -1,9 +1,9 @@
 // The canonical records that Transform writes to `transform/*.ndjson` and Load, Validate and the
-// report read. Field names are ChartMogul's own snake_case names (reference/chartmogul-api.md §4, §5, §8)
+// report read. Field names are ChartMogul's own snake_case names (docs/chartmogul.md "Customers", "Invoices and line items", "Bulk import")
 // so that a staged line reads like the request it becomes; fields ChartMogul does not take (a plan's
 // currency, an invoice's gateway) are ours and Load leaves them out of the wire body.
 
-/// A customer: one per person (DESIGN.md §6). `external_id` is the app's `users.id`, or
+/// A customer: one per person (docs/gateways "Identity across sources"). `external_id` is the app's `users.id`, or
 /// `<gateway>:<gateway customer id>` for payers the app does not know.
 public struct CustomerRecord: Sendable, Hashable {
   public var externalID: String
@@ -52,7 +52,7 @@ public struct CustomerRecord: Sendable, Hashable {
   }
 }
 
-/// A ChartMogul plan: one per name, currency and interval (DESIGN.md §6). `external_id` is
+/// A ChartMogul plan: one per name, currency and interval (docs/gateways "Identity across sources"). `external_id` is
 /// `<name>_<currency>_<interval_count><interval>` lower-case.
 public struct PlanRecord: Sendable, Hashable {
   public var externalID: String
@@ -100,7 +100,7 @@ public struct PlanRecord: Sendable, Hashable {
   }
 }
 
-/// One invoice line: a subscription period or a one-time charge (chartmogul-api.md §5).
+/// One invoice line: a subscription period or a one-time charge (docs/chartmogul.md "Invoices and line items").
 public struct LineItemRecord: Sendable, Hashable {
   public enum Kind: String, Sendable, Hashable { case subscription, oneTime = "one_time" }
   public var type: Kind
@@ -179,7 +179,7 @@ public struct LineItemRecord: Sendable, Hashable {
   }
 }
 
-/// A payment or refund on an invoice (chartmogul-api.md §5, §6).
+/// A payment or refund on an invoice (docs/chartmogul.md "Invoices and line items", "Transactions and refunds").
 public struct TransactionRecord: Sendable, Hashable {
   public enum Kind: String, Sendable, Hashable { case payment, refund }
   public enum Result: String, Sendable, Hashable { case successful, failed }
@@ -290,7 +290,7 @@ public struct InvoiceRecord: Sendable, Hashable {
   }
 }
 
-/// An explicit cancellation of a subscription (DESIGN.md §6: cancellations are always sent).
+/// An explicit cancellation of a subscription (docs/gateways "Identity across sources": cancellations are always sent).
 public struct CancellationRecord: Sendable, Hashable {
   public var customerExternalID: String
   public var subscriptionExternalID: String
