@@ -53,7 +53,7 @@ let package = Package(
     .target(
       name: "Load",
       dependencies: [
-        "RevenueCore", "Staging", "Transport", "AppDatabase",
+        "RevenueCore", "Staging", "Transport", "AppDatabase", "SystemShims",
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(
@@ -78,7 +78,8 @@ let package = Package(
       name: "chartmogul-etl",
       dependencies: [
         // Every module the CLI imports, declared (none reached only through another's dependencies).
-        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims", "Load",
+        "Pipeline", "RevenueCore", "Staging", "Validate", "Sandbox", "PostgresClient", "AppDatabase", "SystemShims",
+        "Load",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         // `serve`: the scheduling service's HTTP endpoints.
         .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
@@ -87,7 +88,8 @@ let package = Package(
     .executableTarget(
       name: "etl-bench",
       dependencies: [
-        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "AppDatabase", "Pipeline",
+        "RevenueCore", "Staging", "Extract", "Transform", "Load", "Sandbox", "PostgresClient", "AppDatabase",
+        "Pipeline",
       ],
       path: "Sources/etl-bench"),
 
@@ -112,7 +114,8 @@ let package = Package(
       dependencies: ["Transform", "TransformRules", "Staging", "RevenueCore", "SystemShims", "ETLTestSupport"]),
     .testTarget(
       name: "LoadTests", dependencies: ["Load", "Sandbox", "Staging", "RevenueCore", "AppDatabase", "ETLTestSupport"]),
-    .testTarget(name: "ValidateTests", dependencies: ["Validate", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
+    .testTarget(
+      name: "ValidateTests", dependencies: ["Validate", "Sandbox", "Staging", "RevenueCore", "ETLTestSupport"]),
     .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "RevenueCore", "ETLTestSupport"]),
     .testTarget(
       name: "EndToEndTests",

@@ -1,6 +1,6 @@
 import Foundation
-import RevenueCore
 import PostgresClient
+import RevenueCore
 
 /// Streams one app query as `ExtractedRecord` lines (`{"gateway":"app","kind":…,"origin":{"query":…,
 /// "row":n},"record":{…},"source":"postgres"}`), byte-identical to `JSONWriter` of the same record.

@@ -82,15 +82,16 @@ public enum AppQueries {
 
   /// Refunds not yet sent: transactions already synced whose refunded amount grew past what was sent
   /// (`chartmogul_refund_synced_cents`, added by `migrate`).
-  public static let refundsSQL = transactionSelect + """
-    , t.chartmogul_refund_synced_cents AS refund_synced_cents
-    FROM transactions t
-    JOIN users u ON u.id = t.user_id
-    LEFT JOIN subscriptions s ON s.id = t.subscription_id
-    WHERE t.chartmogul_synced_at IS NOT NULL
-      AND t.refunded_amount_cents > t.chartmogul_refund_synced_cents
-    ORDER BY COALESCE(t.refunded_at, t.transaction_date), t.id
-    """
+  public static let refundsSQL =
+    transactionSelect + """
+      , t.chartmogul_refund_synced_cents AS refund_synced_cents
+      FROM transactions t
+      JOIN users u ON u.id = t.user_id
+      LEFT JOIN subscriptions s ON s.id = t.subscription_id
+      WHERE t.chartmogul_synced_at IS NOT NULL
+        AND t.refunded_amount_cents > t.chartmogul_refund_synced_cents
+      ORDER BY COALESCE(t.refunded_at, t.transaction_date), t.id
+      """
 
   /// Subscriptions cancelled in the app whose cancellation was not sent yet (all cancelled ones with
   /// `backfill`), with the end of their last paid period. Test users' are left out of incremental

@@ -9,7 +9,9 @@ public struct MigrationReport: Sendable, CustomStringConvertible {
   public var changed: Bool { !applied.isEmpty }
 
   public var description: String {
-    if applied.isEmpty { return "migrate: nothing to do, all \(alreadyPresent.count) sync-tracking objects already exist" }
+    if applied.isEmpty {
+      return "migrate: nothing to do, all \(alreadyPresent.count) sync-tracking objects already exist"
+    }
     return "migrate: applied \(applied.count) step(s): " + applied.joined(separator: "; ")
       + (alreadyPresent.isEmpty ? "" : " (\(alreadyPresent.count) already present)")
   }
@@ -130,14 +132,16 @@ public enum Migrations {
       // mostly read may not get for a long time: the planner then guesses `chartmogul_synced_at IS
       // NULL` matches 0.5 % of rows and, on 1 M unsynced rows, hashes all of them in every parallel
       // worker (the extract query took 5 s instead of 3.8 s). ANALYZE samples 30,000 rows: ~0.2 s.
-      for table in Set(columns.filter { applied.contains("added column \($0.table).\($0.name)") }.map(\.table)).sorted() {
+      for table in Set(columns.filter { applied.contains("added column \($0.table).\($0.name)") }.map(\.table)).sorted()
+      {
         try db.execute("ANALYZE \(table)", name: "migrate: analyze \(table)")
       }
       for index in indexes {
         if try relationExists(db, index.name) {
           present.append("index \(index.name)")
         } else {
-          try db.execute("CREATE INDEX \(index.name) ON \(index.definition)", name: "migrate: create index \(index.name)")
+          try db.execute(
+            "CREATE INDEX \(index.name) ON \(index.definition)", name: "migrate: create index \(index.name)")
           applied.append("created index \(index.name)")
         }
       }
@@ -147,7 +151,8 @@ public enum Migrations {
         if try existingColumns(db).contains("chartmogul_sync_status.run_id") {
           present.append("column chartmogul_sync_status.run_id")
         } else {
-          try db.execute("ALTER TABLE chartmogul_sync_status ADD COLUMN run_id VARCHAR(100)", name: "migrate: add run_id")
+          try db.execute(
+            "ALTER TABLE chartmogul_sync_status ADD COLUMN run_id VARCHAR(100)", name: "migrate: add run_id")
           applied.append("added column chartmogul_sync_status.run_id")
         }
       } else {
@@ -199,7 +204,9 @@ public enum Migrations {
     guard missingBase.isEmpty else {
       throw PostgresError(
         kind: .missingBaseTables,
-        message: "\(db.displayURL) has no table \(missingBase.joined(separator: ", ")): is the URL pointing at the app database?")
+        message:
+          "\(db.displayURL) has no table \(missingBase.joined(separator: ", ")): is the URL pointing at the app database?"
+      )
     }
     let existing = try existingColumns(db)
     var missing = requiredColumns.map { "\($0.0).\($0.1)" }.filter { !existing.contains($0) }
@@ -208,7 +215,8 @@ public enum Migrations {
       throw PostgresError(
         kind: .notMigrated,
         message:
-          "the app database lacks the sync-tracking columns (\(missing.joined(separator: ", "))): run `chartmogul-etl migrate --database-url …` first")
+          "the app database lacks the sync-tracking columns (\(missing.joined(separator: ", "))): run `chartmogul-etl migrate --database-url …` first"
+      )
     }
   }
 }

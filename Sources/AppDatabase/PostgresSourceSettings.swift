@@ -1,6 +1,6 @@
 import Foundation
-import RevenueCore
 import PostgresClient
+import RevenueCore
 
 /// Settings of the Postgres source (`sources.postgres` in a pipeline file).
 ///
@@ -77,7 +77,9 @@ public struct PostgresSourceSettings: Sendable {
       guard let n = Int(raw.trimmingCharacters(in: .whitespaces)), n > 0 else {
         throw ConfigError(
           file: config.node.file, line: config.node.line, key: PostgresSourceSettings.path(config, "batch_size"),
-          message: "is not set, and the environment variable CHARTMOGUL_SYNC_BATCH_SIZE='\(raw)' is not a positive whole number")
+          message:
+            "is not set, and the environment variable CHARTMOGUL_SYNC_BATCH_SIZE='\(raw)' is not a positive whole number"
+        )
       }
       batchSize = n
     } else {
@@ -95,8 +97,11 @@ public struct PostgresSourceSettings: Sendable {
     case let value?:
       guard PostgresSourceSettings.isMemorySize(value) else {
         throw ConfigError(
-          file: config.node.file, line: config.child("work_mem")?.line, key: PostgresSourceSettings.path(config, "work_mem"),
-          message: "'\(value)' is not a memory size: write a whole number with kB, MB, GB or TB (e.g. 256MB), or 'default' for the server's setting")
+          file: config.node.file, line: config.child("work_mem")?.line,
+          key: PostgresSourceSettings.path(config, "work_mem"),
+          message:
+            "'\(value)' is not a memory size: write a whole number with kB, MB, GB or TB (e.g. 256MB), or 'default' for the server's setting"
+        )
       }
       workMem = value
     }

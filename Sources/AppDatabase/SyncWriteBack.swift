@@ -11,7 +11,8 @@ public struct TransactionConfirmation: Sendable {
   /// (what the extract read, unless a refund was added between extract and load).
   public var refundedAmountCents: Int64?
 
-  public init(appTransactionID: String, customerUUID: String?, invoiceUUID: String?, refundedAmountCents: Int64? = nil) {
+  public init(appTransactionID: String, customerUUID: String?, invoiceUUID: String?, refundedAmountCents: Int64? = nil)
+  {
     self.appTransactionID = appTransactionID
     self.customerUUID = customerUUID
     self.invoiceUUID = invoiceUUID
@@ -175,7 +176,9 @@ public final class SyncWriteBack: @unchecked Sendable {
 
   /// Upserts the `chartmogul_sync_status` row of (`runID`, `syncType`): a rerun of the same run's
   /// load replaces its figures instead of adding a row.
-  public func recordSyncStatus(runID: String, syncType: String, synced: Int, failed: Int, errorDetails: JSONValue?) throws {
+  public func recordSyncStatus(runID: String, syncType: String, synced: Int, failed: Int, errorDetails: JSONValue?)
+    throws
+  {
     let details = errorDetails.map { Redactor.shared.redact(JSONWriter.string($0)) }
     try locked {
       try db.transaction(name: "recordSyncStatus") {

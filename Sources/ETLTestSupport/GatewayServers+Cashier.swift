@@ -14,7 +14,8 @@ public enum CashierFixtureServer {
   {
     let all = try rows ?? FixtureData.list("gateways/cashier/transactions.json")
     let sorted = all.sorted {
-      let a = ts($0, undatedAt), b = ts($1, undatedAt)
+      let a = ts($0, undatedAt)
+      let b = ts($1, undatedAt)
       return a != b ? a < b : ($0["transaction_id"]?.stringValue ?? "") < ($1["transaction_id"]?.stringValue ?? "")
     }
     return try await FixtureServer.start { r in
@@ -23,18 +24,21 @@ public enum CashierFixtureServer {
       }
       guard r.headers["authorization"] == "Bearer \(apiKey)" else { return err(401, "unauthorized", "invalid API key") }
       guard r.path == "/v1/transactions" else { return err(404, "not_found", "unknown path \(r.path)") }
-      guard let gte = r.value("created_gte").flatMap(Timestamp.parse), let lt = r.value("created_lt").flatMap(Timestamp.parse)
+      guard let gte = r.value("created_gte").flatMap(Timestamp.parse),
+        let lt = r.value("created_lt").flatMap(Timestamp.parse)
       else { return err(400, "bad_request", "created_gte and created_lt (RFC 3339) are required") }
       let page = Int(r.value("page") ?? "1") ?? 0
       let per = Int(r.value("per_page") ?? "100") ?? 0
       guard page >= 1, (1...500).contains(per) else { return err(400, "bad_request", "bad page or per_page") }
-      let rows = sorted.filter { let t = ts($0, undatedAt); return t >= gte.seconds && t < lt.seconds }
+      let rows = sorted.filter {
+        let t = ts($0, undatedAt)
+        return t >= gte.seconds && t < lt.seconds
+      }
       let slice = Array(rows.dropFirst((page - 1) * per).prefix(per))
       let next: JSONValue = page * per < rows.count ? .int(page + 1) : .null
       return .json(["data": .array(slice), "page": .int(page), "per_page": .int(per), "next": next])
     }
   }
-
 
   static func ts(_ v: JSONValue, _ undated: Timestamp?) -> Int64 {
     v["created_at"]?.stringValue.flatMap(Timestamp.parse)?.seconds ?? undated?.seconds ?? 0

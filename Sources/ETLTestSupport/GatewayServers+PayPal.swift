@@ -59,7 +59,8 @@ public enum PayPalFixtureServer {
         return .json(.object(b), status: s, headers: [("Paypal-Debug-Id", "fixture0debug")])
       }
       if r.path == "/v1/oauth2/token" {
-        guard r.method == "POST", r.headers["authorization"] == basic, r.bodyText == "grant_type=client_credentials" else {
+        guard r.method == "POST", r.headers["authorization"] == basic, r.bodyText == "grant_type=client_credentials"
+        else {
           return .json(["error": "invalid_client", "error_description": "Client Authentication failed"], status: 401)
         }
         let t = await tokens.issue()
@@ -70,19 +71,28 @@ public enum PayPalFixtureServer {
       }
       let bearer = r.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
       guard await tokens.use(bearer, limit: o.tokenUses) else {
-        return err(401, "AUTHENTICATION_FAILURE", "Authentication failed due to invalid authentication credentials or a missing Authorization header.")
+        return err(
+          401, "AUTHENTICATION_FAILURE",
+          "Authentication failed due to invalid authentication credentials or a missing Authorization header.")
       }
       if r.path == "/v1/reporting/transactions" {
-        guard let s = r.value("start_date").flatMap(Timestamp.parse), let e = r.value("end_date").flatMap(Timestamp.parse),
+        guard let s = r.value("start_date").flatMap(Timestamp.parse),
+          let e = r.value("end_date").flatMap(Timestamp.parse),
           e.seconds >= s.seconds
         else { return err(400, "INVALID_REQUEST", "start_date and end_date are required") }
         if e.seconds - s.seconds > 31 * 86400 {
-          return err(400, "INVALID_REQUEST", "Request is not well-formed, syntactically incorrect, or violates schema.",
+          return err(
+            400, "INVALID_REQUEST", "Request is not well-formed, syntactically incorrect, or violates schema.",
             JSONObject(["details": [["field": "end_date", "issue": "INVALID_DATE_RANGE"]]]))
         }
-        let rows = txs.filter { let d = date($0, undated); return d >= s.seconds && d <= e.seconds }
+        let rows = txs.filter {
+          let d = date($0, undated)
+          return d >= s.seconds && d <= e.seconds
+        }
         if rows.count > o.maxItems {
-          return err(400, "RESULTSET_TOO_LARGE", "Result set size is greater than the maximum limit. Change the filter criteria and try again.",
+          return err(
+            400, "RESULTSET_TOO_LARGE",
+            "Result set size is greater than the maximum limit. Change the filter criteria and try again.",
             JSONObject(["total_items": .int(rows.count), "maximum_items": .int(o.maxItems)]))
         }
         let size = Int(r.value("page_size") ?? "100") ?? 100
@@ -96,7 +106,9 @@ public enum PayPalFixtureServer {
           "page": .int(page), "total_items": .int(rows.count), "total_pages": .int(pages), "links": [],
         ])
       }
-      for (prefix, list, what) in [("/v1/billing/subscriptions/", subs, "subscription"), ("/v1/billing/plans/", plans, "plan")]
+      for (prefix, list, what) in [
+        ("/v1/billing/subscriptions/", subs, "subscription"), ("/v1/billing/plans/", plans, "plan"),
+      ]
       where r.path.hasPrefix(prefix) {
         let id = String(r.path.dropFirst(prefix.count))
         if let found = list.first(where: { $0["id"]?.stringValue == id }) { return .json(found) }

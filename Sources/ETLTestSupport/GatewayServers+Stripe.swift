@@ -27,7 +27,8 @@ public enum StripeFixtureServer {
     }
     let sorted = data.mapValues { list in
       list.sorted {
-        let a = $0["created"]?.int64Value ?? 0, b = $1["created"]?.int64Value ?? 0
+        let a = $0["created"]?.int64Value ?? 0
+        let b = $1["created"]?.int64Value ?? 0
         return a != b ? a > b : ($0["id"]?.stringValue ?? "") > ($1["id"]?.stringValue ?? "")
       }
     }
@@ -52,7 +53,9 @@ public enum StripeFixtureServer {
       }
       return page(inv["lines"]?["data"]?.arrayValue ?? [], r, url: r.path, o)
     }
-    guard var list = data[r.path] else { return error(404, "invalid_request_error", "Unrecognized request URL (GET: \(r.path))") }
+    guard var list = data[r.path] else {
+      return error(404, "invalid_request_error", "Unrecognized request URL (GET: \(r.path))")
+    }
     if r.values("expand[]").contains("data.payments"), o.refuseExpandPayments {
       return error(400, "invalid_request_error", "This property cannot be expanded (payments).", param: "expand[0]")
     }

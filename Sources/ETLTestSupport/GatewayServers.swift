@@ -32,8 +32,11 @@ public struct FixtureResponse: Sendable {
     self.body = body
   }
 
-  public static func json(_ value: RevenueCore.JSONValue, status: Int = 200, headers: [(String, String)] = []) -> FixtureResponse {
-    FixtureResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: JSONWriter.bytes(value))
+  public static func json(_ value: RevenueCore.JSONValue, status: Int = 200, headers: [(String, String)] = [])
+    -> FixtureResponse
+  {
+    FixtureResponse(
+      status: status, headers: [("Content-Type", "application/json")] + headers, body: JSONWriter.bytes(value))
   }
 }
 
@@ -96,7 +99,8 @@ public actor FixtureServerState {
       if t <= 1 { faults.remove(at: i) } else { faults[i].times = t - 1 }
     }
     return FixtureResponse(
-      status: f.status, headers: [("Content-Type", "application/json")] + f.headers, body: f.rawBody ?? Array(f.body.utf8))
+      status: f.status, headers: [("Content-Type", "application/json")] + f.headers,
+      body: f.rawBody ?? Array(f.body.utf8))
   }
 
   func add(_ f: InjectedFault) { faults.append(f) }
@@ -133,7 +137,8 @@ public final class FixtureServer: Sendable {
       let recorded = RecordedRequest(
         method: request.method.rawValue, path: request.path,
         query: request.query.map { ($0.name, $0.value) },
-        headers: Dictionary(request.headers.map { ($0.key.rawValue.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),
+        headers: Dictionary(
+          request.headers.map { ($0.key.rawValue.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),
         body: [UInt8](try await request.bodyData))
       let injected = await state.record(recorded)
       let response: FixtureResponse

@@ -51,14 +51,21 @@ public final class PrivatePostgres: @unchecked Sendable {
   /// A CA and a `localhost` server certificate it signs, in the data folder (owned by the server user).
   func makeCertificates() throws {
     let d = data
-    try Self.shell(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=etl-test-ca",
-      "-keyout", folder + "/ca.key", "-out", caCertificate])
-    try Self.shell(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-      "-keyout", d + "/server.key", "-out", folder + "/server.csr"])
-    guard FileManager.default.createFile(atPath: folder + "/san.ext", contents: Data("subjectAltName=DNS:localhost\n".utf8))
+    try Self.shell([
+      "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=etl-test-ca",
+      "-keyout", folder + "/ca.key", "-out", caCertificate,
+    ])
+    try Self.shell([
+      "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+      "-keyout", d + "/server.key", "-out", folder + "/server.csr",
+    ])
+    guard
+      FileManager.default.createFile(atPath: folder + "/san.ext", contents: Data("subjectAltName=DNS:localhost\n".utf8))
     else { throw TestDatabaseError("cannot write \(folder)/san.ext") }
-    try Self.shell(["openssl", "x509", "-req", "-in", folder + "/server.csr", "-CA", caCertificate, "-CAkey", folder + "/ca.key",
-      "-CAcreateserial", "-days", "2", "-extfile", folder + "/san.ext", "-out", d + "/server.crt"])
+    try Self.shell([
+      "openssl", "x509", "-req", "-in", folder + "/server.csr", "-CA", caCertificate, "-CAkey", folder + "/ca.key",
+      "-CAcreateserial", "-days", "2", "-extfile", folder + "/san.ext", "-out", d + "/server.crt",
+    ])
     chmod(d + "/server.key", 0o600)
     chmod(caCertificate, 0o644)
     if getuid() == 0 { try Self.shell(["chown", "postgres", d + "/server.key", d + "/server.crt"]) }
@@ -107,13 +114,16 @@ public final class PrivatePostgres: @unchecked Sendable {
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     var pid: pid_t = 0
     let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, environ)
-    guard spawned == 0 else { throw TestDatabaseError("cannot start \(args[0]): \(String(cString: strerror(spawned)))") }
+    guard spawned == 0 else {
+      throw TestDatabaseError("cannot start \(args[0]): \(String(cString: strerror(spawned)))")
+    }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     let exited = (status & 0x7f) == 0
     let code = (status >> 8) & 0xff
     guard exited && code == 0 else {
-      throw TestDatabaseError("\(args.joined(separator: " ")) exited \(exited ? "with \(code)" : "on signal \(status & 0x7f)")")
+      throw TestDatabaseError(
+        "\(args.joined(separator: " ")) exited \(exited ? "with \(code)" : "on signal \(status & 0x7f)")")
     }
   }
 

@@ -70,7 +70,8 @@ public final class TestDatabase: @unchecked Sendable {
   public func socketURL() throws -> String {
     let env = ProcessInfo.processInfo.environment
     guard let dir = env["ETL_TEST_PG_SOCKET_DIR"], let port = env["ETL_TEST_PG_PORT"] else {
-      throw TestDatabaseError("ETL_TEST_PG_SOCKET_DIR / ETL_TEST_PG_PORT are not set: run the tests through scripts/test")
+      throw TestDatabaseError(
+        "ETL_TEST_PG_SOCKET_DIR / ETL_TEST_PG_PORT are not set: run the tests through scripts/test")
     }
     return "postgresql://postgres@/\(name)?host=\(dir)&port=\(port)"
   }

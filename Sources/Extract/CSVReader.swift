@@ -168,7 +168,8 @@ public final class CSVReader {
             afterCR = true
           default:
             if problem == nil {
-              problem = "field \(fields.count + 1) has text after its closing quote (quotes inside a quoted field must be doubled)"
+              problem =
+                "field \(fields.count + 1) has text after its closing quote (quotes inside a quoted field must be doubled)"
             }
             field.append(b)
             state = .unquoted

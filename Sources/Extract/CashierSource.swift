@@ -45,7 +45,8 @@ public struct CashierSource: ExtractSource {
     self.logger = logger
   }
 
-  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
+  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome
+  {
     let client = options.makeClient(requestsPerSecond: requestsPerSecond, logger: logger)
     let api = GatewayAPI(source: name, gateway: "Cashier", baseURL: apiURL, client: client, credentials: [keyLocation])
     let end = options.now()
@@ -67,14 +68,16 @@ public struct CashierSource: ExtractSource {
     while true {
       let label = "GET \(path) page \(page)"
       let query: [(String, String)] = [
-        ("created_gte", start.iso8601), ("created_lt", end.iso8601), ("page", String(page)), ("per_page", String(perPage)),
+        ("created_gte", start.iso8601), ("created_lt", end.iso8601), ("page", String(page)),
+        ("per_page", String(perPage)),
       ]
       let body = try await api.getJSON(path, query, headers: headers, label: label)
       pages += 1
       guard let data = body["data"]?.arrayValue else {
         throw ExtractError(
           source: name,
-          "Cashier \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at the Cashier API?")
+          "Cashier \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at the Cashier API?"
+        )
       }
       for row in data {
         counts.input += 1
@@ -106,7 +109,8 @@ public struct CashierSource: ExtractSource {
       }
       guard let next = body["next"], !next.isNull else { break }
       guard let n = next.int64Value, n > Int64(page) else {
-        throw ExtractError(source: name, "\(label) returned next = \(JSONWriter.string(next)), which is not a later page number")
+        throw ExtractError(
+          source: name, "\(label) returned next = \(JSONWriter.string(next)), which is not a later page number")
       }
       page = Int(n)
     }

@@ -25,7 +25,8 @@ struct DateOrder {
       if lines.count < 3 { lines.append((line, text)) }
     }
     var described: String {
-      lines.map { "line \($0.0) '\($0.1)'" }.joined(separator: ", ") + (count > lines.count ? " and \(count - lines.count) more" : "")
+      lines.map { "line \($0.0) '\($0.1)'" }.joined(separator: ", ")
+        + (count > lines.count ? " and \(count - lines.count) more" : "")
     }
   }
 
@@ -57,11 +58,13 @@ struct DateOrder {
     let fitting = Self.formats.indices.filter { misfits[$0].count == 0 }.map { Self.formats[$0].name }
     if let declared, let i = Self.formats.firstIndex(where: { $0.name == declared }) {
       if misfits[i].count == 0 { return .success(declared) }
-      let other = fitting.first.map { "; every row reads as \($0): set date_format: \($0)" }
+      let other =
+        fitting.first.map { "; every row reads as \($0): set date_format: \($0)" }
         ?? "; no date_format reads every row, so fix those rows"
       return .failure(
         FilesError(
-          "\(path): date_format \(declared) contradicts the file: \(misfits[i].count) of \(rows) dates cannot be read that way (\(misfits[i].described))\(other). Nothing was staged."))
+          "\(path): date_format \(declared) contradicts the file: \(misfits[i].count) of \(rows) dates cannot be read that way (\(misfits[i].described))\(other). Nothing was staged."
+        ))
     }
     if rows == 0 { return .success(declared ?? Self.formats[0].name) }
     switch fitting.count {
@@ -70,12 +73,14 @@ struct DateOrder {
       let best = Self.formats.indices.min { misfits[$0].count < misfits[$1].count }!
       return .failure(
         FilesError(
-          "\(path): the Date column reads in none of \(Self.formats.map(\.name).joined(separator: ", ")) (as \(Self.formats[best].name): \(misfits[best].described)); fix those rows. Nothing was staged."))
+          "\(path): the Date column reads in none of \(Self.formats.map(\.name).joined(separator: ", ")) (as \(Self.formats[best].name): \(misfits[best].described)); fix those rows. Nothing was staged."
+        ))
     default:
       let example = firstAmbiguous.map { " (e.g. line \($0.0) '\($0.1)')" } ?? ""
       return .failure(
         FilesError(
-          "\(path): cannot decide the date order: every date reads both as \(fitting.joined(separator: " and "))\(example); set date_format for this file. Nothing was staged."))
+          "\(path): cannot decide the date order: every date reads both as \(fitting.joined(separator: " and "))\(example); set date_format for this file. Nothing was staged."
+        ))
     }
   }
 }

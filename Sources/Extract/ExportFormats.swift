@@ -44,7 +44,8 @@ struct ExportFormat: Sendable {
       kind: .cashierCSV,
       required: [
         // Kashier's own field names are accepted for the same columns (transform maps them).
-        ["transaction_id", "transactionId"], ["merchant_order_id", "merchantOrderId"], ["type", "operation"], ["status"],
+        ["transaction_id", "transactionId"], ["merchant_order_id", "merchantOrderId"], ["type", "operation"],
+        ["status"],
         ["created_at", "creationDate"], ["amount"], ["currency"],
         ["merchant_customer_id"], ["customer_email"], ["mode"],
       ]),

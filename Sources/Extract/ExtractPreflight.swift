@@ -1,6 +1,6 @@
+import AppDatabase
 import Foundation
 import Logging
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging
@@ -52,38 +52,46 @@ public enum ExtractPreflight {
         case "stripe":
           let s = try StripeSource(
             config: try node.mapping(allowed: StripeSource.keys), options: options, logger: logger, checkOnly: false)
-          probes.append(SourceProbe(source: name) {
-            let api = GatewayAPI(
-              source: name, gateway: "Stripe", baseURL: s.apiURL, client: options.makeClient(requestsPerSecond: 5, logger: logger),
-              credentials: [s.keyLocation])
-            _ = try await api.getJSON("/v1/customers", [("limit", "1")], headers: s.headers, label: "GET /v1/customers?limit=1")
-            return "Stripe at \(s.apiURL): key accepted (GET /v1/customers?limit=1)"
-          })
+          probes.append(
+            SourceProbe(source: name) {
+              let api = GatewayAPI(
+                source: name, gateway: "Stripe", baseURL: s.apiURL,
+                client: options.makeClient(requestsPerSecond: 5, logger: logger),
+                credentials: [s.keyLocation])
+              _ = try await api.getJSON(
+                "/v1/customers", [("limit", "1")], headers: s.headers, label: "GET /v1/customers?limit=1")
+              return "Stripe at \(s.apiURL): key accepted (GET /v1/customers?limit=1)"
+            })
         case "paypal":
           let s = try PayPalSource(
             config: try node.mapping(allowed: PayPalSource.keys), options: options, logger: logger, checkOnly: false)
-          probes.append(SourceProbe(source: name) {
-            let api = GatewayAPI(
-              source: name, gateway: "PayPal", baseURL: s.apiURL, client: options.makeClient(requestsPerSecond: 5, logger: logger),
-              credentials: s.credentials)
-            _ = try await PayPalSession(api: api, clientID: s.clientID, clientSecret: s.clientSecret).accessToken()
-            return "PayPal at \(s.apiURL): client credentials accepted (POST /v1/oauth2/token)"
-          })
+          probes.append(
+            SourceProbe(source: name) {
+              let api = GatewayAPI(
+                source: name, gateway: "PayPal", baseURL: s.apiURL,
+                client: options.makeClient(requestsPerSecond: 5, logger: logger),
+                credentials: s.credentials)
+              _ = try await PayPalSession(api: api, clientID: s.clientID, clientSecret: s.clientSecret).accessToken()
+              return "PayPal at \(s.apiURL): client credentials accepted (POST /v1/oauth2/token)"
+            })
         case "cashier":
           let s = try CashierSource(
             config: try node.mapping(allowed: CashierSource.keys), options: options, logger: logger, checkOnly: false)
-          probes.append(SourceProbe(source: name) {
-            let api = GatewayAPI(
-              source: name, gateway: "Cashier", baseURL: s.apiURL, client: options.makeClient(requestsPerSecond: 5, logger: logger),
-              credentials: [s.keyLocation])
-            let now = Timestamp.wallNow
-            let query = [
-              ("created_gte", now.adding(days: -1).iso8601), ("created_lt", now.iso8601), ("page", "1"), ("per_page", "1"),
-            ]
-            let headers = [("Authorization", "Bearer \(s.apiKey.value)"), ("Accept", "application/json")]
-            _ = try await api.getJSON("/v1/transactions", query, headers: headers, label: "GET /v1/transactions")
-            return "Cashier at \(s.apiURL): key accepted (GET /v1/transactions, one row)"
-          })
+          probes.append(
+            SourceProbe(source: name) {
+              let api = GatewayAPI(
+                source: name, gateway: "Cashier", baseURL: s.apiURL,
+                client: options.makeClient(requestsPerSecond: 5, logger: logger),
+                credentials: [s.keyLocation])
+              let now = Timestamp.wallNow
+              let query = [
+                ("created_gte", now.adding(days: -1).iso8601), ("created_lt", now.iso8601), ("page", "1"),
+                ("per_page", "1"),
+              ]
+              let headers = [("Authorization", "Bearer \(s.apiKey.value)"), ("Accept", "application/json")]
+              _ = try await api.getJSON("/v1/transactions", query, headers: headers, label: "GET /v1/transactions")
+              return "Cashier at \(s.apiURL): key accepted (GET /v1/transactions, one row)"
+            })
         case "postgres":
           let settings = try PostgresSourceSettings(
             config: try node.mapping(allowed: PostgresSourceSettings.allowedKeys), environment: environment)

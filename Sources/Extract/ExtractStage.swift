@@ -42,7 +42,8 @@ public enum ExtractStage {
       let configured = names.isEmpty ? "none" : names.joined(separator: ", ")
       throw ConfigError(
         file: ctx.pipeline.path, line: ctx.pipeline.root.child("sources")?.line, key: "sources.\(only)",
-        message: "is not configured in this pipeline, so --source \(only) has nothing to extract (configured: \(configured))")
+        message:
+          "is not configured in this pipeline, so --source \(only) has nothing to extract (configured: \(configured))")
     }
     let chosen = all.filter { only == nil || $0.name == only }
     let builder = try StageBuilder(run: ctx.run, stage: "extract")
@@ -82,7 +83,8 @@ public enum ExtractStage {
         guard a.isBalanced, a.output == sink.emitted else {
           throw ExtractError(
             source: name,
-            "accounting does not add up (\(a.equation); \(sink.emitted) records staged); this is a bug, nothing was published")
+            "accounting does not add up (\(a.equation); \(sink.emitted) records staged); this is a bug, nothing was published"
+          )
         }
         bySource[name] = a
         if let c = outcome.proposedCursor { cursors[name] = .object(c) }
@@ -124,7 +126,8 @@ public enum ExtractStage {
     guard let t = Timestamp.parse(text) else {
       throw ConfigError(
         file: ctx.pipeline.path, line: nil, key: "ETL_AS_OF",
-        message: "'\(text)' is not an ISO 8601 timestamp (for example 2026-01-31T00:00:00Z); unset it to use the current time")
+        message:
+          "'\(text)' is not an ISO 8601 timestamp (for example 2026-01-31T00:00:00Z); unset it to use the current time")
     }
     return t
   }
@@ -143,7 +146,8 @@ public enum ExtractStage {
     guard let previous = try ctx.run.manifest("extract") else {
       if !keep.isEmpty {
         ctx.logger.warning(
-          "run \(ctx.run.id) has no published extract yet; only the named source is extracted (the others are not carried over)")
+          "run \(ctx.run.id) has no published extract yet; only the named source is extracted (the others are not carried over)"
+        )
       }
       return c
     }
@@ -169,9 +173,12 @@ public enum ExtractStage {
       return ConfigurationError("extract source '\(source)': \(pg)")
     case let pg as PostgresError where pg.kind == .connection:
       // Refused login or unknown database: configuration (exit 2); unreachable server: retry later.
-      let auth = ["28P01", "28000", "3D000"].contains(pg.sqlState ?? "")
+      let auth =
+        ["28P01", "28000", "3D000"].contains(pg.sqlState ?? "")
         || pg.message.contains("password authentication failed") || pg.message.contains("does not exist")
-      return auth ? ConfigurationError("extract source '\(source)': \(pg)") : ExtractError(source: source, "\(pg)", transient: true)
+      return auth
+        ? ConfigurationError("extract source '\(source)': \(pg)")
+        : ExtractError(source: source, "\(pg)", transient: true)
     default: return ExtractError(source: source, "\(error)")
     }
   }

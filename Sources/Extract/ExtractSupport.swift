@@ -162,9 +162,13 @@ struct GatewayAPI: Sendable {
       return try await client.send(request)
     } catch let e as HTTPRetryExhausted {
       var msg = "\(label) still failed after \(e.attempts) attempts"
-      if let s = e.lastStatus { msg += " (last status \(s)" + (e.lastBody.map { ": " + GatewayAPI.summary($0) } ?? "") + ")" }
-      else if let err = e.lastError { msg += " (\(err))" }
-      msg += " at \(baseURL); nothing was published — check the URL, the network and \(gateway)'s status, then run the extract again"
+      if let s = e.lastStatus {
+        msg += " (last status \(s)" + (e.lastBody.map { ": " + GatewayAPI.summary($0) } ?? "") + ")"
+      } else if let err = e.lastError {
+        msg += " (\(err))"
+      }
+      msg +=
+        " at \(baseURL); nothing was published — check the URL, the network and \(gateway)'s status, then run the extract again"
       throw ExtractError(source: source, msg, transient: true)
     } catch is CancellationError {
       throw CancellationError()
@@ -178,12 +182,15 @@ struct GatewayAPI: Sendable {
     if response.isSuccess { return }
     let detail = GatewayAPI.describe(response)
     if response.status == 401 || response.status == 403 {
-      let what = response.status == 401
+      let what =
+        response.status == 401
         ? "was rejected by \(gateway) (HTTP 401\(detail)): check that the credential is correct and for the right (live/test) account"
         : "lacks a permission \(gateway) requires for \(label) (HTTP 403\(detail)): grant read access to it"
       let first = credentials.first ?? SettingLocation.fallback(source)
       var e = first.error(what)
-      if credentials.count > 1 { e.message += " (also check \(credentials.dropFirst().map(\.key).joined(separator: ", ")))" }
+      if credentials.count > 1 {
+        e.message += " (also check \(credentials.dropFirst().map(\.key).joined(separator: ", ")))"
+      }
       throw e
     }
     throw ExtractError(source: source, "\(label) was refused with HTTP \(response.status)\(detail)")
@@ -197,10 +204,13 @@ struct GatewayAPI: Sendable {
       return o
     } catch let e as JSONParseError {
       let type = response.header("content-type") ?? "no Content-Type"
-      let what = type.lowercased().contains("html") ? "an HTML page (\(type)), not JSON" : "a body that is not valid JSON (\(e); \(type))"
+      let what =
+        type.lowercased().contains("html")
+        ? "an HTML page (\(type)), not JSON" : "a body that is not valid JSON (\(e); \(type))"
       throw ExtractError(
         source: source,
-        "\(gateway) \(label) returned \(what); nothing was published — check api_url and \(gateway)'s status, then run the extract again")
+        "\(gateway) \(label) returned \(what); nothing was published — check api_url and \(gateway)'s status, then run the extract again"
+      )
     }
   }
 

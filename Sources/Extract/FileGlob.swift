@@ -34,9 +34,12 @@ enum FileGlob {
     }
     if rc == GLOB_ABORTED, let folder = FileGlob.missingFolder(pattern) {
       throw FilesError(
-        "path '\(pattern)' matches no file: folder '\(folder)' does not exist (relative paths start at \(FileManager.default.currentDirectoryPath))")
+        "path '\(pattern)' matches no file: folder '\(folder)' does not exist (relative paths start at \(FileManager.default.currentDirectoryPath))"
+      )
     }
-    guard rc == 0 else { throw FilesError("path '\(pattern)' cannot be expanded (glob error \(rc): unreadable folder?)") }
+    guard rc == 0 else {
+      throw FilesError("path '\(pattern)' cannot be expanded (glob error \(rc): unreadable folder?)")
+    }
     var out: [String] = []
     for i in 0..<Int(g.gl_pathc) {
       guard let p = g.gl_pathv[i] else { continue }

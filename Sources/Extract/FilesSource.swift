@@ -40,7 +40,10 @@ public struct FilesSource: ExtractSource {
       let m = try node.mapping(allowed: FilesSource.entryKeys)
       let r = SettingsReader(mapping: m, checkOnly: checkOnly)
       let format = try m.choice("format", ExportFormat.formatNames, default: "")
-      if format.isEmpty { throw SettingLocation(m, "format").error("is required (one of: \(ExportFormat.formatNames.joined(separator: ", ")))") }
+      if format.isEmpty {
+        throw SettingLocation(m, "format").error(
+          "is required (one of: \(ExportFormat.formatNames.joined(separator: ", ")))")
+      }
       let path = try r.requiredString("path", placeholder: "deferred")
       var extras = JSONObject()
       var gateway = ""
@@ -49,7 +52,8 @@ public struct FilesSource: ExtractSource {
         kind = try m.choice("kind", ExportFormat.ndjsonKinds, default: "")
         if kind.isEmpty {
           throw SettingLocation(m, "kind").error(
-            "is required for ndjson files: the kind of record on each line (\(ExportFormat.ndjsonKinds.joined(separator: ", ")))")
+            "is required for ndjson files: the kind of record on each line (\(ExportFormat.ndjsonKinds.joined(separator: ", ")))"
+          )
         }
         gateway = String(kind.prefix { $0 != "." })
       } else if m.has("kind") {
@@ -76,7 +80,8 @@ public struct FilesSource: ExtractSource {
     self.maxRowBytes = maxRowBytes
   }
 
-  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
+  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome
+  {
     var counts = SourceCounts()
     var fileCount = 0
     var perFormat: [String: Int] = [:]
@@ -122,10 +127,15 @@ public struct FilesSource: ExtractSource {
         return
       }
       c.input += 1
-      var code = "", reason = ""
+      var code = ""
+      var reason = ""
       if let p = row.problem {
-        code = p.contains("UTF-8") ? "bad_utf8" : p.contains("never closed") ? "unterminated_quote"
-          : p.contains("longer than") ? "row_too_long" : "malformed_csv"
+        code =
+          p.contains("UTF-8")
+          ? "bad_utf8"
+          : p.contains("never closed")
+            ? "unterminated_quote"
+            : p.contains("longer than") ? "row_too_long" : "malformed_csv"
         reason = p
       } else if row.fields.count != names.count {
         code = "field_count"
@@ -159,17 +169,21 @@ public struct FilesSource: ExtractSource {
     let names = fields.map { $0.trimmingCharacters(in: .whitespaces) }
     var seen = Set<String>()
     for n in names where !n.isEmpty {
-      guard seen.insert(n).inserted else { throw FilesError("\(path):\(line): column '\(n)' appears twice in the header") }
+      guard seen.insert(n).inserted else {
+        throw FilesError("\(path):\(line): column '\(n)' appears twice in the header")
+      }
     }
     if entry.format == RecordKind.paypalActivityCSV.rawValue, seen.contains("Description"), !seen.contains("Status") {
       throw FilesError(
-        "\(path): this is a PayPal statement CSV ('Description' column, no 'Status'), not the Activity download; export Activity → All transactions as CSV")
+        "\(path): this is a PayPal statement CSV ('Description' column, no 'Status'), not the Activity download; export Activity → All transactions as CSV"
+      )
     }
     if let format = entry.required {
       let missing = format.missing(in: seen)
       if !missing.isEmpty {
         throw FilesError(
-          "\(path): missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) for format \(entry.format) (the header has: \(names.joined(separator: ", ")))")
+          "\(path): missing required column\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) for format \(entry.format) (the header has: \(names.joined(separator: ", ")))"
+        )
       }
     }
     return names
@@ -196,7 +210,9 @@ public struct FilesSource: ExtractSource {
           return
         }
         try sink.emit(
-          ExtractedRecord(source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, line, entry.originExtras), record: value))
+          ExtractedRecord(
+            source: name, gateway: entry.gateway, kind: entry.kind, origin: origin(path, line, entry.originExtras),
+            record: value))
         c.output += 1
       }
     }

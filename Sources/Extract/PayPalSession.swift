@@ -34,7 +34,8 @@ final class PayPalSession {
     if response.status == 400 || response.status == 401 || response.status == 403 {
       // PayPal answers a wrong client id/secret with 401 invalid_client (sometimes 400).
       var e = api.credentials[0].error(
-        "was refused by PayPal when asking for an access token (HTTP \(response.status)\(GatewayAPI.describe(response))): check the client id and secret of the REST app (live vs sandbox)")
+        "was refused by PayPal when asking for an access token (HTTP \(response.status)\(GatewayAPI.describe(response))): check the client id and secret of the REST app (live vs sandbox)"
+      )
       if api.credentials.count > 1 { e.message += "; also check \(api.credentials[1].key)" }
       throw e
     }

@@ -56,7 +56,8 @@ public struct PayPalSource: ExtractSource {
     self.logger = logger
   }
 
-  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
+  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome
+  {
     let client = options.makeClient(requestsPerSecond: requestsPerSecond, logger: logger)
     let api = GatewayAPI(source: name, gateway: "PayPal", baseURL: apiURL, client: client, credentials: credentials)
     let session = PayPalSession(api: api, clientID: clientID, clientSecret: clientSecret)
@@ -69,7 +70,8 @@ public struct PayPalSource: ExtractSource {
     var details = JSONObject()
     let horizon = now.adding(days: -PayPalSource.horizonDays)
     if start < horizon {
-      logger.warning("PayPal keeps 3 years of transactions; starting at \(horizon.dateString) instead of \(start.dateString)")
+      logger.warning(
+        "PayPal keeps 3 years of transactions; starting at \(horizon.dateString) instead of \(start.dateString)")
       details["clamped_start_from"] = .string(start.iso8601)
       start = horizon
     }
@@ -100,7 +102,8 @@ public struct PayPalSource: ExtractSource {
         guard span >= 2 * PayPalSource.minWindowSeconds else {
           throw ExtractError(
             source: name,
-            "PayPal answered RESULTSET_TOO_LARGE even for the \(span)-second window starting \(ws.iso8601); cannot split further")
+            "PayPal answered RESULTSET_TOO_LARGE even for the \(span)-second window starting \(ws.iso8601); cannot split further"
+          )
         }
         let mid = Timestamp(seconds: ws.seconds + span / 2)
         windows.insert(contentsOf: [(ws, mid), (mid, we)], at: 0)
@@ -121,7 +124,8 @@ public struct PayPalSource: ExtractSource {
     details["window_end"] = .string(end.iso8601)
     details[RecordKind.paypalSubscription.rawValue] = .int(state.subscriptionIDs.count)
     details["http"] = await client.stats.snapshot().json
-    return ExtractOutcome(accounting: counts.accounting, proposedCursor: JSONObject(["end": .string(end.iso8601)]), details: details)
+    return ExtractOutcome(
+      accounting: counts.accounting, proposedCursor: JSONObject(["end": .string(end.iso8601)]), details: details)
   }
 
   struct TransactionState {
@@ -163,10 +167,13 @@ public struct PayPalSource: ExtractSource {
       }
       // A page must carry its list; a missing one is only tolerated on an empty result.
       let details = body["transaction_details"]
-      guard let items = details?.arrayValue ?? (details == nil && (body["total_items"]?.int64Value ?? 0) == 0 ? [] : nil) else {
+      guard
+        let items = details?.arrayValue ?? (details == nil && (body["total_items"]?.int64Value ?? 0) == 0 ? [] : nil)
+      else {
         throw ExtractError(
           source: name,
-          "\(label) returned no 'transaction_details' list (\(details.map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at PayPal?")
+          "\(label) returned no 'transaction_details' list (\(details.map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at PayPal?"
+        )
       }
       for item in items {
         counts.input += 1
@@ -175,12 +182,15 @@ public struct PayPalSource: ExtractSource {
           try sink.reject(
             DiagnosticRecord(
               source: name, file: path, line: page, code: "missing_id",
-              reason: "a transaction on page \(page) of \(ws.iso8601)…\(we.iso8601) has no transaction_id", record: item))
+              reason: "a transaction on page \(page) of \(ws.iso8601)…\(we.iso8601) has no transaction_id", record: item
+            ))
           counts.rejected += 1
           continue
         }
-        let key = [id, info?["transaction_event_code"]?.stringValue ?? "", info?["transaction_status"]?.stringValue ?? ""]
-          .joined(separator: "\u{1F}")
+        let key = [
+          id, info?["transaction_event_code"]?.stringValue ?? "", info?["transaction_status"]?.stringValue ?? "",
+        ]
+        .joined(separator: "\u{1F}")
         guard state.seen.insert(key).inserted else {
           counts.skipped += 1
           continue
@@ -191,7 +201,8 @@ public struct PayPalSource: ExtractSource {
           state.subscriptionIDs.insert(sub)
         }
         let origin: JSONObject = JSONObject([
-          "endpoint": .string(path), "page": .int(page), "start_date": .string(ws.iso8601), "end_date": .string(we.iso8601),
+          "endpoint": .string(path), "page": .int(page), "start_date": .string(ws.iso8601),
+          "end_date": .string(we.iso8601),
         ])
         try sink.emit(ExtractedRecord(source: name, kind: .paypalTransaction, origin: origin, record: item))
         counts.output += 1
@@ -209,7 +220,8 @@ public struct PayPalSource: ExtractSource {
   {
     var plans = Set<String>()
     for id in ids {
-      if let record = try await fetchOne("/v1/billing/subscriptions/", id, kind: .paypalSubscription, session: session, sink: sink, counts: &counts),
+      if let record = try await fetchOne(
+        "/v1/billing/subscriptions/", id, kind: .paypalSubscription, session: session, sink: sink, counts: &counts),
         let plan = record["plan_id"]?.stringValue
       {
         plans.insert(plan)
@@ -225,7 +237,8 @@ public struct PayPalSource: ExtractSource {
   }
 
   func fetchOne(
-    _ prefix: String, _ id: String, kind: RecordKind, session: PayPalSession, sink: ExtractSink, counts: inout SourceCounts
+    _ prefix: String, _ id: String, kind: RecordKind, session: PayPalSession, sink: ExtractSink,
+    counts: inout SourceCounts
   ) async throws -> JSONValue? {
     let path = prefix + QueryString.escape(id)
     let label = "GET \(path)"
@@ -235,14 +248,17 @@ public struct PayPalSource: ExtractSource {
       try sink.reject(
         DiagnosticRecord(
           source: name, file: path, line: 1, code: "not_found",
-          reason: "PayPal does not know \(kind) \(id) (HTTP 404\(GatewayAPI.describe(response))); it was referenced by a transaction",
+          reason:
+            "PayPal does not know \(kind) \(id) (HTTP 404\(GatewayAPI.describe(response))); it was referenced by a transaction",
           externalID: id))
       counts.rejected += 1
       return nil
     }
     try session.api.check(response, label: label)
     let body = JSONValue.object(try session.api.json(response, label: label))
-    try sink.emit(ExtractedRecord(source: name, kind: kind, origin: JSONObject(["endpoint": .string(path), "page": 1]), record: body))
+    try sink.emit(
+      ExtractedRecord(
+        source: name, kind: kind, origin: JSONObject(["endpoint": .string(path), "page": 1]), record: body))
     counts.output += 1
     return body
   }

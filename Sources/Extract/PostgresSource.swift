@@ -1,6 +1,6 @@
+import AppDatabase
 import Foundation
 import Logging
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging
@@ -23,7 +23,8 @@ public struct PostgresSource: ExtractSource {
 
   public init(settings: PostgresSourceSettings) { self.settings = settings }
 
-  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
+  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome
+  {
     var details = JSONObject()
     var total = 0
     var sections: [JSONValue] = []

@@ -18,7 +18,8 @@ enum RowChecks {
     for i in fields.indices where i < checked.count && checked[i] {
       for (pos, u) in fields[i].unicodeScalars.enumerated() where u.value < 0x20 || u.value == 0x7F {
         let hex = String(u.value, radix: 16, uppercase: true)
-        return "column '\(names[i])' has the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) at position \(pos + 1): identifiers and e-mail addresses must be printable text; fix the export"
+        return
+          "column '\(names[i])' has the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) at position \(pos + 1): identifiers and e-mail addresses must be printable text; fix the export"
       }
     }
     return nil

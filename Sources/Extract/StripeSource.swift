@@ -20,7 +20,9 @@ import Transport
 /// - Both invoice shapes (pre-basil and basil) are staged as returned; transform reads both.
 /// - `livemode` is kept (transform skips test data); duplicates within a run are skipped by id.
 public struct StripeSource: ExtractSource {
-  public static let keys = ["api_key", "api_url", "since", "lookback_days", "api_version", "requests_per_second", "page_size"]
+  public static let keys = [
+    "api_key", "api_url", "since", "lookback_days", "api_version", "requests_per_second", "page_size",
+  ]
   public let name = "stripe"
 
   let apiKey: Secret
@@ -72,7 +74,8 @@ public struct StripeSource: ExtractSource {
     return h
   }
 
-  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome {
+  public func extract(into sink: ExtractSink, context: StageContext, cursor: JSONObject) async throws -> ExtractOutcome
+  {
     let client = options.makeClient(requestsPerSecond: requestsPerSecond, logger: logger)
     let api = GatewayAPI(source: name, gateway: "Stripe", baseURL: apiURL, client: client, credentials: [keyLocation])
     let end = options.now()
@@ -99,7 +102,8 @@ public struct StripeSource: ExtractSource {
 
   /// Pages through one list endpoint; returns (pages, records staged).
   func list(
-    _ resource: Resource, api: GatewayAPI, start: Timestamp, end: Timestamp, sink: ExtractSink, counts: inout SourceCounts
+    _ resource: Resource, api: GatewayAPI, start: Timestamp, end: Timestamp, sink: ExtractSink,
+    counts: inout SourceCounts
   ) async throws -> (Int, Int) {
     var base: [(String, String)] = [("limit", String(pageSize))]
     if resource.windowed {
@@ -129,7 +133,8 @@ public struct StripeSource: ExtractSource {
       guard let data = body["data"]?.arrayValue else {
         throw ExtractError(
           source: name,
-          "Stripe \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at Stripe?")
+          "Stripe \(label) returned no 'data' list (\(body["data"].map { JSONValue.typeName($0) } ?? "missing")); nothing was published — is api_url pointing at Stripe?"
+        )
       }
       for object in data {
         counts.input += 1

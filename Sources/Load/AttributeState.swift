@@ -84,7 +84,8 @@ struct AttributeDiff: Sendable, Equatable {
 /// `<staging>/<pipeline>/load-state/<data source>/`.
 public enum LoadStateFiles {
   public static func directory(area: StagingArea, dataSource: String) -> String {
-    area.root + "/load-state/" + dataSource.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+    area.root + "/load-state/"
+      + dataSource.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
       .reduce(into: "") { $0.append($1) }
   }
   public static func attributesPath(area: StagingArea, dataSource: String) -> String {

@@ -24,11 +24,13 @@ extension BulkImporter {
     }
     if u.customerPending {
       out.append(
-        outcome(.customer, u.customerExternalID, EntryFactory.fields(customer: u.customerExternalID),
+        outcome(
+          .customer, u.customerExternalID, EntryFactory.fields(customer: u.customerExternalID),
           refusedBy: refused?.customer))
       if let a = u.attributes {
         out.append(
-          outcome(.attributes, LoadInput.key(a), EntryFactory.fields(attributes: a).merging(["in_bulk": true]),
+          outcome(
+            .attributes, LoadInput.key(a), EntryFactory.fields(attributes: a).merging(["in_bulk": true]),
             refusedBy: refused?.customer))
       }
     }
@@ -37,7 +39,8 @@ extension BulkImporter {
       out.append(outcome(.invoice, i.externalID, EntryFactory.fields(invoice: i), refusedBy: invoiceRefusal))
       for t in i.transactions {
         out.append(
-          outcome(.transaction, t.externalID, EntryFactory.fields(transaction: t, invoice: i),
+          outcome(
+            .transaction, t.externalID, EntryFactory.fields(transaction: t, invoice: i),
             refusedBy: invoiceRefusal ?? refused?.transaction(t)))
       }
     }
@@ -78,8 +81,11 @@ extension BulkImporter {
           await resolver.remember(customer: u.customerExternalID, uuid: cu)
         }
         let refused = RefusedRecords(detail: d, unit: u, importID: importID)
-        if refused.isEmpty == false { logger.warning("import \(importID) refused records of customer \(u.customerExternalID)") }
-        await ledger.record(entries(for: u, status: .confirmed, error: nil, message: nil, importID: importID, refused: refused))
+        if refused.isEmpty == false {
+          logger.warning("import \(importID) refused records of customer \(u.customerExternalID)")
+        }
+        await ledger.record(
+          entries(for: u, status: .confirmed, error: nil, message: nil, importID: importID, refused: refused))
         if let a = u.attributes, u.customerPending, refused.customer == nil {
           await attributeStore.confirm(u.customerExternalID, AttributeSnapshot(a))
         }
@@ -124,7 +130,8 @@ extension BulkImporter {
         out.append(factory.make(.customer, u.customerExternalID, .failed, fields: cf, message: message))
         if let a = u.attributes {
           out.append(
-            factory.make(.attributes, LoadInput.key(a), .failed, fields: with(EntryFactory.fields(attributes: a)),
+            factory.make(
+              .attributes, LoadInput.key(a), .failed, fields: with(EntryFactory.fields(attributes: a)),
               message: message))
         }
       }
@@ -132,15 +139,19 @@ extension BulkImporter {
     for i in u.invoices {
       let inv = try await lookup({ try await resolver.invoice(i.externalID) })
       guard let inv, let uuid = inv["uuid"]?.stringValue else {
-        out.append(factory.make(.invoice, i.externalID, .failed, fields: with(EntryFactory.fields(invoice: i)), message: message))
+        out.append(
+          factory.make(.invoice, i.externalID, .failed, fields: with(EntryFactory.fields(invoice: i)), message: message)
+        )
         for t in i.transactions {
           out.append(
-            factory.make(.transaction, t.externalID, .failed, fields: with(EntryFactory.fields(transaction: t, invoice: i)),
+            factory.make(
+              .transaction, t.externalID, .failed, fields: with(EntryFactory.fields(transaction: t, invoice: i)),
               message: message))
         }
         continue
       }
-      out.append(factory.make(.invoice, i.externalID, .confirmed, uuid: uuid, fields: with(EntryFactory.fields(invoice: i))))
+      out.append(
+        factory.make(.invoice, i.externalID, .confirmed, uuid: uuid, fields: with(EntryFactory.fields(invoice: i))))
       var existing: [String: String] = [:]
       for t in inv["transactions"]?.arrayValue ?? [] {
         if let e = t["external_id"]?.stringValue { existing[e] = t["uuid"]?.stringValue ?? "" }
@@ -148,7 +159,8 @@ extension BulkImporter {
       for t in i.transactions {
         if let tu = existing[t.externalID] {
           out.append(
-            factory.make(.transaction, t.externalID, .confirmed, uuid: tu.isEmpty ? nil : tu,
+            factory.make(
+              .transaction, t.externalID, .confirmed, uuid: tu.isEmpty ? nil : tu,
               fields: with(EntryFactory.fields(transaction: t, invoice: i))))
         } else {
           late.transactions.append((i, t))
@@ -196,8 +208,12 @@ struct RefusedRecords {
     }
     func sectionFailed(_ s: String) -> Bool { d[s]?["status"]?.stringValue == "failed" }
     let whole = "import \(importID) reports the %@ of customer \(unit.customerExternalID) as failed: \(text(d))"
-    if sectionFailed("customers") && customer == nil { customer = whole.replacingOccurrences(of: "%@", with: "customer") }
-    if (sectionFailed("invoices") && !named.contains("invoices")) || (sectionFailed("line_items") && !named.contains("line_items")) {
+    if sectionFailed("customers") && customer == nil {
+      customer = whole.replacingOccurrences(of: "%@", with: "customer")
+    }
+    if (sectionFailed("invoices") && !named.contains("invoices"))
+      || (sectionFailed("line_items") && !named.contains("line_items"))
+    {
       allInvoices = whole.replacingOccurrences(of: "%@", with: "invoices")
     }
     if sectionFailed("transactions") && !named.contains("transactions") {

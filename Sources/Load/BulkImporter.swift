@@ -67,7 +67,8 @@ struct BulkImporter: Sendable {
   /// One batch, start to finish. Record-level problems go to the ledger; only cancellation throws.
   func process(_ batch: BulkBatch) async throws -> Leftovers {
     try Task.checkCancellation()
-    try await ledger.importMarker(key: batch.externalID, status: "submitting", importID: nil, customers: batch.customerIDs)
+    try await ledger.importMarker(
+      key: batch.externalID, status: "submitting", importID: nil, customers: batch.customerIDs)
     var late = Leftovers()
     do {
       let id = try await submit(batch)
@@ -77,9 +78,11 @@ struct BulkImporter: Sendable {
     } catch let e as ChartMogulError {
       await fail(batch, e)
     } catch let e as ImportTimeout {
-      await fail(batch, ChartMogulError(
-        status: nil, message: e.description, requestID: nil, rawBody: nil, request: "GET \(importsPath)/…",
-        isTransient: true))
+      await fail(
+        batch,
+        ChartMogulError(
+          status: nil, message: e.description, requestID: nil, rawBody: nil, request: "GET \(importsPath)/…",
+          isTransient: true))
     }
     try await ledger.importMarker(key: batch.externalID, status: "finished", importID: nil, customers: [])
     progress.advance(by: batch.units.count)

@@ -25,7 +25,9 @@ public struct ChartMogulError: Error, Sendable, CustomStringConvertible {
   public var isTransient: Bool
 
   /// ChartMogul's duplicate markers (§10): the object already exists under this external id.
-  public var isDuplicate: Bool { ChartMogulError.isDuplicateText(message) || ChartMogulError.isDuplicateText(rawBody ?? "") }
+  public var isDuplicate: Bool {
+    ChartMogulError.isDuplicateText(message) || ChartMogulError.isDuplicateText(rawBody ?? "")
+  }
 
   static func isDuplicateText(_ s: String) -> Bool {
     let l = s.lowercased()
@@ -126,7 +128,8 @@ final class ChartMogulClient: Sendable {
 
   init(config: LoadConfig, transport: any HTTPTransport, logger: Logger) {
     http = HTTPClient(
-      transport: TimeoutTransport(base: transport, seconds: config.requestTimeoutSeconds), policy: config.retryPolicy, requestsPerSecond: min(config.requestsPerSecond, 40),
+      transport: TimeoutTransport(base: transport, seconds: config.requestTimeoutSeconds), policy: config.retryPolicy,
+      requestsPerSecond: min(config.requestsPerSecond, 40),
       maxConcurrent: min(config.maxConnections, 20), logger: logger)
     var b = config.apiURL.absoluteString
     while b.hasSuffix("/") { b.removeLast() }
@@ -176,7 +179,8 @@ final class ChartMogulClient: Sendable {
       return APIResponse(status: r.status, json: r.json, requestID: r.header("x-request-id"), rawBody: raw)
     } catch let e as HTTPRetryExhausted {
       throw ChartMogulError(
-        status: e.lastStatus, message: Redactor.shared.redact(e.unavailableSummary), requestID: nil, rawBody: e.lastBody,
+        status: e.lastStatus, message: Redactor.shared.redact(e.unavailableSummary), requestID: nil,
+        rawBody: e.lastBody,
         request: "\(method) \(path)", isTransient: true)
     }
   }
@@ -206,7 +210,8 @@ final class ChartMogulClient: Sendable {
     case 200..<300: return
     case 401, 403:
       throw LoadConfigurationError(
-        "ChartMogul refused the credentials (HTTP \(r.status)): check CHARTMOGUL_API_KEY (destination.chartmogul.api_key)")
+        "ChartMogul refused the credentials (HTTP \(r.status)): check CHARTMOGUL_API_KEY (destination.chartmogul.api_key)"
+      )
     case 404, 422, 400:
       throw LoadConfigurationError(
         "ChartMogul has no data source '\(uuid)' (HTTP \(r.status)): check CHARTMOGUL_DATA_SOURCE_ID (destination.chartmogul.data_source_uuid); it must be the ds_… uuid of a custom (Import API) source"

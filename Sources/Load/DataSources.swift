@@ -27,21 +27,26 @@ public struct DataSources: Sendable {
   public func create(name: String) async throws -> Entry {
     let r = try await client.send("POST", "/v1/data_sources", body: ["name": .string(name)])
     try refuseCredentials(r)
-    guard r.isSuccess, let json = r.json, let e = Self.entry(json) else { throw client.error(r, "POST", "/v1/data_sources") }
+    guard r.isSuccess, let json = r.json, let e = Self.entry(json) else {
+      throw client.error(r, "POST", "/v1/data_sources")
+    }
     return e
   }
 
   public func list() async throws -> [Entry] {
     let r = try await client.send("GET", "/v1/data_sources")
     try refuseCredentials(r)
-    guard r.isSuccess, let items = r.json?["data_sources"]?.arrayValue else { throw client.error(r, "GET", "/v1/data_sources") }
+    guard r.isSuccess, let items = r.json?["data_sources"]?.arrayValue else {
+      throw client.error(r, "GET", "/v1/data_sources")
+    }
     return items.compactMap(Self.entry)
   }
 
   func refuseCredentials(_ r: APIResponse) throws {
     if r.status == 401 || r.status == 403 {
       throw LoadConfigurationError(
-        "ChartMogul at \(client.base) refused the API key (HTTP \(r.status)): check CHARTMOGUL_API_KEY (it needs write access to create a data source)")
+        "ChartMogul at \(client.base) refused the API key (HTTP \(r.status)): check CHARTMOGUL_API_KEY (it needs write access to create a data source)"
+      )
     }
   }
 

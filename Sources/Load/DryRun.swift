@@ -74,8 +74,12 @@ struct DryRun {
       }
       for c in plan.cancellations {
         let cus = try customerPath(c.customerExternalID)
-        try write("GET", "/v1/import/customers/\(cus)/subscriptions?per_page=200", note: "finds subscription \(c.subscriptionExternalID)")
-        try write("PATCH", "/v1/import/subscriptions/{uuid of subscription \(c.subscriptionExternalID)}", body: WireFormat.cancellation(c))
+        try write(
+          "GET", "/v1/import/customers/\(cus)/subscriptions?per_page=200",
+          note: "finds subscription \(c.subscriptionExternalID)")
+        try write(
+          "PATCH", "/v1/import/subscriptions/{uuid of subscription \(c.subscriptionExternalID)}",
+          body: WireFormat.cancellation(c))
         requests += 2
       }
       for a in plan.attributes where !(a.tags.isEmpty && a.custom.isEmpty) {
@@ -94,7 +98,8 @@ struct DryRun {
       let led = try builder.writer(LedgerFiles.ledgerName)
       var acc = Accounting()
       func line(_ kind: LedgerKind, _ key: String, _ fields: JSONObject) throws {
-        let e = prior.confirmed(kind, key)
+        let e =
+          prior.confirmed(kind, key)
           ?? factory.make(kind, key, .skipped, fields: fields, message: "dry run: would be sent", sent: false)
         acc.input += 1
         if e.status == .confirmed { acc.output += 1 } else { acc.skipped += 1 }
@@ -105,7 +110,9 @@ struct DryRun {
         if input.customers[cid] != nil { try line(.customer, cid, EntryFactory.fields(customer: cid)) }
         for i in input.invoicesByCustomer[cid] ?? [] {
           try line(.invoice, i.externalID, EntryFactory.fields(invoice: i))
-          for t in i.transactions { try line(.transaction, t.externalID, EntryFactory.fields(transaction: t, invoice: i)) }
+          for t in i.transactions {
+            try line(.transaction, t.externalID, EntryFactory.fields(transaction: t, invoice: i))
+          }
         }
       }
       for c in input.cancellations { try line(.cancellation, LoadInput.key(c), EntryFactory.fields(cancellation: c)) }
@@ -131,7 +138,9 @@ struct DryRun {
         "imports": .int(split.batches.count), "requests_at_least": .int(requests),
         "per_object_requests": .int(perObject),
       ]
-      if !split.oversized.isEmpty { details["oversized_customers"] = .array(split.oversized.map { .string($0.customerExternalID) }) }
+      if !split.oversized.isEmpty {
+        details["oversized_customers"] = .array(split.oversized.map { .string($0.customerExternalID) })
+      }
       try builder.publish(
         inputs: verifiedInputs, accounting: acc, details: details)
       func n(_ k: String) -> String { Int(creates[k]?.int64Value ?? 0).grouped }

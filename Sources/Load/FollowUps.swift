@@ -68,11 +68,14 @@ struct FollowUps: Sendable {
     } catch let e as ChartMogulError {
       switch w {
       case .transaction(let i, let t):
-        entry = factory.make(.transaction, t.externalID, .failed, fields: EntryFactory.fields(transaction: t, invoice: i), error: e)
+        entry = factory.make(
+          .transaction, t.externalID, .failed, fields: EntryFactory.fields(transaction: t, invoice: i), error: e)
       case .cancellation(let c):
-        entry = factory.make(.cancellation, LoadInput.key(c), .failed, fields: EntryFactory.fields(cancellation: c), error: e)
+        entry = factory.make(
+          .cancellation, LoadInput.key(c), .failed, fields: EntryFactory.fields(cancellation: c), error: e)
       case .attributes(let a):
-        entry = factory.make(.attributes, LoadInput.key(a), .failed, fields: EntryFactory.fields(attributes: a), error: e)
+        entry = factory.make(
+          .attributes, LoadInput.key(a), .failed, fields: EntryFactory.fields(attributes: a), error: e)
       }
     }
     if entry.status == .failed { logger.warning("\(entry.kind.rawValue) \(entry.key) failed: \(entry.error ?? "")") }
@@ -82,7 +85,8 @@ struct FollowUps: Sendable {
   /// The customer's uuid, or why its dependants cannot be sent.
   func customer(_ id: String) async throws -> Result<String, DependencyError> {
     if let r = await ledger.result(.customer, id), r.status != .confirmed {
-      return .failure(DependencyError(message: "customer \(id) was not loaded in this run: \(r.error ?? "see its ledger line")"))
+      return .failure(
+        DependencyError(message: "customer \(id) was not loaded in this run: \(r.error ?? "see its ledger line")"))
     }
     if let u = await ledger.result(.customer, id)?.uuid ?? factory.prior.confirmed(.customer, id)?.uuid {
       await resolver.remember(customer: id, uuid: u)
@@ -98,7 +102,8 @@ struct FollowUps: Sendable {
 
   func transaction(_ i: InvoiceRecord, _ t: TransactionRecord) async throws -> LedgerEntry {
     let fields = EntryFactory.fields(transaction: t, invoice: i)
-    var uuid = await ledger.result(.invoice, i.externalID)?.uuid ?? factory.prior.confirmed(.invoice, i.externalID)?.uuid
+    var uuid =
+      await ledger.result(.invoice, i.externalID)?.uuid ?? factory.prior.confirmed(.invoice, i.externalID)?.uuid
     if uuid == nil {
       guard let inv = try await resolver.invoice(i.externalID), let u = inv["uuid"]?.stringValue else {
         return factory.make(
@@ -116,7 +121,9 @@ struct FollowUps: Sendable {
       return factory.make(.transaction, t.externalID, .confirmed, uuid: r.json?["uuid"]?.stringValue, fields: fields)
     }
     let e = client.error(r, "POST", path)
-    if e.isDuplicate, let inv = try await resolver.invoice(i.externalID), let tu = transactionUUID(in: inv, t.externalID) {
+    if e.isDuplicate, let inv = try await resolver.invoice(i.externalID),
+      let tu = transactionUUID(in: inv, t.externalID)
+    {
       return factory.make(.transaction, t.externalID, .confirmed, uuid: tu, fields: fields)
     }
     return factory.make(.transaction, t.externalID, .failed, fields: fields, error: e)
@@ -160,20 +167,23 @@ struct FollowUps: Sendable {
     if at > now {
       return factory.make(
         .cancellation, key, .skipped, fields: fields,
-        message: "cancelled_at \(c.cancelledAt.iso8601) is in the future; ChartMogul only takes past dates, a later load sends it",
+        message:
+          "cancelled_at \(c.cancelledAt.iso8601) is in the future; ChartMogul only takes past dates, a later load sends it",
         sent: false)
     }
     let cus: String
     switch try await customer(c.customerExternalID) {
     case .success(let u): cus = u
-    case .failure(let d): return factory.make(.cancellation, key, .failed, fields: fields, message: d.message, sent: false)
+    case .failure(let d):
+      return factory.make(.cancellation, key, .failed, fields: fields, message: d.message, sent: false)
     }
     guard let sub = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: false),
       let subUUID = sub["uuid"]?.stringValue
     else {
       return factory.make(
         .cancellation, key, .failed, fields: fields,
-        message: "ChartMogul has no subscription \(c.subscriptionExternalID) for customer \(c.customerExternalID) (was an invoice for it loaded?)",
+        message:
+          "ChartMogul has no subscription \(c.subscriptionExternalID) for customer \(c.customerExternalID) (was an invoice for it loaded?)",
         sent: false)
     }
     fields.set("plan_uuid", .optional(sub["plan_uuid"]?.stringValue))
@@ -187,7 +197,9 @@ struct FollowUps: Sendable {
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     // An earlier attempt may have committed: read the subscription again before calling it failed.
-    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true), isDone(again, target) {
+    if let again = try await findSubscription(customer: cus, c.subscriptionExternalID, refresh: true),
+      isDone(again, target)
+    {
       return factory.make(.cancellation, key, .confirmed, uuid: subUUID, fields: fields)
     }
     return factory.make(.cancellation, key, .failed, fields: fields, error: client.error(r, "PATCH", path))
@@ -199,7 +211,9 @@ struct FollowUps: Sendable {
 
   func findSubscription(customer: String, _ externalID: String, refresh: Bool) async throws -> JSONValue? {
     if refresh { await resolver.forgetSubscriptions(customerUUID: customer) }
-    return try await resolver.subscriptions(customerUUID: customer).first { $0["external_id"]?.stringValue == externalID }
+    return try await resolver.subscriptions(customerUUID: customer).first {
+      $0["external_id"]?.stringValue == externalID
+    }
   }
 
   /// The subscription's whole list once `c` is applied: the list `c` carries (lapses and their
@@ -229,12 +243,14 @@ struct FollowUps: Sendable {
     let cid = a.customerExternalID
     let known = await attributeStore.snapshot(cid)
     if a.tags.isEmpty && a.custom.isEmpty && (known == nil || known == AttributeSnapshot(tags: [], custom: [:])) {
-      return factory.make(.attributes, key, .skipped, fields: fields, message: "no tags and no custom attributes", sent: false)
+      return factory.make(
+        .attributes, key, .skipped, fields: fields, message: "no tags and no custom attributes", sent: false)
     }
     let cus: String
     switch try await customer(cid) {
     case .success(let u): cus = u
-    case .failure(let d): return factory.make(.attributes, key, .failed, fields: fields, message: d.message, sent: false)
+    case .failure(let d):
+      return factory.make(.attributes, key, .failed, fields: fields, message: d.message, sent: false)
     }
     let base = "/v1/customers/\(ChartMogulClient.segment(cus))/attributes"
     var old = known
@@ -253,8 +269,12 @@ struct FollowUps: Sendable {
     }
     var steps: [(String, String, JSONValue)] = []
     if !diff.newCustom.isEmpty { steps.append(("POST", base + "/custom", WireFormat.newCustom(diff.newCustom))) }
-    if !diff.changedCustom.isEmpty { steps.append(("PUT", base + "/custom", WireFormat.changedCustom(diff.changedCustom))) }
-    if !diff.removedCustom.isEmpty { steps.append(("DELETE", base + "/custom", WireFormat.removedCustom(diff.removedCustom))) }
+    if !diff.changedCustom.isEmpty {
+      steps.append(("PUT", base + "/custom", WireFormat.changedCustom(diff.changedCustom)))
+    }
+    if !diff.removedCustom.isEmpty {
+      steps.append(("DELETE", base + "/custom", WireFormat.removedCustom(diff.removedCustom)))
+    }
     if !diff.addedTags.isEmpty { steps.append(("POST", base + "/tags", WireFormat.tagList(diff.addedTags))) }
     if !diff.removedTags.isEmpty { steps.append(("DELETE", base + "/tags", WireFormat.tagList(diff.removedTags))) }
     for (method, path, body) in steps {

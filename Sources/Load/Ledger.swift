@@ -196,7 +196,8 @@ struct PriorLedger: Sendable {
 
   /// Shares the storage of run ids and the data source between entries, and slims the outcomes of
   /// other runs (see `LedgerEntry.slim`).
-  static func compact(_ e: inout LedgerEntry, currentRun: String, dataSource: String, interned: inout [String: String]) {
+  static func compact(_ e: inout LedgerEntry, currentRun: String, dataSource: String, interned: inout [String: String])
+  {
     if let r = interned[e.runID] { e.runID = r } else { interned[e.runID] = e.runID }
     if e.dataSource == dataSource { e.dataSource = dataSource }
     if e.runID != currentRun { e.slim() }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RevenueCore
 import Staging
+import SystemShims
 import Transport
 
 #if canImport(Glibc)
@@ -51,7 +52,8 @@ struct LoadEngine {
     let ledger = try PartialLedger(run: run, dataSource: config.dataSourceUUID)
     let attributeStore = try AttributeStore(
       area: ctx.area, dataSource: config.dataSourceUUID,
-      wanted: Set(plan.attributes.map(\.customerExternalID) + plan.units.compactMap { $0.attributes?.customerExternalID }))
+      wanted: Set(
+        plan.attributes.map(\.customerExternalID) + plan.units.compactMap { $0.attributes?.customerExternalID }))
     ctx.progress.end()
 
     var batches: [BulkBatch] = []
@@ -77,7 +79,8 @@ struct LoadEngine {
         await ledger.record(
           importer.entries(
             for: u, status: .failed, error: nil,
-            message: "the records of customer \(u.customerExternalID) are larger than ChartMogul's 5 MB bulk import limit"))
+            message:
+              "the records of customer \(u.customerExternalID) are larger than ChartMogul's 5 MB bulk import limit"))
       }
       ctx.progress.begin(
         "load: bulk imports and status polls (\(batches.count.grouped) imports, \(config.maxImportsInFlight) at a time) — customers",
@@ -109,7 +112,8 @@ struct LoadEngine {
         }
       }
       if !wanted.isEmpty {
-        ctx.progress.begin("load: looking up customer uuids (\(wanted.count.grouped) customers, 200 per page)", total: nil)
+        ctx.progress.begin(
+          "load: looking up customer uuids (\(wanted.count.grouped) customers, 200 per page)", total: nil)
         do {
           // One lookup each while that is fewer requests than paging the whole customer list.
           let population = max(input.customers.count, known.count)
@@ -128,11 +132,13 @@ struct LoadEngine {
       var followUps = FollowUps(
         client: client, config: config, ledger: ledger, resolver: resolver, factory: factory, logger: logger, now: now,
         attributeStore: attributeStore)
-      followUps.serviceStarts = LoadEngine.serviceStarts(input: input, cancelled: Set(plan.cancellations.map(\.subscriptionExternalID)))
+      followUps.serviceStarts = LoadEngine.serviceStarts(
+        input: input, cancelled: Set(plan.cancellations.map(\.subscriptionExternalID)))
       try await followUps.run(work, progress: ctx.progress)
     }
     ctx.progress.begin(
-      config.writeBackURL == nil ? "load: writing the ledger" : "load: uuids for the app database, the ledger, the write-back",
+      config.writeBackURL == nil
+        ? "load: writing the ledger" : "load: uuids for the app database, the ledger, the write-back",
       total: nil)
     defer { ctx.progress.end() }
     try await attributeStore.close()
@@ -166,7 +172,9 @@ struct LoadEngine {
       }
       let earlier = results[id] == nil ? prior.entries[id] : nil
       if e.dataSource == nil { e.dataSource = config.dataSourceUUID }
-      if e.uuid == nil, e.status == .confirmed { e.uuid = learned[id] ?? (kind == .customer ? learnedCustomers[key] : nil) }
+      if e.uuid == nil, e.status == .confirmed {
+        e.uuid = learned[id] ?? (kind == .customer ? learnedCustomers[key] : nil)
+      }
       if final[id] == nil {
         lines.append(e)
         if earlier == nil || earlier!.runID == run.id || earlier!.uuid != e.uuid { own.append(e) }
@@ -229,7 +237,9 @@ extension LoadEngine {
     for (_, list) in input.invoicesByCustomer {
       for i in list {
         for l in i.lineItems {
-          guard let sub = l.subscriptionExternalID, cancelled.contains(sub), let s = l.servicePeriodStart else { continue }
+          guard let sub = l.subscriptionExternalID, cancelled.contains(sub), let s = l.servicePeriodStart else {
+            continue
+          }
           out[sub, default: []].insert(s.seconds)
         }
       }
@@ -238,9 +248,9 @@ extension LoadEngine {
   }
 }
 
-/// glibc's `malloc_trim(0)`: returns freed heap pages to the system (a long parse leaves many).
-@_silgen_name("malloc_trim") private func c_malloc_trim(_ pad: Int) -> Int32
-func releaseFreeMemory() { _ = c_malloc_trim(0) }
+/// glibc's `malloc_trim(0)` (`SystemShims`): returns freed heap pages to the system (a long parse
+/// leaves many).
+func releaseFreeMemory() { _ = cshims_release_free_memory() }
 
 /// Redraws the progress line every second while a phase waits on ChartMogul (a bulk import being
 /// processed, the rate limit), so the user sees the load alive from its first second.
@@ -294,7 +304,8 @@ struct LoadSummary {
     for k in LedgerKind.allCases {
       let v = byKind[k] ?? (0, 0, 0)
       kinds[k.rawValue] = [
-        "confirmed": .int(v.confirmed), "failed": .int(v.failed), "skipped": .int(v.skipped), "sent": .int(sent[k] ?? 0),
+        "confirmed": .int(v.confirmed), "failed": .int(v.failed), "skipped": .int(v.skipped),
+        "sent": .int(sent[k] ?? 0),
       ]
     }
     details["records"] = .object(kinds)

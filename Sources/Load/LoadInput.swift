@@ -144,7 +144,9 @@ struct LoadPlan {
       var carried: AttributeRecord? = nil
       if customerPending, let a = input.attributesByCustomer[cid], !(a.tags.isEmpty && a.custom.isEmpty),
         prior.confirmed(.attributes, LoadInput.key(a)) == nil,
-        only.map({ $0.contains(LedgerEntry.id(.attributes, LoadInput.key(a))) || $0.contains(LedgerEntry.id(.customer, cid)) }) ?? true
+        only.map({
+          $0.contains(LedgerEntry.id(.attributes, LoadInput.key(a))) || $0.contains(LedgerEntry.id(.customer, cid))
+        }) ?? true
       {
         carried = a
         inBulk.insert(LoadInput.key(a))

@@ -23,7 +23,8 @@ public enum LoadPreflight {
     case 200..<300: break
     case 401, 403:
       throw LoadConfigurationError(
-        "ChartMogul at \(client.base) refused the API key (GET /v1/ping → HTTP \(ping.status)): check CHARTMOGUL_API_KEY (destination.chartmogul.api_key)")
+        "ChartMogul at \(client.base) refused the API key (GET /v1/ping → HTTP \(ping.status)): check CHARTMOGUL_API_KEY (destination.chartmogul.api_key)"
+      )
     default:
       throw client.error(ping, "GET", "/v1/ping")
     }

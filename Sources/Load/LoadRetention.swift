@@ -62,7 +62,9 @@ public enum LoadRetention {
     }
     for id in area.runIDs() {
       guard let run = try? RunFolder(area: area, id: id) else { continue }
-      if FileSystem.exists(LedgerFiles.partialDirectory(run)) || (run.isComplete("transform") && !run.isComplete("load")) {
+      if FileSystem.exists(LedgerFiles.partialDirectory(run))
+        || (run.isComplete("transform") && !run.isComplete("load"))
+      {
         needs.wholeRuns.insert(id)
       }
       let ledger = run.file("load", LedgerFiles.ledgerName)

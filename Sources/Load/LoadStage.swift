@@ -84,7 +84,9 @@ public enum LoadStage {
         details: ["sync_enabled": false], noOp: .syncDisabled)
     }
     let appFailed =
-      config.writeBackURL.map { WriteBackStep.failedTransactionIDs(url: $0, maxAttempts: config.maxAttempts, logger: logger) }
+      config.writeBackURL.map {
+        WriteBackStep.failedTransactionIDs(url: $0, maxAttempts: config.maxAttempts, logger: logger)
+      }
       ?? []
     // Everything ever confirmed, to never resend it.
     var confirmed = Set<String>()
@@ -93,7 +95,9 @@ public enum LoadStage {
       guard let run = try? RunFolder(area: area, id: id), run.isComplete("load") else { continue }
       var entries: [LedgerEntry] = []
       try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { r, _ in
-        guard case .success(let v) = r, let e = LedgerEntry(json: v), e.belongs(to: config.dataSourceUUID) else { return }
+        guard case .success(let v) = r, let e = LedgerEntry(json: v), e.belongs(to: config.dataSourceUUID) else {
+          return
+        }
         if e.status == .confirmed { confirmed.insert(e.id) }
         entries.append(e)
       }
@@ -121,14 +125,20 @@ public enum LoadStage {
       runsRetried.append(["run_id": .string(run.id), "retried": .int(only.count), "still_failed": .int(stillFailed)])
       // Mark now-confirmed ids so a later run does not resend them.
       try NDJSONReader(path: run.file("load", LedgerFiles.ledgerName)).forEachValue { res, _ in
-        if case .success(let v) = res, let e = LedgerEntry(json: v), e.status == .confirmed, e.belongs(to: config.dataSourceUUID) {
+        if case .success(let v) = res, let e = LedgerEntry(json: v), e.status == .confirmed,
+          e.belongs(to: config.dataSourceUUID)
+        {
           confirmed.insert(e.id)
         }
       }
     }
-    if lines.isEmpty { lines.append("nothing to retry: no failed records with fewer than \(config.maxAttempts) attempts") }
+    if lines.isEmpty {
+      lines.append("nothing to retry: no failed records with fewer than \(config.maxAttempts) attempts")
+    }
     if gaveUp > 0 {
-      lines.append("\(gaveUp.grouped) failed records reached max_attempts (\(config.maxAttempts)) and were not retried; see `status`")
+      lines.append(
+        "\(gaveUp.grouped) failed records reached max_attempts (\(config.maxAttempts)) and were not retried; see `status`"
+      )
     }
     details["runs"] = .array(runsRetried)
     details["gave_up"] = .int(gaveUp)

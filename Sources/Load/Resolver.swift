@@ -65,7 +65,9 @@ actor Resolver {
       }
       pagesRead += 1
       if learned.count == missing.count { break pages }
-      guard r.json?["has_more"]?.boolValue == true, let next = r.json?["cursor"]?.stringValue, !next.isEmpty else { break }
+      guard r.json?["has_more"]?.boolValue == true, let next = r.json?["cursor"]?.stringValue, !next.isEmpty else {
+        break
+      }
       cursor = next
     }
     return learned

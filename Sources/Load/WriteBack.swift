@@ -1,6 +1,6 @@
+import AppDatabase
 import Foundation
 import Logging
-import AppDatabase
 import RevenueCore
 
 /// Writes confirmed and failed records back to the app database (`SyncWriteBack`) and one
@@ -37,7 +37,9 @@ struct WriteBackStep {
       for cid in input.customerOrder {
         let customerUUID = final[LedgerEntry.id(.customer, cid)]?.uuid
         for inv in input.invoicesByCustomer[cid] ?? [] {
-          guard let app = inv.appTransactionID, let e = final[LedgerEntry.id(.invoice, inv.externalID)] else { continue }
+          guard let app = inv.appTransactionID, let e = final[LedgerEntry.id(.invoice, inv.externalID)] else {
+            continue
+          }
           switch e.status {
           case .confirmed:
             var refunds: Int64 = 0

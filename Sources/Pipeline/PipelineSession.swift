@@ -58,7 +58,8 @@ public final class PipelineSession: Sendable {
     if needsDestination, let sandbox {
       guard let startSandbox else {
         throw ConfigurationError(
-          "\(path): destination.sandbox is enabled but this caller cannot start the demo sandbox; run it with the chartmogul-etl CLI or set enabled: false")
+          "\(path): destination.sandbox is enabled but this caller cannot start the demo sandbox; run it with the chartmogul-etl CLI or set enabled: false"
+        )
       }
       if let stateFile = sandbox.stateFile {
         try FileSystem.makeDirectory((stateFile as NSString).deletingLastPathComponent)

@@ -2,11 +2,11 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Validate
 import RevenueCore
 import Staging
 import Transform
 import TransformRules
+import Validate
 
 /// What a command is about to use, so its preflight checks exactly that.
 public struct PreflightScope: Sendable {
@@ -35,7 +35,9 @@ public struct PreflightFailure: Error, CustomStringConvertible {
   public var exitCode: Int32 { configuration.isEmpty ? ExitStatus.unavailable : ExitStatus.configuration }
   public var description: String {
     let all = configuration.map { "configuration: \($0)" } + unavailable.map { "unavailable (retry later): \($0)" }
-    let head = all.count == 1 ? "preflight found 1 problem; nothing was staged" : "preflight found \(all.count) problems; nothing was staged"
+    let head =
+      all.count == 1
+      ? "preflight found 1 problem; nothing was staged" : "preflight found \(all.count) problems; nothing was staged"
     return Redactor.shared.redact(head + ":\n" + all.map { "  - " + $0 }.joined(separator: "\n"))
   }
 }
@@ -80,7 +82,9 @@ public enum Preflight {
           if !missing.isEmpty {
             throw ConfigError(
               file: pipeline.path, line: pipeline.root.child("validate")?.line, key: "validate.fx",
-              message: "has no rate for \(missing.joined(separator: ", ")) (plan_mapping uses it; validate converts MRR into \(v.fx.reporting.code)); add e.g. `\(missing[0]): <\(v.fx.reporting.code) per unit>`")
+              message:
+                "has no rate for \(missing.joined(separator: ", ")) (plan_mapping uses it; validate converts MRR into \(v.fx.reporting.code)); add e.g. `\(missing[0]): <\(v.fx.reporting.code) per unit>`"
+            )
           }
         }
       }

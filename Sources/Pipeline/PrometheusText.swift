@@ -13,12 +13,21 @@ public enum PrometheusText {
 
   /// `(metric, figure key in run.json, help)`; rates are ratios 0…1, times in seconds.
   static let gauges: [(String, String, String)] = [
-    ("chartmogul_etl_sync_success_rate", "sync_success_rate", "Share of records sent to ChartMogul that it confirmed (latest run)."),
+    (
+      "chartmogul_etl_sync_success_rate", "sync_success_rate",
+      "Share of records sent to ChartMogul that it confirmed (latest run)."
+    ),
     ("chartmogul_etl_run_duration_seconds", "duration_s", "Duration of the latest run."),
     ("chartmogul_etl_failed_backlog", "failed_backlog", "Records failed in the ledger and not yet confirmed."),
     ("chartmogul_etl_mrr_variance_ratio", "mrr_variance", "Largest monthly variance between local and ChartMogul MRR."),
-    ("chartmogul_etl_customer_duplication_rate", "customer_duplication_rate", "Customers merged by email per customer written."),
-    ("chartmogul_etl_missing_attribute_rate", "missing_attribute_rate", "Share of customers missing an expected attribute."),
+    (
+      "chartmogul_etl_customer_duplication_rate", "customer_duplication_rate",
+      "Customers merged by email per customer written."
+    ),
+    (
+      "chartmogul_etl_missing_attribute_rate", "missing_attribute_rate",
+      "Share of customers missing an expected attribute."
+    ),
     ("chartmogul_etl_rate_limit_utilisation_ratio", "rate_limited_share", "Share of ChartMogul requests answered 429."),
     ("chartmogul_etl_api_requests", "api_requests", "Requests sent to ChartMogul by the latest load."),
     ("chartmogul_etl_api_error_rate", "api_error_rate", "Share of ChartMogul requests that failed."),
@@ -56,7 +65,8 @@ public enum PrometheusText {
       let durations = measured.suffix(window).compactMap { $0["monitoring"]?["figures"]?["duration_s"]?.doubleValue }
       if !durations.isEmpty {
         metric(
-          "chartmogul_etl_run_duration_seconds_average", "gauge", "Average duration of the last \(window) measured runs.",
+          "chartmogul_etl_run_duration_seconds_average", "gauge",
+          "Average duration of the last \(window) measured runs.",
           [(p, durations.reduce(0, +) / Double(durations.count))])
       }
       let recent = records.suffix(window).filter { $0["outcome"]?.stringValue != "running" }
@@ -67,7 +77,9 @@ public enum PrometheusText {
           [(p, Double(good) / Double(recent.count))])
       }
       if let t = latest["finished_at"]?.stringValue.flatMap(Timestamp.parse) {
-        metric("chartmogul_etl_last_run_finished_timestamp_seconds", "gauge", "When the latest measured run finished.", [(p, Double(t.seconds))])
+        metric(
+          "chartmogul_etl_last_run_finished_timestamp_seconds", "gauge", "When the latest measured run finished.",
+          [(p, Double(t.seconds))])
       }
     }
     if let last = records.last {

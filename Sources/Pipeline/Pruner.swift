@@ -80,7 +80,8 @@ public enum Pruner {
       let reason: String?
       if newest.contains(id) {
         reason = "one of the newest \(policy.keep)"
-      } else if let age = policy.olderThanSeconds, created(record, path: path) > now.timeIntervalSince1970 - Double(age) {
+      } else if let age = policy.olderThanSeconds, created(record, path: path) > now.timeIntervalSince1970 - Double(age)
+      {
         reason = "younger than the age limit"
       } else if id == indexRun {
         reason = "holds the latest customer index"
@@ -107,7 +108,8 @@ public enum Pruner {
   static func created(_ record: JSONObject, path: String) -> Double {
     if let ns = record["created_at_ns"]?.int64Value { return Double(ns) / 1e9 }
     if let t = record["started_at"]?.stringValue.flatMap(Timestamp.parse) { return Double(t.seconds) }
-    return (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    return (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970
+      ?? 0
   }
 
   /// Applies the plan under the pipeline lock; returns it.

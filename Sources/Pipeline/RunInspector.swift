@@ -61,7 +61,9 @@ public struct RunInspector: Sendable {
     run: RunFolder, stage: String, file: String, externalID: String?, limit: Int?,
     _ body: (Int, JSONValue) throws -> Void
   ) throws {
-    guard PipelineFile.isSafeName(file) else { throw ConfigurationError("file name '\(file)' is not a staged file name") }
+    guard PipelineFile.isSafeName(file) else {
+      throw ConfigurationError("file name '\(file)' is not a staged file name")
+    }
     let path = run.file(stage, file)
     guard FileSystem.exists(path) else {
       let known = (try? run.manifest(stage))??.files.map(\.name).joined(separator: ", ") ?? "none"
@@ -81,7 +83,9 @@ public struct RunInspector: Sendable {
 
   /// Everything every stage of a run holds about one external id: the raw records it came from, what
   /// transform made of it (output, reject or skip) and what load did (ledger).
-  public func trace(run: RunFolder, externalID: String) throws -> [(stage: String, file: String, line: Int, value: JSONValue)] {
+  public func trace(run: RunFolder, externalID: String) throws -> [(
+    stage: String, file: String, line: Int, value: JSONValue
+  )] {
     var found: [(String, String, Int, JSONValue)] = []
     for stage in RunFolder.stages {
       guard let m = try run.manifest(stage) else { continue }

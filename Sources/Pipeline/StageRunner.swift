@@ -2,7 +2,6 @@ import Extract
 import Foundation
 import Load
 import Logging
-import Validate
 import RevenueCore
 import Staging
 import Transform
@@ -48,8 +47,10 @@ public struct StageRunner: Sendable {
   public func extract(runID: String?, source: String?) async throws -> CommandOutcome {
     let area = self.area
     return try await locked(command: "extract", lockID: runID ?? RunCatalog.proposedRunID(area: area)) {
-      try runID.map { id in FileSystem.isDirectory(area.runsDirectory + "/" + id)
-        ? try area.existingRun(id) : try area.createRun(id: id) } ?? area.createRun(id: nil)
+      try runID.map { id in
+        FileSystem.isDirectory(area.runsDirectory + "/" + id)
+          ? try area.existingRun(id) : try area.createRun(id: id)
+      } ?? area.createRun(id: nil)
     } body: { run, outcome in
       outcome.stages.append(try await stage("extract", run) { try await ExtractStage.run($0, only: source) })
     }
@@ -154,7 +155,8 @@ public struct StageRunner: Sendable {
         r["error"] = .string(Redactor.shared.redact("\(error)"))
         r["finished_at"] = .string(RunRecord.now())
       }
-      await alert(.runFailed(pipeline: session.pipeline.name, runID: run.id, reason: Redactor.shared.redact("\(error)")))
+      await alert(
+        .runFailed(pipeline: session.pipeline.name, runID: run.id, reason: Redactor.shared.redact("\(error)")))
       throw error
     }
     let config = try? session.configuration.section(ValidateConfig.self)
@@ -166,8 +168,9 @@ public struct StageRunner: Sendable {
       r["error"] = nil
       if let figures { r["monitoring"] = .object(figures) }
     }
-    if let figures, let a = Alert.thresholds(
-      pipeline: session.pipeline.name, runID: run.id, breaches: Monitoring.breaches(in: figures))
+    if let figures,
+      let a = Alert.thresholds(
+        pipeline: session.pipeline.name, runID: run.id, breaches: Monitoring.breaches(in: figures))
     {
       await alert(a)
     }

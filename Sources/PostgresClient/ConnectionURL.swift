@@ -7,7 +7,8 @@ import RevenueCore
 /// only check the scheme, hide the password and change the database name.
 public enum ConnectionURL {
   static let schemes = ["postgresql://", "postgres://"]
-  static let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+  static let unreserved = CharacterSet(
+    charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 
   /// True when `url` starts with a scheme libpq accepts as a URL.
   public static func hasValidScheme(_ url: String) -> Bool {

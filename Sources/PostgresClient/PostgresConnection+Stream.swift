@@ -82,7 +82,8 @@ extension PostgresConnection {
         PQparameterStatus(conn, "standard_conforming_strings").map({ String(cString: $0) }) == "on",
         let copySQL = PostgresCopy.statement(sql, parameters: parameters, parameterTypes: described.parameterTypes),
         let rows = try streamCopy(
-          copySQL, name: name, columns: described.columns.map { PostgresColumn(name: $0.name, typeOID: $0.type, binary: true) },
+          copySQL, name: name,
+          columns: described.columns.map { PostgresColumn(name: $0.name, typeOID: $0.type, binary: true) },
           columns: onColumns, row: onRow)
       {
         return rows
@@ -164,11 +165,14 @@ extension PostgresConnection {
     guard let described = PQdescribePrepared(conn, "") else { return nil }
     defer { PQclear(described) }
     guard PQresultStatus(described) == PGRES_COMMAND_OK else { throw error(from: described, name: name) }
-    let columns = (0..<PQnfields(described)).map { (name: String(cString: PQfname(described, $0)), type: UInt32(PQftype(described, $0))) }
+    let columns = (0..<PQnfields(described)).map {
+      (name: String(cString: PQfname(described, $0)), type: UInt32(PQftype(described, $0)))
+    }
     let parameterTypes = (0..<PQnparams(described)).map { UInt32(PQparamtype(described, $0)) }
     let zone = PQparameterStatus(conn, "TimeZone").map { String(cString: $0) } ?? ""
     let style = PQparameterStatus(conn, "DateStyle").map { String(cString: $0) } ?? ""
-    let utcISO = ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]
+    let utcISO =
+      ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu"]
       .contains(zone) && style.hasPrefix("ISO")
     let binary = utcISO && !columns.isEmpty && columns.allSatisfy { RowJSONEncoder.binaryTypes.contains($0.type) }
     return Described(format: binary ? 1 : 0, columns: columns, parameterTypes: parameterTypes)

@@ -145,7 +145,8 @@ public final class PostgresConnection {
     var message = PostgresConnection.clean(String(cString: PQresultErrorMessage(res)))
     if message.isEmpty { message = PostgresConnection.clean(String(cString: PQerrorMessage(conn))) }
     if PQstatus(conn) != CONNECTION_OK {
-      return PostgresError(kind: .connection, query: name, sqlState: state, message: "lost the connection to \(displayURL): \(message)")
+      return PostgresError(
+        kind: .connection, query: name, sqlState: state, message: "lost the connection to \(displayURL): \(message)")
     }
     return PostgresError(kind: .query, query: name, sqlState: state, message: message)
   }

@@ -44,7 +44,8 @@ enum PostgresCopy {
 
   /// Identifier bytes (PostgreSQL: letters, digits, `_`, `$`, and any non-ASCII byte).
   static func isIdentifierByte(_ c: UInt8) -> Bool {
-    (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x24 || c >= 0x80
+    (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x24
+      || c >= 0x80
   }
 
   /// Replaces each parameter reference `$n` with `literals[n-1]`, walking the statement as
@@ -284,7 +285,9 @@ extension PostgresConnection {
     while let res = PQgetResult(conn) {
       defer { PQclear(res) }
       let status = PQresultStatus(res)
-      if status != PGRES_COMMAND_OK && status != PGRES_COPY_OUT && failure == nil { failure = self.error(from: res, name: name) }
+      if status != PGRES_COMMAND_OK && status != PGRES_COPY_OUT && failure == nil {
+        failure = self.error(from: res, name: name)
+      }
     }
     if failure == nil && !parser.sawTrailer {
       failure = PostgresError(kind: .query, query: name, message: "the server's COPY data ended without its trailer")

@@ -48,7 +48,8 @@ public struct RowJSONEncoder: Sendable {
     var bytes: [UInt8] = []
     var plan: [Step] = []
     for e in order {
-      plan.append(Step(column: Int32(e.index), keyStart: Int32(bytes.count), keyCount: Int32(e.key.count), kind: e.kind))
+      plan.append(
+        Step(column: Int32(e.index), keyStart: Int32(bytes.count), keyCount: Int32(e.key.count), kind: e.kind))
       bytes += e.key
     }
     keyBytes = bytes
@@ -102,7 +103,8 @@ public struct RowJSONEncoder: Sendable {
       steps.withUnsafeBufferPointer { steps in
         for (n, step) in steps.enumerated() {
           if n > 0 { out.append(UInt8(ascii: ",")) }
-          out.append(contentsOf: UnsafeBufferPointer(rebasing: keys[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)]))
+          out.append(
+            contentsOf: UnsafeBufferPointer(rebasing: keys[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)]))
           let column = Int(step.column)
           if row.isNull(column) {
             out.append(contentsOf: RowJSONEncoder.null)
@@ -137,7 +139,11 @@ public struct RowJSONEncoder: Sendable {
           switch step.kind {
           case .string: RowJSONEncoder.writeString(v, into: &out)
           case .number:
-            if RowJSONEncoder.isJSONNumber(v) { out.append(contentsOf: v) } else { RowJSONEncoder.writeString(v, into: &out) }
+            if RowJSONEncoder.isJSONNumber(v) {
+              out.append(contentsOf: v)
+            } else {
+              RowJSONEncoder.writeString(v, into: &out)
+            }
           case .bool:
             out.append(contentsOf: v.first == UInt8(ascii: "t") ? RowJSONEncoder.trueBytes : RowJSONEncoder.falseBytes)
           case .timestamptz: RowJSONEncoder.writeTimestamp(v, assumeUTC: false, into: &out)
@@ -229,13 +235,27 @@ public struct RowJSONEncoder: Sendable {
         if i > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: v[runStart..<i])) }
         runStart = i + 1
         switch c {
-        case 0x22: out.append(0x5C); out.append(0x22)
-        case 0x5C: out.append(0x5C); out.append(0x5C)
-        case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-        case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-        case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-        case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
-        case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
+        case 0x22:
+          out.append(0x5C)
+          out.append(0x22)
+        case 0x5C:
+          out.append(0x5C)
+          out.append(0x5C)
+        case 0x0A:
+          out.append(0x5C)
+          out.append(UInt8(ascii: "n"))
+        case 0x0D:
+          out.append(0x5C)
+          out.append(UInt8(ascii: "r"))
+        case 0x09:
+          out.append(0x5C)
+          out.append(UInt8(ascii: "t"))
+        case 0x08:
+          out.append(0x5C)
+          out.append(UInt8(ascii: "b"))
+        case 0x0C:
+          out.append(0x5C)
+          out.append(UInt8(ascii: "f"))
         default:
           out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
         }
@@ -259,7 +279,10 @@ public struct RowJSONEncoder: Sendable {
     while t < n, (v[t] >= 0x30 && v[t] <= 0x39) || v[t] == 0x3A || v[t] == 0x2E { t += 1 }
     let offsetLength = n - t
     if assumeUTC {
-      guard offsetLength == 0 else { writeString(v, into: &out); return }
+      guard offsetLength == 0 else {
+        writeString(v, into: &out)
+        return
+      }
     } else {
       func digit(_ k: Int) -> Bool { v[k] >= 0x30 && v[k] <= 0x39 }
       guard offsetLength == 3 || offsetLength == 6, v[t] == 0x2B || v[t] == 0x2D, digit(t + 1), digit(t + 2),

@@ -208,7 +208,8 @@ enum SortedJSONCopy {
 
     /// Key order of `JSONWriter`: by the bytes between the quotes, a prefix first.
     func less(_ x: Member, _ y: Member) -> Bool {
-      let lx = x.keyEnd - x.keyStart - 2, ly = y.keyEnd - y.keyStart - 2
+      let lx = x.keyEnd - x.keyStart - 2
+      let ly = y.keyEnd - y.keyStart - 2
       let c = memcmp(p + x.keyStart + 1, p + y.keyStart + 1, min(lx, ly))
       return c != 0 ? c < 0 : lx < ly
     }

@@ -120,7 +120,9 @@ extension Money {
       }
     }
     if intPart.isEmpty && fracPart.isEmpty { throw AmountError(text: raw, reason: "is not a number") }
-    if seenDecimal && fracPart.isEmpty { throw AmountError(text: raw, reason: "has no digits after the decimal separator") }
+    if seenDecimal && fracPart.isEmpty {
+      throw AmountError(text: raw, reason: "has no digits after the decimal separator")
+    }
     if fracPart.count > exponent {
       // Trailing zeros beyond the exponent are harmless ("4900.00" JPY).
       let extra = fracPart.dropFirst(exponent)

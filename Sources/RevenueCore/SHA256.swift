@@ -126,17 +126,18 @@ public struct SHA256: Sendable {
       let w = buf.baseAddress!
       for t in 0..<16 { w[t] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: t &* 4, as: UInt32.self)) }
       for t in 16..<64 {
-        let x = w[t &- 15], y = w[t &- 2]
+        let x = w[t &- 15]
+        let y = w[t &- 2]
         let s0 = ((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)
         let s1 = ((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)
         w[t] = w[t &- 16] &+ s0 &+ w[t &- 7] &+ s1
       }
       var (a, b, c, d, e, f, g, h) = s
       for t in 0..<64 {
-        let S1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
+        let sigma1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
         let ch = (e & f) ^ (~e & g)
-        let t1 = h &+ S1 &+ ch &+ k[t] &+ w[t]
-        let S0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
+        let t1 = h &+ sigma1 &+ ch &+ k[t] &+ w[t]
+        let sigma0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
         let maj = (a & b) ^ (a & c) ^ (b & c)
         h = g
         g = f
@@ -145,7 +146,7 @@ public struct SHA256: Sendable {
         d = c
         c = b
         b = a
-        a = t1 &+ S0 &+ maj
+        a = t1 &+ sigma0 &+ maj
       }
       s = (s.0 &+ a, s.1 &+ b, s.2 &+ c, s.3 &+ d, s.4 &+ e, s.5 &+ f, s.6 &+ g, s.7 &+ h)
     }

@@ -145,7 +145,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
       return true
     }
     guard let y = num(4), expect(0x2D), let mo = num(2), expect(0x2D), let d = num(2) else { return nil }
-    var hh = 0, mi = 0, ss = 0
+    var hh = 0
+    var mi = 0
+    var ss = 0
     if i < u.count && (u[i] == 0x54 || u[i] == 0x20 || u[i] == 0x74) {
       i += 1
       guard let h = num(2), expect(0x3A), let m = num(2) else { return nil }

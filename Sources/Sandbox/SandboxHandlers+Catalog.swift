@@ -6,7 +6,8 @@ extension SandboxEngine {
   func dataSourceJSON(_ d: SBDataSource) -> JSONValue {
     .object(
       JSONObject([
-        "uuid": .string(d.uuid), "name": .string(d.name), "system": .string(d.system), "created_at": sbTime(d.createdAt),
+        "uuid": .string(d.uuid), "name": .string(d.name), "system": .string(d.system),
+        "created_at": sbTime(d.createdAt),
         "status": "idle",
       ]))
   }

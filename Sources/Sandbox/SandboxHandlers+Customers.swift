@@ -3,7 +3,9 @@ import RevenueCore
 
 // Customers, search, attributes, tags, merges (reference §4).
 extension SandboxEngine {
-  static let customerTextFields = ["name", "email", "company", "country", "state", "city", "zip", "owner", "website_url"]
+  static let customerTextFields = [
+    "name", "email", "company", "country", "state", "city", "zip", "owner", "website_url",
+  ]
   static let customerBlankFields = ["name", "email", "company"]
   static let contactFields = ["first_name", "last_name", "email", "title", "phone", "linked_in", "twitter", "notes"]
 
@@ -93,7 +95,9 @@ extension SandboxEngine {
     var out: [SBCustomAttribute] = []
     for (i, v) in list.enumerated() {
       var errs: [(String, String)] = []
-      guard var ac = Checker.object(v, allowed: ["type", "key", "value", "source"], prefix: "\(prefix)[\(i)]", errors: &errs)
+      guard
+        var ac = Checker.object(
+          v, allowed: ["type", "key", "value", "source"], prefix: "\(prefix)[\(i)]", errors: &errs)
       else {
         c.absorb(errs)
         continue
@@ -136,8 +140,11 @@ extension SandboxEngine {
   func createCustomer(_ req: WireRequest) throws(ResponseError) -> WireResponse {
     let o = try requireBody(req)
     var c = Checker(
-      o, allowed: ["data_source_uuid", "external_id", "lead_created_at", "free_trial_started_at", "primary_contact",
-        "attributes"] + Self.customerTextFields)
+      o,
+      allowed: [
+        "data_source_uuid", "external_id", "lead_created_at", "free_trial_started_at", "primary_contact",
+        "attributes",
+      ] + Self.customerTextFields)
     let ds = c.string("data_source_uuid", required: true)
     if let ds, index.dataSource[ds] == nil { c.fail("data_source_uuid", "Data source not found") }
     guard let cust = parseCustomer(&c, dataSourceUUID: ds ?? ""), c.ok else { return Self.errors(c.errors) }

@@ -63,13 +63,16 @@ extension SandboxEngine {
     var c = Checker(try requireBody(req), allowed: ["subscription_event"])
     guard let inner = c.objectField("subscription_event"), c.ok else {
       throw ResponseError(
-        Self.errors(c.ok ? [("subscription_event", "is required: wrap the event as {\"subscription_event\": {…}}")] : c.errors))
+        Self.errors(
+          c.ok ? [("subscription_event", "is required: wrap the event as {\"subscription_event\": {…}}")] : c.errors))
     }
     return inner
   }
 
   /// Reads and checks every field of `o` over `base` (nil = create: required fields enforced).
-  func parseEvent(_ o: JSONObject, over base: SBSubscriptionEvent?, allowed: [String]) -> Result<SBSubscriptionEvent, ResponseError> {
+  func parseEvent(_ o: JSONObject, over base: SBSubscriptionEvent?, allowed: [String]) -> Result<
+    SBSubscriptionEvent, ResponseError
+  > {
     var c = Checker(o, allowed: allowed)
     let creating = base == nil
     var e =
@@ -79,17 +82,27 @@ extension SandboxEngine {
         effectiveDate: 0, createdAt: now(), updatedAt: now())
     if creating {
       e.dataSourceUUID = c.string("data_source_uuid", required: true) ?? ""
-      if !e.dataSourceUUID.isEmpty, index.dataSource[e.dataSourceUUID] == nil { c.fail("data_source_uuid", "Data source not found") }
+      if !e.dataSourceUUID.isEmpty, index.dataSource[e.dataSourceUUID] == nil {
+        c.fail("data_source_uuid", "Data source not found")
+      }
       e.externalID = c.string("external_id")
     }
-    func text(_ k: String, _ required: Bool) -> String? { o[k] == nil && !creating ? nil : c.string(k, required: required) }
+    func text(_ k: String, _ required: Bool) -> String? {
+      o[k] == nil && !creating ? nil : c.string(k, required: required)
+    }
     if let v = text("customer_external_id", creating) { e.customerExternalID = v }
     if let v = text("subscription_external_id", creating) { e.subscriptionExternalID = v }
-    if o["subscription_set_external_id"] != nil { e.subscriptionSetExternalID = c.string("subscription_set_external_id") }
+    if o["subscription_set_external_id"] != nil {
+      e.subscriptionSetExternalID = c.string("subscription_set_external_id")
+    }
     if o["plan_external_id"] != nil { e.planExternalID = c.string("plan_external_id") }
-    if o["event_type"] != nil || creating, let v = c.choice("event_type", Self.eventTypes, required: true) { e.eventType = v }
+    if o["event_type"] != nil || creating, let v = c.choice("event_type", Self.eventTypes, required: true) {
+      e.eventType = v
+    }
     for k in ["event_date", "effective_date"] where o[k] != nil || creating {
-      if let t = c.timestamp(k, required: true) { if k == "event_date" { e.eventDate = t } else { e.effectiveDate = t } }
+      if let t = c.timestamp(k, required: true) {
+        if k == "event_date" { e.eventDate = t } else { e.effectiveDate = t }
+      }
     }
     if o["currency"] != nil { e.currency = c.currency("currency") }
     if o["amount_in_cents"] != nil { e.amountInCents = c.int("amount_in_cents") }

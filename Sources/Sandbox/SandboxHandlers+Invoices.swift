@@ -8,7 +8,8 @@ extension SandboxEngine {
       "uuid": .string(li.uuid), "external_id": sbString(li.externalID), "type": .string(li.type),
       "amount_in_cents": .int(li.amountInCents), "quantity": .int(li.quantity),
       "discount_code": sbString(li.discountCode), "discount_amount_in_cents": .int(li.discountAmountInCents),
-      "tax_amount_in_cents": .int(li.taxAmountInCents), "transaction_fees_in_cents": .int(li.transactionFeesInCents ?? 0),
+      "tax_amount_in_cents": .int(li.taxAmountInCents),
+      "transaction_fees_in_cents": .int(li.transactionFeesInCents ?? 0),
       "transaction_fees_currency": sbString(li.transactionFeesCurrency),
       "discount_description": sbString(li.discountDescription), "event_order": sbInt(li.eventOrder),
       "account_code": .string(li.accountCode ?? ""), "description": sbString(li.description),
@@ -40,7 +41,8 @@ extension SandboxEngine {
     var o = JSONObject([
       "uuid": .string(inv.uuid), "external_id": .string(inv.externalID), "date": sbTime(inv.date),
       "due_date": sbTime(inv.dueDate), "currency": .string(inv.currency), "errors": .object(JSONObject()),
-      "line_items": .array(inv.lineItems.map(lineItemJSON)), "transactions": .array(inv.transactions.map(transactionJSON)),
+      "line_items": .array(inv.lineItems.map(lineItemJSON)),
+      "transactions": .array(inv.transactions.map(transactionJSON)),
     ])
     if withCustomer { o["customer_uuid"] = .string(inv.customerUUID) }
     if let m = inv.collectionMethod { o["collection_method"] = .string(m) }
@@ -189,7 +191,9 @@ extension SandboxEngine {
     var c = Checker(try requireBody(req), allowed: ["cancelled_at", "cancellation_dates"])
     let hasOne = c.object["cancelled_at"] != nil
     let hasMany = c.object["cancellation_dates"] != nil
-    if hasOne == hasMany { return Self.errors([("cancelled_at", "send exactly one of cancelled_at or cancellation_dates")]) }
+    if hasOne == hasMany {
+      return Self.errors([("cancelled_at", "send exactly one of cancelled_at or cancellation_dates")])
+    }
     var dates: [Int64] = state.subscriptions[si].cancellationDates
     if hasOne {
       if let t = c.timestamp("cancelled_at", required: true) { dates.append(t) }
@@ -206,7 +210,9 @@ extension SandboxEngine {
     let start = subscriptionStart(si)
     for d in dates where !state.subscriptions[si].cancellationDates.contains(d) || !hasOne {
       if d > now() { c.fail(hasOne ? "cancelled_at" : "cancellation_dates", "must be in the past") }
-      if let s = start, d < s { c.fail(hasOne ? "cancelled_at" : "cancellation_dates", "must not be before the subscription starts") }
+      if let s = start, d < s {
+        c.fail(hasOne ? "cancelled_at" : "cancellation_dates", "must not be before the subscription starts")
+      }
     }
     guard c.ok else { return Self.errors(c.errors) }
     state.subscriptions[si].cancellationDates = Array(Set(dates)).sorted()

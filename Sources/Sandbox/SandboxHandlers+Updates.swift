@@ -40,7 +40,8 @@ extension SandboxEngine {
       if let custom = ac.objectField("custom") {
         for f in custom.fields {
           guard let k = updated.custom.firstIndex(where: { $0.key == f.key }) else {
-            ac.fail("custom.\(f.key)", "is not defined for this customer; define it with POST …/attributes/custom first")
+            ac.fail(
+              "custom.\(f.key)", "is not defined for this customer; define it with POST …/attributes/custom first")
             continue
           }
           switch CustomAttributeRules.normalise(f.value, type: updated.custom[k].type) {

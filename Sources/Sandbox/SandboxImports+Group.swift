@@ -22,13 +22,15 @@ extension SandboxEngine {
     }
     // Customer: new, updated, or already stored.
     let existing = index.customerByExt[SBIndex.key(ds, key)]
-    var customer = existing.map { state.customers[$0] }
+    var customer =
+      existing.map { state.customers[$0] }
       ?? SBCustomer(
         id: 0, uuid: SBID.make("cus_"), dataSourceUUID: ds, externalID: key, externalIDs: [key], fields: [:],
         leadCreatedAt: nil, freeTrialStartedAt: nil, primaryContactJSON: nil, tags: [], custom: [])
     if let co = g.customer {
       var c = Checker(
-        co, allowed: ["external_id", "lead_created_at", "free_trial_started_at", "primary_contact", "attributes"]
+        co,
+        allowed: ["external_id", "lead_created_at", "free_trial_started_at", "primary_contact", "attributes"]
           + Self.customerTextFields)
       if let parsed = parseCustomer(&c, dataSourceUUID: ds) {
         for (k, v) in parsed.fields { customer.fields[k] = v }
@@ -67,7 +69,8 @@ extension SandboxEngine {
       let li = parseLineItem(&c, dataSourceUUID: ds, planRef: .externalID, pending: &pending)
       if let inv, byExt[inv] == nil && o["invoice_external_id"] != nil {
         if index.invoiceByExt[SBIndex.key(ds, inv)] != nil {
-          c.fail("invoice_external_id", "invoice '\(inv)' was imported earlier: line items are imported with their invoice")
+          c.fail(
+            "invoice_external_id", "invoice '\(inv)' was imported earlier: line items are imported with their invoice")
         } else if !g.invoices.contains(where: { $0["external_id"]?.stringValue == inv }) {
           c.fail("invoice_external_id", "invoice '\(inv)' is not in this import")
         }

@@ -42,7 +42,8 @@ extension SandboxEngine {
     guard c.ok else { return Self.errors(c.errors) }
     let t = now()
     let imp = SBJSONImport(
-      id: UUID().uuidString.lowercased(), dataSourceUUID: ds, externalID: ext, status: "queued", statusDetailsJSON: "{}",
+      id: UUID().uuidString.lowercased(), dataSourceUUID: ds, externalID: ext, status: "queued",
+      statusDetailsJSON: "{}",
       createdAt: t, updatedAt: t, pendingPayload: String(decoding: req.body, as: UTF8.self))
     state.imports.append(imp)
     index.importByID[imp.id] = state.imports.count - 1
@@ -95,7 +96,8 @@ extension SandboxEngine {
     // Plans first: customers' line items refer to them.
     var planErrors: [JSONValue] = []
     for v in body["plans"]?.arrayValue ?? [] {
-      var c = Checker(v.objectValue ?? JSONObject(), allowed: ["external_id", "name", "interval_count", "interval_unit"])
+      var c = Checker(
+        v.objectValue ?? JSONObject(), allowed: ["external_id", "name", "interval_count", "interval_unit"])
       let ext = c.string("external_id", required: true)
       guard let plan = parsePlan(&c, dataSourceUUID: ds), let ext else {
         planErrors += Self.errorList("plans", ext, c.errors)
@@ -110,7 +112,8 @@ extension SandboxEngine {
       }
     }
     if body["plans"] != nil {
-      details["plans"] = planErrors.isEmpty ? ["status": "imported"] : ["status": "failed", "errors": .array(planErrors)]
+      details["plans"] =
+        planErrors.isEmpty ? ["status": "imported"] : ["status": "failed", "errors": .array(planErrors)]
     }
     // Group records per customer external id.
     var order: [String] = []

@@ -186,14 +186,18 @@ extension SandboxEngine {
     -> (SBInvoice?, [(String, String)])
   {
     var errs: [(String, String)] = []
-    guard var c = Checker.object(v, allowed: Self.invoiceFields + ["line_items", "transactions"], prefix: "", errors: &errs)
+    guard
+      var c = Checker.object(
+        v, allowed: Self.invoiceFields + ["line_items", "transactions"], prefix: "", errors: &errs)
     else { return (nil, errs) }
     let header = parseInvoiceHeader(&c, customer: customer, pending: &pending)
     var lines: [SBLineItem] = []
     if let items = c.array("line_items", required: true) {
       if items.isEmpty { c.fail("line_items", "must contain at least one line item") }
       for item in items {
-        guard var lc = Checker.object(item, allowed: Self.lineItemFields + ["plan_uuid"], prefix: "line_items", errors: &errs)
+        guard
+          var lc = Checker.object(
+            item, allowed: Self.lineItemFields + ["plan_uuid"], prefix: "line_items", errors: &errs)
         else { continue }
         if let li = parseLineItem(&lc, dataSourceUUID: customer.dataSourceUUID, planRef: .uuid, pending: &pending) {
           lines.append(li)
@@ -254,7 +258,9 @@ extension SandboxEngine {
     let i = state.invoices.count - 1
     index.invoice[inv.uuid] = i
     index.invoiceByExt[SBIndex.key(inv.dataSourceUUID, inv.externalID)] = i
-    for li in inv.lineItems { if let e = li.externalID { index.lineItemExt.insert(SBIndex.key(inv.dataSourceUUID, e)) } }
+    for li in inv.lineItems {
+      if let e = li.externalID { index.lineItemExt.insert(SBIndex.key(inv.dataSourceUUID, e)) }
+    }
     for t in inv.transactions {
       if let e = t.externalID { index.transactionExt.insert(SBIndex.key(inv.dataSourceUUID, e)) }
     }

@@ -36,7 +36,9 @@ struct MetricPoint {
 }
 
 extension SandboxEngine {
-  static let metricNames = ["all", "mrr", "arr", "arpa", "asp", "customer-count", "customer-churn-rate", "mrr-churn-rate", "ltv"]
+  static let metricNames = [
+    "all", "mrr", "arr", "arpa", "asp", "customer-count", "customer-churn-rate", "mrr-churn-rate", "ltv",
+  ]
 
   /// `GET /v1/metrics/{metric}?start-date=&end-date=&interval=` (reference §9).
   func metrics(_ metric: String, _ req: WireRequest) throws(ResponseError) -> WireResponse {

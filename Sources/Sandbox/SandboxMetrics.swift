@@ -165,7 +165,8 @@ extension SandboxEngine {
         else { continue }
         if let x = li.cancelledAt { cancels.append(x) }
         guard li.type == "subscription" else { continue }
-        segs.append(.init(start: s, end: e, mrr: lineMRR(li, currency: state.invoices[ii].currency), quantity: li.quantity))
+        segs.append(
+          .init(start: s, end: e, mrr: lineMRR(li, currency: state.invoices[ii].currency), quantity: li.quantity))
       }
       segs.sort { $0.start < $1.start }
       let m = SandboxMRRModel.Sub(

@@ -75,7 +75,8 @@ public struct SandboxOptions: Sendable {
     port: Int = 0, apiKey: String? = nil, dataSources: [(name: String, uuid: String)] = [], stateFile: String? = nil,
     rateLimitPerSecond: Int? = nil, maxConcurrentConnections: Int = 20, faults: SandboxFaults = .none,
     fx: [String: Double] = SandboxOptions.defaultFX, accountCurrency: String = "USD", processingDelay: Double = 0.2,
-    maxPayloadBytes: Int = 5_000_000, autoChurnDays: Int? = nil, logger: Logger = Logger(label: "chartmogul-etl.sandbox")
+    maxPayloadBytes: Int = 5_000_000, autoChurnDays: Int? = nil,
+    logger: Logger = Logger(label: "chartmogul-etl.sandbox")
   ) {
     self.port = port
     self.apiKey = apiKey

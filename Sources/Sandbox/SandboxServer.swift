@@ -36,7 +36,9 @@ public final class SandboxServer: Sendable {
   /// Loads the state file (if any), creates the configured data sources and starts listening.
   public static func start(_ options: SandboxOptions) async throws -> SandboxServer {
     guard (0...65535).contains(options.port) else { throw SandboxError.options("port \(options.port) is out of range") }
-    guard options.maxConcurrentConnections > 0 else { throw SandboxError.options("maxConcurrentConnections must be > 0") }
+    guard options.maxConcurrentConnections > 0 else {
+      throw SandboxError.options("maxConcurrentConnections must be > 0")
+    }
     if let r = options.rateLimitPerSecond, r <= 0 { throw SandboxError.options("rateLimitPerSecond must be > 0") }
     if let d = options.autoChurnDays, !(1...90).contains(d) {
       throw SandboxError.options("autoChurnDays \(d) is out of range: ChartMogul allows 1…90 days")
@@ -76,7 +78,8 @@ public final class SandboxServer: Sendable {
         return .respond(
           s == 429
             ? SandboxEngine.code(429, "Your request rate has exceeded our rate limit.", param: nil)
-            : WireResponse(status: s, headers: [("Content-Type", "text/plain")], body: Array("\(s) Injected fault".utf8)))
+            : WireResponse(
+              status: s, headers: [("Content-Type", "text/plain")], body: Array("\(s) Injected fault".utf8)))
       }
       let response = await engine.route(req)
       await engine.release()

@@ -6,7 +6,9 @@ extension SandboxEngine {
   /// external ids: two sandboxes holding the same data give equal snapshots (and equal
   /// `JSONWriter` bytes) whatever order or retries got it there.
   func snapshot() -> JSONValue {
-    func dsName(_ uuid: String) -> JSONValue { .string(index.dataSource[uuid].map { state.dataSources[$0].name } ?? uuid) }
+    func dsName(_ uuid: String) -> JSONValue {
+      .string(index.dataSource[uuid].map { state.dataSources[$0].name } ?? uuid)
+    }
     func customerExt(_ uuid: String) -> JSONValue {
       .string(index.customer[uuid].map { state.customers[$0].externalID } ?? uuid)
     }

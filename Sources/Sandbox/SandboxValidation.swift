@@ -164,7 +164,8 @@ enum CustomAttributeRules {
   static let types = ["String", "Integer", "Decimal", "Timestamp", "Boolean"]
 
   static func validKey(_ k: String) -> Bool {
-    !k.isEmpty && k.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+    !k.isEmpty
+      && k.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
   }
 
   /// Normalises `value` for `type`, or returns the reason it does not fit.

@@ -1,8 +1,9 @@
 import Foundation
+import RevenueCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import RevenueCore
 
 /// A run of consecutive lines of one record kind in a staged file. The Postgres source writes one
 /// per query (`details.sources.postgres.sections` of the extract manifest, in file order), so a

@@ -105,7 +105,9 @@ public struct Manifest: Sendable {
         try? h.close()
       }
       let sum = hasher.finalizeHex()
-      if sum != f.sha256 || bytes != f.bytes { problems.append("\(f.name) does not match its checksum in the manifest") }
+      if sum != f.sha256 || bytes != f.bytes {
+        problems.append("\(f.name) does not match its checksum in the manifest")
+      }
       if lines != f.lines { problems.append("\(f.name) has \(lines) lines, the manifest says \(f.lines)") }
     }
     return problems

@@ -20,7 +20,9 @@ public enum RunCatalog {
         r["created_at_ns"] = .int(Int(now.timeIntervalSince1970 * 1e9))
       }
     } catch {
-      if (try? FileManager.default.contentsOfDirectory(atPath: run.path))?.allSatisfy({ $0.hasPrefix("run.json") }) == true {
+      if (try? FileManager.default.contentsOfDirectory(atPath: run.path))?.allSatisfy({ $0.hasPrefix("run.json") })
+        == true
+      {
         try? FileSystem.removeTree(run.path)
       }
       throw error

@@ -1,6 +1,6 @@
-import SystemShims
 import Foundation
 import RevenueCore
+import SystemShims
 
 #if canImport(Glibc)
   import Glibc
@@ -59,7 +59,8 @@ public struct StagingArea: Sendable {
   public func resolveRun(_ id: String?) throws -> RunFolder {
     if let id { return try existingRun(id) }
     guard let latest = latestRunID else {
-      throw ConfigurationError("pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
+      throw ConfigurationError(
+        "pipeline '\(pipeline)' has no runs yet in \(runsDirectory); start one with `run` or `extract`")
     }
     return try existingRun(latest)
   }
@@ -185,7 +186,8 @@ public final class StageBuilder {
   /// Closes every file, checks accounting, writes the manifest and publishes the folder.
   @discardableResult
   public func publish(
-    inputs: [FileEntry], accounting: Accounting, bySource: [String: Accounting] = [:], details: JSONObject = JSONObject()
+    inputs: [FileEntry], accounting: Accounting, bySource: [String: Accounting] = [:],
+    details: JSONObject = JSONObject()
   ) throws -> Manifest {
     var files = carried
     for name in order { files.append(try writers[name]!.close()) }

@@ -66,7 +66,8 @@ public enum RunRepair {
             var s = f.value.objectValue ?? JSONObject()
             if let m = try? run.manifest(f.key) {
               // Published, but the record update after it was lost: the manifest is the truth.
-              s["outcome"] = .string(m.accounting.failed + m.accounting.rejected > 0 ? "completed_with_failures" : "succeeded")
+              s["outcome"] = .string(
+                m.accounting.failed + m.accounting.rejected > 0 ? "completed_with_failures" : "succeeded")
               s["accounting"] = m.accounting.json
             } else {
               s["outcome"] = .string(interrupted)

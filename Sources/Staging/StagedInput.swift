@@ -56,7 +56,8 @@ public enum StagedInput {
     let files = listed
     let runID = run.id
     DispatchQueue.concurrentPerform(iterations: files.count) { i in
-      results.set(i, Result { try verify(path: dir + "/" + files[i].name, entry: files[i], stage: stage, runID: runID) })
+      results.set(
+        i, Result { try verify(path: dir + "/" + files[i].name, entry: files[i], stage: stage, runID: runID) })
     }
     return try results.all()
   }

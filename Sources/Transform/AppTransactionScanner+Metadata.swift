@@ -34,7 +34,10 @@ extension AppTransactionScanner.Scanner {
         seenReferrer = true
         if p[vs] == 0x22 {
           let (ss, se, esc) = try stringRange()
-          let text = esc ? try decodeString(ss - 1, se + 1) : String(decoding: UnsafeBufferPointer(start: p + ss, count: se - ss), as: UTF8.self)
+          let text =
+            esc
+            ? try decodeString(ss - 1, se + 1)
+            : String(decoding: UnsafeBufferPointer(start: p + ss, count: se - ss), as: UTF8.self)
           fields.append(JSONField("referrer_user_id", .string(text)))
         } else {
           try skipValue(depth: 4)

@@ -17,73 +17,6 @@ enum AppTransactionScanner {
     var row: AppTransactionRow
   }
 
-  /// Does this line's first top-level `kind` read `app.transaction` or `app.refund`? A structural
-  /// skim, not a validation: pass 1 leaves such lines to pass 2, which uses the same test to decide
-  /// that an invalid one is its to reject, so every line is still counted exactly once.
-  static func isAppPaymentLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let p = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
-    let end = bytes.count
-    var i = 0
-    func ws() { while i < end && (p[i] == 0x20 || p[i] == 0x09 || p[i] == 0x0A || p[i] == 0x0D) { i += 1 } }
-    func skipString() -> (Int, Int)? {  // at a quote
-      i += 1
-      let s = i
-      while i < end {
-        if p[i] == 0x5C { i += 2; continue }
-        if p[i] == 0x22 { i += 1; return (s, i - 1) }
-        i += 1
-      }
-      return nil
-    }
-    func skipValue() -> Bool {
-      guard i < end else { return false }
-      if p[i] == 0x22 { return skipString() != nil }
-      if p[i] == 0x7B || p[i] == 0x5B {
-        var depth = 0
-        while i < end {
-          let c = p[i]
-          if c == 0x22 {
-            if skipString() == nil { return false }
-            continue
-          }
-          if c == 0x7B || c == 0x5B { depth += 1 }
-          if c == 0x7D || c == 0x5D {
-            depth -= 1
-            if depth == 0 { i += 1; return true }
-          }
-          i += 1
-        }
-        return false
-      }
-      while i < end && p[i] != 0x2C && p[i] != 0x7D { i += 1 }
-      return true
-    }
-    func equals(_ r: (Int, Int), _ lit: StaticString) -> Bool {
-      let n = lit.utf8CodeUnitCount
-      guard r.1 - r.0 == n else { return false }
-      return memcmp(p + r.0, lit.utf8Start, n) == 0
-    }
-    ws()
-    guard i < end, p[i] == 0x7B else { return false }
-    i += 1
-    while true {
-      ws()
-      guard i < end, p[i] == 0x22, let k = skipString() else { return false }
-      ws()
-      guard i < end, p[i] == 0x3A else { return false }
-      i += 1
-      ws()
-      if equals(k, "kind") {
-        guard i < end, p[i] == 0x22, let v = skipString() else { return false }
-        return equals(v, "app.transaction") || equals(v, "app.refund")
-      }
-      guard skipValue() else { return false }
-      ws()
-      guard i < end, p[i] == 0x2C else { return false }
-      i += 1
-    }
-  }
-
   static func scan(_ bytes: UnsafeRawBufferPointer) -> Result? {
     guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
     var s = Scanner(p: base, end: bytes.count)
@@ -228,7 +161,9 @@ enum AppTransactionScanner {
         // Validate escapes (surrogates included) exactly as JSONParser does.
         _ = try decodeString(s - 1, e + 1)
       } else if !ascii {
-        guard String(validating: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self) != nil else { throw Fail() }
+        guard String(validating: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self) != nil else {
+          throw Fail()
+        }
       }
       return (s, e, escaped)
     }
@@ -358,7 +293,9 @@ enum AppTransactionScanner {
             value = .null
           } else if esc {
             value = .string(try decodeString(ss - 1, se + 1))
-          } else if let f = field, f.isDate, let t = Timestamp.parse(utf8: UnsafeBufferPointer(start: p + ss, count: se - ss)) {
+          } else if let f = field, f.isDate,
+            let t = Timestamp.parse(utf8: UnsafeBufferPointer(start: p + ss, count: se - ss))
+          {
             value = .time(t)  // what `set` would parse from the String, without building it
           } else {
             value = .string(String(decoding: UnsafeBufferPointer(start: p + ss, count: se - ss), as: UTF8.self))
@@ -368,13 +305,17 @@ enum AppTransactionScanner {
           value = .null
         } else if c == 0x2D || (c >= 0x30 && c <= 0x39) {
           let (ns, ne) = try number()
-          value = field == nil ? .null : .number(String(decoding: UnsafeBufferPointer(start: p + ns, count: ne - ns), as: UTF8.self))
+          value =
+            field == nil
+            ? .null : .number(String(decoding: UnsafeBufferPointer(start: p + ns, count: ne - ns), as: UTF8.self))
         } else if field == .metadata && c == 0x7B, let m = try metadataObject() {
           value = .other(.object(m))
         } else {
           try skipValue(depth: 3)
           if field != nil {
-            guard let v = try? JSONParser.parse(UnsafeRawBufferPointer(start: p + vs, count: i - vs)) else { throw Fail() }
+            guard let v = try? JSONParser.parse(UnsafeRawBufferPointer(start: p + vs, count: i - vs)) else {
+              throw Fail()
+            }
             value = .other(v)
           } else {
             value = .null

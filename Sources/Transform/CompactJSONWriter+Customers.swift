@@ -13,11 +13,24 @@ extension CompactJSONWriter {
       CompactJSONWriter.key(k, &out, first: first)
       first = false
     }
-    if let v = c.country { key("country"); string(v, &out) }
-    if let v = c.email { key("email"); string(v, &out) }
-    key("external_id"); string(c.externalID, &out)
-    if let t = c.freeTrialStartedAt { key("free_trial_started_at"); time(t, &out) }
-    if let t = c.leadCreatedAt { key("lead_created_at"); time(t, &out) }
+    if let v = c.country {
+      key("country")
+      string(v, &out)
+    }
+    if let v = c.email {
+      key("email")
+      string(v, &out)
+    }
+    key("external_id")
+    string(c.externalID, &out)
+    if let t = c.freeTrialStartedAt {
+      key("free_trial_started_at")
+      time(t, &out)
+    }
+    if let t = c.leadCreatedAt {
+      key("lead_created_at")
+      time(t, &out)
+    }
     if !c.mergedExternalIDs.isEmpty {
       key("merged_external_ids")
       out.append(0x5B)
@@ -27,7 +40,10 @@ extension CompactJSONWriter {
       }
       out.append(0x5D)
     }
-    if let v = c.name { key("name"); string(v, &out) }
+    if let v = c.name {
+      key("name")
+      string(v, &out)
+    }
     out.append(0x7D)
   }
 

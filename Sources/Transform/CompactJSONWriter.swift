@@ -49,8 +49,18 @@ enum CompactJSONWriter {
         }
       }
       r[0] = 0x22
-      put(1, c.year, 4); r[5] = 0x2D; put(6, c.month, 2); r[8] = 0x2D; put(9, c.day, 2); r[11] = 0x54
-      put(12, c.hour, 2); r[14] = 0x3A; put(15, c.minute, 2); r[17] = 0x3A; put(18, c.second, 2); r[20] = 0x5A
+      put(1, c.year, 4)
+      r[5] = 0x2D
+      put(6, c.month, 2)
+      r[8] = 0x2D
+      put(9, c.day, 2)
+      r[11] = 0x54
+      put(12, c.hour, 2)
+      r[14] = 0x3A
+      put(15, c.minute, 2)
+      r[17] = 0x3A
+      put(18, c.second, 2)
+      r[20] = 0x5A
       r[21] = 0x22
       out.append(contentsOf: UnsafeRawBufferPointer(rebasing: r[0..<22]))
     }

@@ -1,7 +1,7 @@
 import Foundation
 import RevenueCore
-import TransformRules
 import Staging
+import TransformRules
 
 /// The customer-identity index one transform hands to the next run: `transform/customer-index.ndjson`.
 ///
@@ -69,7 +69,9 @@ enum CustomerHistory {
     try each(prior) { v, line in
       count = line
       guard v["type"]?.stringValue == "identity" else { return }
-      guard let gateway = v.text("gateway") else { throw DamagedIndex(prior: prior, line: line, reason: "identity without gateway") }
+      guard let gateway = v.text("gateway") else {
+        throw DamagedIndex(prior: prior, line: line, reason: "identity without gateway")
+      }
       customers.addIdentity(
         Identity(
           gateway: gateway, customerID: v.text("customer_id"), appUserID: v.text("app_user_id"), email: v.text("email"),
@@ -104,7 +106,8 @@ enum CustomerHistory {
   static func each(_ prior: Prior, _ body: (JSONValue, Int) throws -> Void) throws {
     guard FileSystem.exists(prior.path) else {
       throw StagingError(
-        "\(prior.path) is listed in run \(prior.run)'s transform manifest but missing; rerun `transform --run-id \(prior.run)`")
+        "\(prior.path) is listed in run \(prior.run)'s transform manifest but missing; rerun `transform --run-id \(prior.run)`"
+      )
     }
     try NDJSONReader(path: prior.path).forEachValue { result, line in
       switch result {
@@ -120,10 +123,15 @@ enum CustomerHistory {
     var merged: [String: Identity] = [:]
     for id in customers.identities {
       let key: String
-      if let c = id.customerID { key = id.gateway + "\u{1}c\u{1}" + c }
-      else if let e = id.email { key = id.gateway + "\u{1}e\u{1}" + e }
-      else if let a = id.appUserID { key = id.gateway + "\u{1}u\u{1}" + a }
-      else { continue }
+      if let c = id.customerID {
+        key = id.gateway + "\u{1}c\u{1}" + c
+      } else if let e = id.email {
+        key = id.gateway + "\u{1}e\u{1}" + e
+      } else if let a = id.appUserID {
+        key = id.gateway + "\u{1}u\u{1}" + a
+      } else {
+        continue
+      }
       guard var m = merged[key] else {
         merged[key] = id
         continue

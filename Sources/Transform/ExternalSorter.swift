@@ -1,6 +1,6 @@
-import SystemShims
 import Foundation
 import Staging
+import SystemShims
 
 #if canImport(Glibc)
   import Glibc

@@ -57,9 +57,10 @@ extension Fragment {
   }
 
   /// Parses the meta part (and the invoice, when `withInvoice`).
-  static func decode(key: String, role: Role, source: Int, line: Int, meta: UnsafeRawBufferPointer,
-    invoice: UnsafeRawBufferPointer?) throws -> Fragment
-  {
+  static func decode(
+    key: String, role: Role, source: Int, line: Int, meta: UnsafeRawBufferPointer,
+    invoice: UnsafeRawBufferPointer?
+  ) throws -> Fragment {
     let m = try JSONParser.parse(meta)
     let r = FieldReader(object: m.objectValue ?? JSONObject())
     var f = Fragment(key: key, role: role, source: source, line: line, currency: try r.string("c"))

@@ -38,7 +38,8 @@ extension TransformEngine {
         case .parsed(let v): value = v
         }
         guard let rec = StagedRecord(value) else {
-          try ledger.reject(s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
+          try ledger.reject(
+            s, line, "bad_record", "line is not an extracted record (kind and record are required)", record: value)
           return
         }
         seenKinds.insert(rec.kind)

@@ -1,6 +1,6 @@
 import RevenueCore
-import TransformRules
 import Staging
+import TransformRules
 
 /// Counts every input record exactly once per source and writes rejects/skipped diagnostics.
 final class InputAccounting {
@@ -21,7 +21,9 @@ final class InputAccounting {
   func input(_ s: Int, count: Int = 1) { accounting[s].input += count }
   func out(_ s: Int) { accounting[s].output += 1 }
 
-  func reject(_ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil)
+  func reject(
+    _ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil
+  )
     throws
   {
     accounting[s].rejected += 1
@@ -29,7 +31,9 @@ final class InputAccounting {
     try rejects.write(diag(s, line, code, reason, externalID, record).json)
   }
 
-  func skip(_ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil)
+  func skip(
+    _ s: Int, _ line: Int, _ code: String, _ reason: String, externalID: String? = nil, record: JSONValue? = nil
+  )
     throws
   {
     accounting[s].skipped += 1

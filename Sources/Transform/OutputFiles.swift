@@ -79,7 +79,8 @@ extension TransformEngine {
     for k in trackers.plans.keys.sorted() { try planOut.write(trackers.plans[k]!.json) }
     var d = JSONObject()
     d["merges"] = customers.mergeDetails()
-    d["missing_attribute_rate"] = .string(Enrichment.rate(missing: missing, total: customerCount * Enrichment.keys.count))
+    d["missing_attribute_rate"] = .string(
+      Enrichment.rate(missing: missing, total: customerCount * Enrichment.keys.count))
     d["churn_recognition"] = .string(config.churnRecognition.rawValue)
     var rc = JSONObject()
     for (k, v) in ledger.rejectCodes.sorted(by: { $0.key < $1.key }) { rc[k] = .int(v) }

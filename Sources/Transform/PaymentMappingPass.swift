@@ -27,7 +27,8 @@ extension TransformEngine {
       return isApp ? .badJSON("line is not valid JSON: \(error)") : nil
     }
     guard let rec = StagedRecord(value), rec.isPayment else { return isApp ? .badRecord(value) : nil }
-    return withUserKey(readers.read(rec, activityFormat: formats.format(forFile:)), record: rec.record, recordKey: rec.key)
+    return withUserKey(
+      readers.read(rec, activityFormat: formats.format(forFile:)), record: rec.record, recordKey: rec.key)
   }
 
   func withUserKey(_ o: ReadOutcome, record: JSONValue?, recordKey: String?) -> PaymentLine {
@@ -63,7 +64,8 @@ extension TransformEngine {
         case .outcome(let outcome, let record, let recordKey, let userKey):
           switch outcome {
           case .payment(let p):
-            try addFragment(p, fb, userKey: userKey, source: s, line: line, record: record, bytes: bytes, sorter: sorter)
+            try addFragment(
+              p, fb, userKey: userKey, source: s, line: line, record: record, bytes: bytes, sorter: sorter)
           case .skip(let code, let reason): try ledger.skip(s, line, code, reason, record: record)
           case .reject(let code, let reason):
             try ledger.reject(s, line, code, reason, externalID: recordKey, record: record ?? Self.reparse(bytes))
@@ -93,7 +95,8 @@ extension TransformEngine {
     case .skip(let code, let reason):
       try ledger.skip(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record)
     case .reject(let code, let reason):
-      try ledger.reject(s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record ?? Self.reparse(bytes))
+      try ledger.reject(
+        s, line, code, reason, externalID: p.gateway + "_" + p.id, record: record ?? Self.reparse(bytes))
     }
   }
 

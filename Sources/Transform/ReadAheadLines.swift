@@ -133,7 +133,8 @@ enum ReadAheadLines {
       var at: Int64 = 0
       var line = 1
       for s in sections {
-        out.append(Section(bytes: at..<(at + s.bytes), firstLine: line, lines: s.lines, skip: skipKinds.contains(s.kind)))
+        out.append(
+          Section(bytes: at..<(at + s.bytes), firstLine: line, lines: s.lines, skip: skipKinds.contains(s.kind)))
         at += s.bytes
         line += s.lines
       }

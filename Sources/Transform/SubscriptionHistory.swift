@@ -100,7 +100,8 @@ enum SubscriptionHistory {
 
   static func each(_ path: String, run: String, _ body: (JSONValue, Int) throws -> Void) throws {
     guard FileSystem.exists(path) else {
-      throw StagingError("\(path) is listed in run \(run)'s transform manifest but missing; rerun `transform --run-id \(run)`")
+      throw StagingError(
+        "\(path) is listed in run \(run)'s transform manifest but missing; rerun `transform --run-id \(run)`")
     }
     try NDJSONReader(path: path).forEachValue { result, line in
       switch result {

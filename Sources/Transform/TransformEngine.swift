@@ -1,7 +1,7 @@
-import SystemShims
 import Foundation
 import RevenueCore
 import Staging
+import SystemShims
 import TransformRules
 
 /// Drives the transform over a set of extract files (see `TransformStage`).
@@ -55,7 +55,8 @@ final class TransformEngine {
   var slots = CustomerSlots()
 
   init(
-    config: TransformConfig, inputs: [String], sections: [[FileSection]?]? = nil, names: [String], builder: StageBuilder,
+    config: TransformConfig, inputs: [String], sections: [[FileSection]?]? = nil, names: [String],
+    builder: StageBuilder,
     formats: ActivityFormats, progress: any ProgressSink, totalLines: Int, prior: CustomerHistory.Prior? = nil,
     priorSubscriptions: SubscriptionHistory.Prior = .none, asOf: Timestamp? = nil
   ) throws {

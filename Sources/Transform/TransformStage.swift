@@ -38,12 +38,15 @@ public enum TransformStage {
     // lists it before its first record is used; the manifest then records what was actually read.
     let verified = try StagedInput.verify(run: ctx.run, stage: "extract", manifest: manifest, names: inputs.map(\.name))
     let prior = try CustomerHistory.locate(before: ctx.run)
-    if let prior { _ = try StagedInput.verify(path: prior.path, entry: prior.entry, stage: "transform", runID: prior.run) }
+    if let prior {
+      _ = try StagedInput.verify(path: prior.path, entry: prior.entry, stage: "transform", runID: prior.run)
+    }
     let priorSubscriptions = try SubscriptionHistory.locate(before: ctx.run)
     let asOf = manifest.details["as_of"]?.stringValue.flatMap(Timestamp.parse)
     if asOf == nil && config.lapseAfterDays != nil {
       ctx.logger.warning(
-        "extract of run \(ctx.run.id) does not record its as-of instant (made by an older version): lapse detection is off for this transform; rerun extract to turn it on")
+        "extract of run \(ctx.run.id) does not record its as-of instant (made by an older version): lapse detection is off for this transform; rerun extract to turn it on"
+      )
     }
     if case .index(let run, let path, let entry) = priorSubscriptions {
       _ = try StagedInput.verify(path: path, entry: entry, stage: "transform", runID: run)
@@ -71,19 +74,28 @@ public enum TransformStage {
       ctx.progress.end()
       ctx.logger.info("transform: \(total.equation)")
       var lines = [
-        "out: " + ["customers", "plans", "invoices", "cancellations", "attributes"].map { n in
-          "\(n) \((m.file("\(n).ndjson")?.lines ?? 0).grouped)"
-        }.joined(separator: " "),
+        "out: "
+          + ["customers", "plans", "invoices", "cancellations", "attributes"].map { n in
+            "\(n) \((m.file("\(n).ndjson")?.lines ?? 0).grouped)"
+          }.joined(separator: " "),
         "missing attribute rate: \(summary["missing_attribute_rate"]?.stringValue ?? "0")",
         lapseLine(summary, config: config),
-        "customer index: " + (prior.map { "continues run \($0.run)'s (\($0.entry.lines.grouped) lines)" } ?? "first (no earlier run has one)"),
+        "customer index: "
+          + (prior.map { "continues run \($0.run)'s (\($0.entry.lines.grouped) lines)" }
+            ?? "first (no earlier run has one)"),
       ]
       lines += warnings.map { "warning: " + $0 }
       if !engine.ledger.rejectCodes.isEmpty {
-        lines.append("rejects: " + engine.ledger.rejectCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))
+        lines.append(
+          "rejects: "
+            + engine.ledger.rejectCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(
+              separator: " "))
       }
       if !engine.ledger.skipCodes.isEmpty {
-        lines.append("skipped: " + engine.ledger.skipCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(separator: " "))
+        lines.append(
+          "skipped: "
+            + engine.ledger.skipCodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.grouped)" }.joined(
+              separator: " "))
       }
       return StageResult(stage: stage, accounting: total, lines: lines, details: summary)
     } catch {
@@ -99,6 +111,6 @@ func lapseLine(_ d: JSONObject, config: TransformConfig) -> String {
   guard let asOf = d["as_of"]?.stringValue else { return "lapse detection: off (the extract records no as-of instant)" }
   let lapsed = d["lapsed"]?.int64Value ?? 0
   let withdrawn = d["lapse_withdrawn"]?.int64Value ?? 0
-  return "lapsed: \(lapsed) subscriptions unpaid \(days)+ days before \(asOf) cancelled; \(withdrawn) earlier lapses withdrawn"
+  return
+    "lapsed: \(lapsed) subscriptions unpaid \(days)+ days before \(asOf) cancelled; \(withdrawn) earlier lapses withdrawn"
 }
-

@@ -25,7 +25,13 @@ struct UserKey: Hashable {
     for i in 0..<36 where i != 8 && i != 13 && i != 18 && i != 23 {
       let c = b[i]
       let v: UInt8
-      if c >= 0x30 && c <= 0x39 { v = c - 0x30 } else if c >= 0x61 && c <= 0x66 { v = c - 0x61 + 10 } else { return nil }
+      if c >= 0x30 && c <= 0x39 {
+        v = c - 0x30
+      } else if c >= 0x61 && c <= 0x66 {
+        v = c - 0x61 + 10
+      } else {
+        return nil
+      }
       if n < 16 { words.0 = words.0 << 4 | UInt64(v) } else { words.1 = words.1 << 4 | UInt64(v) }
       n += 1
     }

@@ -22,9 +22,13 @@ package enum AppMapping {
     case "completed", "refunded": break
     case "failed": return .skip(code: "failed_payment", reason: "payment status is failed (not revenue)")
     case "pending": return .skip(code: "pending_payment", reason: "payment is pending; it is read again next run")
-    default: return .reject(code: "bad_status", reason: "status '\(r.status ?? "null")' is not pending, completed, failed or refunded")
+    default:
+      return .reject(
+        code: "bad_status", reason: "status '\(r.status ?? "null")' is not pending, completed, failed or refunded")
     }
-    guard let amount = r.amount else { return .reject(code: "missing_field", reason: "field 'amount_cents' is missing") }
+    guard let amount = r.amount else {
+      return .reject(code: "missing_field", reason: "field 'amount_cents' is missing")
+    }
     guard let cur = r.currency else { return .reject(code: "missing_field", reason: "field 'currency' is missing") }
     guard let date = r.transactionDate?.time else {
       return .reject(code: "bad_date", reason: "field 'transaction_date' is missing or not a timestamp")
@@ -32,11 +36,15 @@ package enum AppMapping {
     var periodStart: Timestamp? = nil
     var periodEnd: Timestamp? = nil
     if let s = r.periodStart {
-      guard let t = s.time else { return .reject(code: "bad_date", reason: "period_start '\(s.text)' is not a timestamp") }
+      guard let t = s.time else {
+        return .reject(code: "bad_date", reason: "period_start '\(s.text)' is not a timestamp")
+      }
       periodStart = t
     }
     if let s = r.periodEnd {
-      guard let t = s.time else { return .reject(code: "bad_date", reason: "period_end '\(s.text)' is not a timestamp") }
+      guard let t = s.time else {
+        return .reject(code: "bad_date", reason: "period_end '\(s.text)' is not a timestamp")
+      }
       periodEnd = t
     }
     var line = RawLine(type: .subscription, amount: amount)
@@ -51,13 +59,15 @@ package enum AppMapping {
       if line.subscriptionID == nil {
         return .reject(
           code: "no_subscription",
-          reason: "subscription payment without gateway_subscription_id (subscription_id \(r.subscriptionID ?? "null"))")
+          reason: "subscription payment without gateway_subscription_id (subscription_id \(r.subscriptionID ?? "null"))"
+        )
       }
     case "one_time":
       line.type = .oneTime
       line.description = r.planName ?? "One-time payment"
     default:
-      return .reject(code: "bad_field", reason: "product_type '\(r.productType ?? "null")' is not subscription or one_time")
+      return .reject(
+        code: "bad_field", reason: "product_type '\(r.productType ?? "null")' is not subscription or one_time")
     }
     var p = RawPayment(
       role: refundRow ? .appRefund : .appTransaction, gateway: gateway, id: gtid, appUserID: user,

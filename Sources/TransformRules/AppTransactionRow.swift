@@ -54,7 +54,11 @@ package struct AppTransactionRow: Equatable {
   /// A column value as either path reads it. `time` is a string the scanner already parsed as a
   /// timestamp (date columns only; the generic path parses the `string` in `set`).
   package enum FieldValue {
-    case string(String), number(String), null, other(JSONValue), time(Timestamp)
+    case string(String)
+    case number(String)
+    case null
+    case other(JSONValue)
+    case time(Timestamp)
   }
 
   /// A date column: its instant, or the text when it is not a timestamp (quoted in the reject).
@@ -141,12 +145,31 @@ package struct AppTransactionRow: Equatable {
 
 /// The `app.transaction` columns Transform reads.
 package enum AppField: String, CaseIterable {
-  case id, userID = "user_id", subscriptionID = "subscription_id", gateway,
-    gatewayTransactionID = "gateway_transaction_id", productType = "product_type", planName = "plan_name",
-    amount = "amount_cents", discount = "discount_amount_cents", tax = "tax_amount_cents", currency, country, status,
-    transactionDate = "transaction_date", periodStart = "period_start", periodEnd = "period_end",
-    refundedAmount = "refunded_amount_cents", refundedAt = "refunded_at", refundSynced = "refund_synced_cents",
-    gatewaySubscriptionID = "gateway_subscription_id", userEmail = "user_email", metadata
+  case id
+  case userID = "user_id"
+  case subscriptionID = "subscription_id"
+  case gateway
+  case
+    gatewayTransactionID = "gateway_transaction_id"
+  case productType = "product_type"
+  case planName = "plan_name"
+  case
+    amount = "amount_cents"
+  case discount = "discount_amount_cents"
+  case tax = "tax_amount_cents"
+  case currency, country, status
+  case
+    transactionDate = "transaction_date"
+  case periodStart = "period_start"
+  case periodEnd = "period_end"
+  case
+    refundedAmount = "refunded_amount_cents"
+  case refundedAt = "refunded_at"
+  case refundSynced = "refund_synced_cents"
+  case
+    gatewaySubscriptionID = "gateway_subscription_id"
+  case userEmail = "user_email"
+  case metadata
 
   /// Columns read as timestamps (`AppTransactionRow.DateValue`).
   package var isDate: Bool {

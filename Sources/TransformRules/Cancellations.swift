@@ -66,8 +66,14 @@ package enum Cancellations {
   ) -> Outcome {
     var info = group[0]
     let customer: String?
-    if let u = info.appUserID { customer = customers.resolveUser(u) } else { customer = info.identity.flatMap(customers.resolve) }
-    guard let customer else { return .reject(code: "no_customer", reason: "cancelled subscription \(key) names no customer") }
+    if let u = info.appUserID {
+      customer = customers.resolveUser(u)
+    } else {
+      customer = info.identity.flatMap(customers.resolve)
+    }
+    guard let customer else {
+      return .reject(code: "no_customer", reason: "cancelled subscription \(key) names no customer")
+    }
     if customers.isTest(customer) { return .skip(code: "test_data", reason: "customer \(customer) is test data") }
     guard let state else {
       return .skip(
@@ -79,11 +85,13 @@ package enum Cancellations {
     let config = customers.config
     info.periodEnd = derivedPeriodEnd(info, planMapping: config.planMapping, planIntervals: planIntervals)
     guard let at = cancelledAt(info, tracked: trackers.paid[key]?.end, rule: config.churnRecognition) else {
-      return .reject(code: "missing_field", reason: "cancelled subscription \(key) has no cancellation or period end date")
+      return .reject(
+        code: "missing_field", reason: "cancelled subscription \(key) has no cancellation or period end date")
     }
     let record = CancellationRecord(
       customerExternalID: trackers.paid[key]?.customer ?? customer, subscriptionExternalID: key,
-      cancelledAt: at, requestedAt: info.requestedAt, appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
+      cancelledAt: at, requestedAt: info.requestedAt,
+      appSubscriptionID: group.lazy.compactMap(\.appSubscriptionID).first,
       cancellationDates: state.lapsedAt == nil ? nil : [at])
     // Never stage what load could not read back (RecordLimits).
     if let problem = RecordLimits.problem(in: record) { return .reject(code: "out_of_range", reason: problem) }

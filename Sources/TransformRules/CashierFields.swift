@@ -14,15 +14,19 @@ package enum CashierFields {
   package static let names: [String: String] = [
     "transactionId": "transaction_id", "merchantOrderId": "merchant_order_id", "kashierOrderId": "kashier_order_id",
     "orderId": "kashier_order_id", "creationDate": "created_at", "method": "payment_method", "cardBrand": "card_brand",
-    "operation": "type", "originalTransactionId": "original_transaction_id", "targetTransactionId": "original_transaction_id",
+    "operation": "type", "originalTransactionId": "original_transaction_id",
+    "targetTransactionId": "original_transaction_id",
     "customerEmail": "customer_email", "customerName": "customer_name", "merchantCustomerId": "merchant_customer_id",
   ]
   package static let statuses: [String: String] = [
-    "CAPTURED": "SUCCESS", "SUCCESS": "SUCCESS", "SUCCEEDED": "SUCCESS", "REFUNDED": "SUCCESS", "PARTIALLY_REFUNDED": "SUCCESS",
+    "CAPTURED": "SUCCESS", "SUCCESS": "SUCCESS", "SUCCEEDED": "SUCCESS", "REFUNDED": "SUCCESS",
+    "PARTIALLY_REFUNDED": "SUCCESS",
     "DECLINED": "FAILURE", "FAILED": "FAILURE", "FAILURE": "FAILURE", "INITIATED": "PENDING", "PENDING": "PENDING",
     "VOIDED": "CANCELLED", "CANCELLED": "CANCELLED", "CANCELED": "CANCELLED",
   ]
-  package static let types: [String: String] = ["pay": "payment", "payment": "payment", "capture": "payment", "refund": "refund"]
+  package static let types: [String: String] = [
+    "pay": "payment", "payment": "payment", "capture": "payment", "refund": "refund",
+  ]
 
   /// The record with Kashier's names, statuses and operations in the contract's terms (contract
   /// names win when a record has both).

@@ -21,7 +21,8 @@ package enum ControlBytes {
       if let s = f.value.stringValue, isIdentifierKey(f.key) {
         for (pos, u) in s.unicodeScalars.enumerated() where u.value < 0x20 || u.value == 0x7F {
           let hex = String(u.value, radix: 16, uppercase: true)
-          return "field '\(name)' has the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) at position \(pos + 1): identifiers and e-mail addresses must be printable text; fix the source record"
+          return
+            "field '\(name)' has the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) at position \(pos + 1): identifiers and e-mail addresses must be printable text; fix the source record"
         }
       } else if depth < 2, case .object = f.value, let p = problem(f.value, path: name, depth: depth + 1) {
         return p

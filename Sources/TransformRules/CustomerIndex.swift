@@ -53,7 +53,10 @@ package final class CustomerIndex {
   package init(config: TransformConfig) { self.config = config }
 
   package func addUser(_ u: AppUser) {
-    if let old = users[u.id], !old.virtual { _ = old; return }
+    if let old = users[u.id], !old.virtual {
+      _ = old
+      return
+    }
     users[u.id] = u
   }
 
@@ -169,7 +172,8 @@ package final class CustomerIndex {
   package func currentExternalID(forEarlier e: String) -> String {
     if users[e] != nil { return resolveUser(e) }
     guard let colon = e.firstIndex(of: ":") else { return e }
-    let gateway = String(e[..<colon]), rest = String(e[e.index(after: colon)...])
+    let gateway = String(e[..<colon])
+    let rest = String(e[e.index(after: colon)...])
     guard !gateway.isEmpty, !rest.isEmpty else { return e }
     let id =
       gatewayCustomers[e] != nil
@@ -211,7 +215,9 @@ package final class CustomerIndex {
 
   /// Every customer to write, sorted by external id in UTF-8 byte order (`less`: that order, or a
   /// faster equivalent): canonical users and gateway-only payers.
-  package func customers(by less: (String, String) -> Bool = { $0.utf8.lexicographicallyPrecedes($1.utf8) }) -> [CustomerRecord] {
+  package func customers(by less: (String, String) -> Bool = { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+    -> [CustomerRecord]
+  {
     var out: [CustomerRecord] = []
     for u in users.values where canonicalUser[u.id] == u.id && !isTest(u.id) {
       out.append(

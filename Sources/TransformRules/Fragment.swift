@@ -7,7 +7,11 @@ import RevenueCore
 package struct Fragment {
   /// Lower rank wins as the group's primary (the app row decides: it is the app's own record of the sale).
   package enum Role: Int, Comparable {
-    case appTransaction = 0, appRefund = 1, gatewayInvoice = 2, gatewayPayment = 3, gatewayRefund = 4
+    case appTransaction = 0
+    case appRefund = 1
+    case gatewayInvoice = 2
+    case gatewayPayment = 3
+    case gatewayRefund = 4
     package static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
     package var isPayment: Bool { self != .gatewayRefund }
   }

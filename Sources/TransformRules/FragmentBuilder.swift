@@ -96,7 +96,9 @@ package struct FragmentBuilder {
     package var givenPeriod: (Timestamp, Timestamp)? = nil
   }
 
-  package func lineItems(_ p: RawPayment, key: String, currency: Currency, _ money: MoneyCheck) throws(Rejected) -> Lines {
+  package func lineItems(_ p: RawPayment, key: String, currency: Currency, _ money: MoneyCheck) throws(Rejected)
+    -> Lines
+  {
     var out = Lines()
     for (n, l) in p.lines.enumerated() {
       try money.check(l.amount, "line amount", allowNegative: l.prorated)
@@ -136,7 +138,8 @@ package struct FragmentBuilder {
     guard plan.currency == currency.code else {
       throw Rejected(
         "plan_currency_mismatch",
-        "plan '\(l.planID ?? plan.name)' is \(plan.currency) but the payment is \(currency.code) (plans never mix currencies)")
+        "plan '\(l.planID ?? plan.name)' is \(plan.currency) but the payment is \(currency.code) (plans never mix currencies)"
+      )
     }
     return plan
   }

@@ -40,7 +40,8 @@ package struct IndexReaders {
     customers.addUser(
       AppUser(
         id: id, email: Normalize.email(r.text("email")), name: Normalize.name(r.text("name")),
-        country: Normalize.country(r.text("country")), createdAt: created, isTest: isTest, virtual: false, attributes: UserAttributes(row: r)))
+        country: Normalize.country(r.text("country")), createdAt: created, isTest: isTest, virtual: false,
+        attributes: UserAttributes(row: r)))
     if isTest { return .skip(code: "test_data", reason: "users.is_test is true") }
     if customers.config.isTestEmail(Normalize.email(r.text("email"))) {
       return .skip(code: "test_data", reason: "e-mail matches transform.test_emails")
@@ -50,7 +51,8 @@ package struct IndexReaders {
 
   /// `app.subscription`: a subscription cancelled in the app whose cancellation was not sent yet.
   package func appSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
-    guard let user = r.text("user_id"), let gw = r.text("gateway")?.lowercased(), let gsid = r.text("gateway_subscription_id")
+    guard let user = r.text("user_id"), let gw = r.text("gateway")?.lowercased(),
+      let gsid = r.text("gateway_subscription_id")
     else { return .reject(code: "missing_field", reason: "user_id, gateway and gateway_subscription_id are required") }
     var s = SubscriptionInfo(gateway: gw, id: gsid, appUserID: user, priority: 0, source: source, line: line)
     s.planID = r.text("plan_name")
@@ -81,7 +83,9 @@ package struct IndexReaders {
       i.email = Normalize.email(r.text("email"))
       i.name = Normalize.name(r.text("name"))
       i.country = Normalize.country(r.at("address")?.text("country"))
-      do throws(FieldProblem) { i.createdAt = try r.strictTime("created", "customer \(id)") } catch { return .reject(error) }
+      do throws(FieldProblem) { i.createdAt = try r.strictTime("created", "customer \(id)") } catch {
+        return .reject(error)
+      }
       i.appUserID = r.at("metadata")?.text("app_user_id")
     }
     customers.addIdentity(i)
@@ -90,9 +94,12 @@ package struct IndexReaders {
 
   /// `stripe.subscription` (API object, basil or legacy shape).
   package mutating func stripeSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
-    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.subscription has no 'id'") }
+    guard let id = r.text("id") else {
+      return .reject(code: "missing_field", reason: "a stripe.subscription has no 'id'")
+    }
     guard let cus = r.text("customer") else {
-      return .reject(code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
+      return .reject(
+        code: "missing_field", reason: "subscription \(id) has no 'customer' (fields 'id' and 'customer' are required)")
     }
     if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     let status = r.text("status") ?? ""
@@ -107,7 +114,8 @@ package struct IndexReaders {
       if let e = try item?.strictTime("current_period_end", what + " item") { t["item_period_end"] = e }
       times = t
     } catch { return .reject(error) }
-    for c in [r.text("currency"), (item?.at("price") ?? item?.at("plan"))?.text("currency")].compactMap({ $0 }) where Currency(c) == nil {
+    for c in [r.text("currency"), (item?.at("price") ?? item?.at("plan"))?.text("currency")].compactMap({ $0 })
+    where Currency(c) == nil {
       return .reject(code: "unknown_currency", reason: "\(what): currency '\(c)' is not in the ISO 4217 table")
     }
     var s = SubscriptionInfo(gateway: "stripe", id: id, priority: 1, source: source, line: line)
@@ -177,7 +185,8 @@ package struct IndexReaders {
     let regular = cycles.first(where: { $0.text("tenure_type") == "REGULAR" })
     let count: Int64
     do throws(FieldProblem) {
-      count = try regular?.at("frequency")?.strictInteger("interval_count", "plan \(id) REGULAR cycle", code: "bad_plan") ?? 1
+      count =
+        try regular?.at("frequency")?.strictInteger("interval_count", "plan \(id) REGULAR cycle", code: "bad_plan") ?? 1
     } catch { return .reject(error) }
     guard let f = regular?.at("frequency"), let w = f.text("interval_unit"), (1...1000).contains(count),
       let iv = PlanSpec.interval(w, count: Int(count))
@@ -186,7 +195,8 @@ package struct IndexReaders {
     if let price = regular?.at("pricing_scheme", "fixed_price") {
       let cur = price.text("currency_code") ?? ""
       guard let currency = Currency(cur) else {
-        return .reject(code: "unknown_currency", reason: "plan \(id): fixed_price currency '\(cur)' is not in the ISO 4217 table")
+        return .reject(
+          code: "unknown_currency", reason: "plan \(id): fixed_price currency '\(cur)' is not in the ISO 4217 table")
       }
       do { _ = try PayPalCashierReaders.money(price, exponent: currency.exponent) } catch {
         return .reject(code: "bad_amount", reason: "plan \(id): fixed_price \(error)")
@@ -199,14 +209,17 @@ package struct IndexReaders {
   /// `paypal.subscription`: CANCELLED/EXPIRED ones are cancellations; the end of the last paid period
   /// is the last payment time plus the plan interval when the interval is known.
   package func paypalSubscription(_ r: JSONValue, source: Int, line: Int) -> ReadOutcome {
-    guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a paypal.subscription has no 'id'") }
+    guard let id = r.text("id") else {
+      return .reject(code: "missing_field", reason: "a paypal.subscription has no 'id'")
+    }
     let status = r.text("status") ?? ""
     let what = "subscription \(id)"
     let times: [String: Timestamp]
     do throws(FieldProblem) {
       var t: [String: Timestamp] = [:]
       for k in ["create_time", "start_time", "status_update_time"] { t[k] = try r.strictTime(k, what) }
-      t["last_payment"] = try r.at("billing_info", "last_payment")?.strictTime("time", what + " billing_info.last_payment")
+      t["last_payment"] = try r.at("billing_info", "last_payment")?.strictTime(
+        "time", what + " billing_info.last_payment")
       times = t
     } catch { return .reject(error) }
     var s = SubscriptionInfo(gateway: "paypal", id: id, priority: 1, source: source, line: line)

@@ -7,7 +7,9 @@ package enum InvoiceAssembler {
   /// Refund transactions of one payment: the gateway's itemised refunds when any source has them,
   /// else one refund for the cumulative refunded amount not yet sent, with the deterministic id
   /// `<invoice>-refund-<cumulative cents>` (so an app.refund row re-run gives the same id).
-  package static func refunds(key: String, itemized: [TransactionRecord], cumulative: Int64, synced: Int64, date: Timestamp)
+  package static func refunds(
+    key: String, itemized: [TransactionRecord], cumulative: Int64, synced: Int64, date: Timestamp
+  )
     -> [TransactionRecord]
   {
     if !itemized.isEmpty {
@@ -20,7 +22,8 @@ package enum InvoiceAssembler {
     guard amount > 0 else { return [] }
     return [
       TransactionRecord(
-        externalID: "\(key)-refund-\(cumulative)", type: .refund, result: .successful, date: date, amountInCents: amount)
+        externalID: "\(key)-refund-\(cumulative)", type: .refund, result: .successful, date: date, amountInCents: amount
+      )
     ]
   }
 
@@ -31,16 +34,21 @@ package enum InvoiceAssembler {
 
   /// Assembles a group of fragments (already in a deterministic order) into one outcome; reports
   /// exact duplicates through `duplicate` (they are skipped, the rest count as output or rejects).
-  package static func assemble(_ group: [Fragment], place: (_ source: Int, _ line: Int) -> String) -> (Outcome, duplicates: Set<Int>) {
+  package static func assemble(_ group: [Fragment], place: (_ source: Int, _ line: Int) -> String) -> (
+    Outcome, duplicates: Set<Int>
+  ) {
     var duplicates = Set<Int>()
     var seen: [String: Int] = [:]
     for (i, f) in group.enumerated() {
-      let fp = "\(f.role.rawValue)|" + JSONWriter.string(f.meta().objectValue.map { o -> JSONValue in
-        var o = o
-        o["s"] = nil
-        o["l"] = nil
-        return .object(o)
-      }!) + "|" + (f.invoice.map { JSONWriter.string($0.json) } ?? "")
+      let fp =
+        "\(f.role.rawValue)|"
+        + JSONWriter.string(
+          f.meta().objectValue.map { o -> JSONValue in
+            var o = o
+            o["s"] = nil
+            o["l"] = nil
+            return .object(o)
+          }!) + "|" + (f.invoice.map { JSONWriter.string($0.json) } ?? "")
       if seen[fp] != nil { duplicates.insert(i) } else { seen[fp] = i }
     }
     let live = group.indices.filter { !duplicates.contains($0) }.map { group[$0] }
@@ -63,7 +71,9 @@ package enum InvoiceAssembler {
         return (
           .rejected(
             code: "amount_conflict",
-            reason: "payment \(primary.key): \(place(primary.source, primary.line)) says \(a) but \(place(f.source, f.line)) says \(b)"),
+            reason:
+              "payment \(primary.key): \(place(primary.source, primary.line)) says \(a) but \(place(f.source, f.line)) says \(b)"
+          ),
           duplicates
         )
       }
@@ -93,7 +103,9 @@ package enum InvoiceAssembler {
       return (
         .rejected(
           code: "refund_exceeds_payment",
-          reason: "refunds of \(primary.key) add up to \(Money.format(total, exponent: cur.exponent)), more than the payment \(Money.format(primary.total, exponent: cur.exponent)) \(primary.currency)"),
+          reason:
+            "refunds of \(primary.key) add up to \(Money.format(total, exponent: cur.exponent)), more than the payment \(Money.format(primary.total, exponent: cur.exponent)) \(primary.currency)"
+        ),
         duplicates
       )
     }

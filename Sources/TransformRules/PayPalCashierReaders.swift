@@ -54,14 +54,17 @@ package struct PayPalCashierReaders {
       let id = r.at("transaction_info")?.text("transaction_id")
       return .reject(
         code: "missing_field",
-        reason: "\(id.map { "transaction \($0)" } ?? "a paypal.transaction"): transaction_info.transaction_id and transaction_amount.currency_code are required")
+        reason:
+          "\(id.map { "transaction \($0)" } ?? "a paypal.transaction"): transaction_info.transaction_id and transaction_amount.currency_code are required"
+      )
     }
     let code = ti.text("transaction_event_code") ?? ""
     let value = ti.at("transaction_amount")?.text("value") ?? ""
     let kind = EventKind.of(code: code, amountSign: value.hasPrefix("-") ? -1 : 1)
     if case .notRevenue(let what) = kind {
       return .skip(
-        code: "not_revenue", reason: "transaction \(id): event code \(code.isEmpty ? "(none)" : code) is \(what), not revenue")
+        code: "not_revenue",
+        reason: "transaction \(id): event code \(code.isEmpty ? "(none)" : code) is \(what), not revenue")
     }
     let isRefund = kind == .refund
     switch ti.text("transaction_status") ?? "" {
@@ -96,7 +99,8 @@ package struct PayPalCashierReaders {
     }
     let payer = r.at("payer_info")
     let pn = payer?.at("payer_name")
-    let name = pn?.text("alternate_full_name")
+    let name =
+      pn?.text("alternate_full_name")
       ?? [pn?.text("given_name"), pn?.text("surname")].compactMap { $0 }.joined(separator: " ")
     var p = RawPayment(role: .gatewayPayment, gateway: "paypal", id: id, currencyCode: cur, date: date)
     p.identity = Identity(
@@ -125,14 +129,18 @@ package struct PayPalCashierReaders {
 
   /// `paypal-activity-csv` row (docs/docs/gateways).
   package func activityRow(_ r: JSONValue, format: ActivityFormat) -> ReadOutcome {
-    guard let id = r.text("Transaction ID") else { return .reject(code: "missing_field", reason: "column 'Transaction ID' is empty") }
+    guard let id = r.text("Transaction ID") else {
+      return .reject(code: "missing_field", reason: "column 'Transaction ID' is empty")
+    }
     let type = (r.text("Type") ?? "").lowercased()
     if r.text("Balance Impact")?.lowercased() == "memo" {
       return .skip(code: "not_revenue", reason: "Balance Impact is Memo (no money moved)")
     }
     let isPayment = Self.paymentTypes.contains(type)
     let isRefund = Self.refundTypes.contains(type)
-    guard isPayment || isRefund else { return .skip(code: "not_revenue", reason: "type '\(r.text("Type") ?? "")' moves no revenue") }
+    guard isPayment || isRefund else {
+      return .skip(code: "not_revenue", reason: "type '\(r.text("Type") ?? "")' moves no revenue")
+    }
     switch (r.text("Status") ?? "").lowercased() {
     case "completed": break
     case "pending": return .skip(code: "pending_payment", reason: "transaction \(id) is pending")
@@ -140,18 +148,23 @@ package struct PayPalCashierReaders {
     case let s: return .skip(code: "not_revenue", reason: "status '\(s)' is not Completed")
     }
     guard let cur = r.text("Currency"), let currency = Currency(cur) else {
-      return .reject(code: "unknown_currency", reason: "currency '\(r.text("Currency") ?? "")' is not in the ISO 4217 table")
+      return .reject(
+        code: "unknown_currency", reason: "currency '\(r.text("Currency") ?? "")' is not in the ISO 4217 table")
     }
     guard let date = Self.activityDate(r, format) else {
       return .reject(
         code: "bad_date",
-        reason: "Date/Time/TimeZone '\(r.text("Date") ?? "") \(r.text("Time") ?? "") \(r.text("TimeZone") ?? "")' cannot be read (check date_format)")
+        reason:
+          "Date/Time/TimeZone '\(r.text("Date") ?? "") \(r.text("Time") ?? "") \(r.text("TimeZone") ?? "")' cannot be read (check date_format)"
+      )
     }
     let gross: Int64
     var tax: Int64 = 0
     do {
       gross = try Money.parseDecimal(r.text("Gross") ?? "", exponent: currency.exponent, style: format.decimal)
-      if let t = r.text("Sales Tax") { tax = try Money.parseDecimal(t, exponent: currency.exponent, style: format.decimal) }
+      if let t = r.text("Sales Tax") {
+        tax = try Money.parseDecimal(t, exponent: currency.exponent, style: format.decimal)
+      }
     } catch { return .reject(code: "bad_amount", reason: "\(error)") }
     if isRefund {
       guard gross <= 0 else { return .reject(code: "bad_amount", reason: "refund \(id) has a positive Gross") }
@@ -189,7 +202,8 @@ package struct PayPalCashierReaders {
     let tp = (r.text("Time") ?? "00:00:00").split(separator: ":").map { Int($0) }
     guard tp.count >= 2, let hh = tp[0], let mm = tp[1] else { return nil }
     let ss = tp.count > 2 ? (tp[2] ?? 0) : 0
-    guard let t = Timestamp.utc(y, m, day, hh, mm, ss), let u = PayPalZones.utc(localSeconds: t.seconds, zone: r.text("TimeZone") ?? "UTC")
+    guard let t = Timestamp.utc(y, m, day, hh, mm, ss),
+      let u = PayPalZones.utc(localSeconds: t.seconds, zone: r.text("TimeZone") ?? "UTC")
     else { return nil }
     return Timestamp(seconds: u)
   }
@@ -198,23 +212,33 @@ package struct PayPalCashierReaders {
   /// revenue; `mode=test` rows are test data; refunds are negative and name `original_transaction_id`.
   package func cashier(_ raw: JSONValue) -> ReadOutcome {
     let r = CashierFields.canonical(raw)
-    guard let id = r.text("transaction_id") else { return .reject(code: "missing_field", reason: "column 'transaction_id' is empty") }
-    if !includeTestData, r.text("mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "mode is test") }
+    guard let id = r.text("transaction_id") else {
+      return .reject(code: "missing_field", reason: "column 'transaction_id' is empty")
+    }
+    if !includeTestData, r.text("mode")?.lowercased() == "test" {
+      return .skip(code: "test_data", reason: "mode is test")
+    }
     switch r.text("status") ?? "" {
     case "SUCCESS": break
-    case "PENDING": return .skip(code: "pending_payment", reason: "transaction \(id) is pending; it is read again next run")
+    case "PENDING":
+      return .skip(code: "pending_payment", reason: "transaction \(id) is pending; it is read again next run")
     case "FAILURE": return .skip(code: "failed_payment", reason: "transaction \(id) failed")
     case "CANCELLED": return .skip(code: "failed_payment", reason: "transaction \(id) was cancelled")
-    case let s: return .reject(code: "bad_status", reason: "status '\(s)' is not SUCCESS, FAILURE, PENDING or CANCELLED")
+    case let s:
+      return .reject(code: "bad_status", reason: "status '\(s)' is not SUCCESS, FAILURE, PENDING or CANCELLED")
     }
     guard let cur = r.text("currency"), let currency = Currency(cur) else {
-      return .reject(code: "unknown_currency", reason: "currency '\(r.text("currency") ?? "")' is not in the ISO 4217 table")
+      return .reject(
+        code: "unknown_currency", reason: "currency '\(r.text("currency") ?? "")' is not in the ISO 4217 table")
     }
-    guard let date = r.time("created_at") else { return .reject(code: "bad_date", reason: "created_at is missing or not RFC 3339") }
+    guard let date = r.time("created_at") else {
+      return .reject(code: "bad_date", reason: "created_at is missing or not RFC 3339")
+    }
     // The contract's values are strings (docs/docs/gateways): a JSON number here is a producer bug
     // whose decimals may already be lost, so it is refused rather than guessed at.
     if let v = r["amount"], !v.isNull, v.stringValue == nil {
-      return .reject(code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
+      return .reject(
+        code: "bad_amount", reason: "transaction \(id): amount must be a decimal string, not \(JSONValue.brief(v))")
     }
     let amount: Int64
     // Thousands separators (`1,490.00`) are accepted: dashboards and spreadsheets write them.
@@ -240,11 +264,15 @@ package struct PayPalCashierReaders {
         line.planID = plan
         line.subscriptionID = sub
         if let s = r.text("period_start") {
-          guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_start '\(s)' is not a timestamp") }
+          guard let t = Timestamp.parse(s) else {
+            return .reject(code: "bad_date", reason: "period_start '\(s)' is not a timestamp")
+          }
           line.periodStart = t
         }
         if let s = r.text("period_end") {
-          guard let t = Timestamp.parse(s) else { return .reject(code: "bad_date", reason: "period_end '\(s)' is not a timestamp") }
+          guard let t = Timestamp.parse(s) else {
+            return .reject(code: "bad_date", reason: "period_end '\(s)' is not a timestamp")
+          }
           line.periodEnd = t
         }
       } else {

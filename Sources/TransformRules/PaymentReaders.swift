@@ -33,7 +33,9 @@ package struct PaymentReaders {
     case "stripe.invoice": return stripe.invoice(r)
     case "stripe.charge": return stripe.charge(r)
     case "stripe.refund", "stripe-refunds-csv":
-      if let skip = TestMode.refundOfTestPayment(e, testPayments: testPayments, include: includeTestData) { return skip }
+      if let skip = TestMode.refundOfTestPayment(e, testPayments: testPayments, include: includeTestData) {
+        return skip
+      }
       return e.kind == "stripe.refund" ? stripe.refund(r) : stripe.refundRow(r)
     case "stripe-payments-csv": return stripe.paymentExportRow(r)
     case "stripe-invoices-csv": return stripe.invoiceExportRow(r)

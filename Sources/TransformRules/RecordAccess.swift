@@ -51,7 +51,8 @@ extension JSONValue {
 /// field — never silently read as 0 or as another field's value.
 extension JSONValue {
   /// An integer (JSON integer or integer text) at `key`; `what` names the record in the message.
-  package func strictInteger(_ key: String, _ what: String, code: String = "bad_amount") throws(FieldProblem) -> Int64? {
+  package func strictInteger(_ key: String, _ what: String, code: String = "bad_amount") throws(FieldProblem) -> Int64?
+  {
     guard let v = self[key], !v.isNull else { return nil }
     if let n = v.int64Value { return n }
     if let s = v.stringValue, let n = Int64(s.trimmingASCIIWhitespace()) { return n }

@@ -10,7 +10,9 @@ import RevenueCore
 extension StripeReaders {
   /// Statuses of the Payments export that moved money (the charge succeeded; refunds are in
   /// `Amount Refunded`). Values are compared lower-cased and with `_` read as a space.
-  package static let paidStatuses: Set<String> = ["paid", "succeeded", "refunded", "partially refunded", "partial refund", "disputed"]
+  package static let paidStatuses: Set<String> = [
+    "paid", "succeeded", "refunded", "partially refunded", "partial refund", "disputed",
+  ]
   /// Statuses of attempts that never moved money.
   package static let unchargedStatuses: Set<String> = [
     "failed", "requires payment method", "requires confirmation", "requires action", "canceled", "cancelled",
@@ -25,10 +27,13 @@ extension StripeReaders {
         code: "no_money_moved",
         reason: "row has no payment id (status '\(r.text("Status") ?? "")'): Stripe never charged it")
     }
-    if !includeTestData, r.text("Mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "Mode is Test") }
+    if !includeTestData, r.text("Mode")?.lowercased() == "test" {
+      return .skip(code: "test_data", reason: "Mode is Test")
+    }
     if Self.unchargedStatuses.contains(status) {
       let why = r.text("Decline Reason") ?? r.text("Seller Message") ?? "no reason given"
-      return .skip(code: status == "failed" ? "failed_payment" : "no_money_moved", reason: "payment \(id) is '\(status)' (\(why))")
+      return .skip(
+        code: status == "failed" ? "failed_payment" : "no_money_moved", reason: "payment \(id) is '\(status)' (\(why))")
     }
     if !Self.paidStatuses.contains(status) {
       return .skip(code: "pending_payment", reason: "payment \(id) has status '\(r.text("Status") ?? "")'")
@@ -52,11 +57,14 @@ extension StripeReaders {
     case let s: return .skip(code: "not_paid", reason: "invoice \(id) is \(s.isEmpty ? "without status" : s)")
     }
     guard let cur = r.text("Currency"), let currency = Currency(cur) else {
-      return .reject(code: "unknown_currency", reason: "invoice \(id): currency '\(r.text("Currency") ?? "")' is not in the ISO 4217 table")
+      return .reject(
+        code: "unknown_currency",
+        reason: "invoice \(id): currency '\(r.text("Currency") ?? "")' is not in the ISO 4217 table")
     }
     let dateColumns = ["Paid At (UTC)", "Date (UTC)", "Created (UTC)", "Finalized At (UTC)"]
     guard let date = dateColumns.lazy.compactMap({ r.time($0) }).first else {
-      return .reject(code: "bad_date", reason: "invoice \(id): none of \(dateColumns.joined(separator: ", ")) is a date")
+      return .reject(
+        code: "bad_date", reason: "invoice \(id): none of \(dateColumns.joined(separator: ", ")) is a date")
     }
     let paid: Int64
     var tax: Int64 = 0
@@ -69,7 +77,8 @@ extension StripeReaders {
     } catch { return .reject(code: "bad_amount", reason: "invoice \(id): \(error)") }
     var p = RawPayment(role: .gatewayInvoice, gateway: "stripe", id: id, currencyCode: cur, date: date)
     p.identity = Identity(
-      gateway: "stripe", customerID: r.text("Customer") ?? r.text("Customer ID"), appUserID: r.text("app_user_id (metadata)"),
+      gateway: "stripe", customerID: r.text("Customer") ?? r.text("Customer ID"),
+      appUserID: r.text("app_user_id (metadata)"),
       email: Normalize.email(r.text("Customer Email")), name: Normalize.name(r.text("Customer Name")),
       country: Normalize.country(r.text("Customer Address Country")))
     p.total = paid
@@ -103,7 +112,8 @@ extension IndexReaders {
   /// payer) is skipped, never rejected.
   package func stripeCustomerExport(_ r: JSONValue) -> ReadOutcome {
     guard r.text("id") != nil else {
-      return .skip(code: "guest_customer", reason: "row has no customer id (a guest customer: no Stripe customer object)")
+      return .skip(
+        code: "guest_customer", reason: "row has no customer id (a guest customer: no Stripe customer object)")
     }
     return stripeCustomer(r, csv: true)
   }

@@ -13,7 +13,8 @@ package struct StripeReaders {
   package func invoice(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.invoice has no 'id'") }
     guard let cur = r.text("currency") else {
-      return .reject(code: "missing_field", reason: "invoice \(id) has no 'currency' (fields 'id' and 'currency' are required)")
+      return .reject(
+        code: "missing_field", reason: "invoice \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
     if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
@@ -40,7 +41,8 @@ package struct StripeReaders {
     var p = RawPayment(role: .gatewayInvoice, gateway: "stripe", id: id, currencyCode: cur, date: date)
     p.identity = Identity(
       gateway: "stripe", customerID: r.text("customer"), email: Normalize.email(r.text("customer_email")),
-      name: Normalize.name(r.text("customer_name")), country: Normalize.country(r.at("customer_address")?.text("country")))
+      name: Normalize.name(r.text("customer_name")),
+      country: Normalize.country(r.at("customer_address")?.text("country")))
     let paidAmount = try r.strictInteger("amount_paid", what)
     guard let total = try r.strictInteger("total", what) ?? paidAmount else {
       throw FieldProblem("missing_field", "\(what) has no 'total' (nor 'amount_paid')")
@@ -53,12 +55,15 @@ package struct StripeReaders {
       let sub = details?.text("subscription") ?? l.text("subscription") ?? invoiceSub
       let proration = details?.flag("proration") ?? l.flag("proration") ?? false
       let parentType = l.at("parent")?.text("type")
-      let isSub = sub != nil && (parentType == "subscription_item_details" || l.text("type") == "subscription" || proration)
+      let isSub =
+        sub != nil && (parentType == "subscription_item_details" || l.text("type") == "subscription" || proration)
       guard let amount = try l.strictInteger("amount", lineWhat) else {
         throw FieldProblem("missing_field", "\(lineWhat) has no 'amount'")
       }
       var discount: Int64 = 0
-      for d in l.at("discount_amounts")?.arrayValue ?? [] { discount += try d.strictInteger("amount", lineWhat + " discount") ?? 0 }
+      for d in l.at("discount_amounts")?.arrayValue ?? [] {
+        discount += try d.strictInteger("amount", lineWhat + " discount") ?? 0
+      }
       var tax: Int64 = 0
       var exclusive: Int64 = 0
       for t in l.at("taxes")?.arrayValue ?? l.at("tax_amounts")?.arrayValue ?? [] {
@@ -69,7 +74,9 @@ package struct StripeReaders {
       }
       let (net, o1) = amount.subtractingReportingOverflow(discount)
       let (withTax, o2) = net.addingReportingOverflow(exclusive)
-      if o1 || o2 { throw FieldProblem("bad_amount", "\(lineWhat): amount, discounts and taxes overflow 64-bit minor units") }
+      if o1 || o2 {
+        throw FieldProblem("bad_amount", "\(lineWhat): amount, discounts and taxes overflow 64-bit minor units")
+      }
       var line = RawLine(type: isSub ? .subscription : .oneTime, amount: withTax)
       line.externalID = l.text("id")
       line.tax = tax
@@ -109,13 +116,15 @@ package struct StripeReaders {
   package func charge(_ r: JSONValue) -> ReadOutcome {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.charge has no 'id'") }
     guard let cur = r.text("currency") else {
-      return .reject(code: "missing_field", reason: "charge \(id) has no 'currency' (fields 'id' and 'currency' are required)")
+      return .reject(
+        code: "missing_field", reason: "charge \(id) has no 'currency' (fields 'id' and 'currency' are required)")
     }
     if !includeTestData, r.flag("livemode") == false { return .skip(code: "test_data", reason: "livemode is false") }
     switch r.text("status") ?? "" {
     case "succeeded": break
     case "pending": return .skip(code: "pending_payment", reason: "charge \(id) is pending")
-    case "failed": return .skip(code: "failed_payment", reason: "charge \(id) failed (\(r.text("failure_code") ?? "no code"))")
+    case "failed":
+      return .skip(code: "failed_payment", reason: "charge \(id) failed (\(r.text("failure_code") ?? "no code"))")
     case let s: return .reject(code: "bad_status", reason: "charge \(id): status '\(s)' is unknown")
     }
     if r.flag("captured") == false { return .skip(code: "pending_payment", reason: "charge \(id) is not captured") }
@@ -128,13 +137,16 @@ package struct StripeReaders {
 
   package func succeededCharge(_ r: JSONValue, id: String, currency cur: String) throws(FieldProblem) -> RawPayment {
     let what = "charge \(id)"
-    guard let date = try r.strictTime("created", what) else { throw FieldProblem("bad_date", "\(what) has no 'created'") }
+    guard let date = try r.strictTime("created", what) else {
+      throw FieldProblem("bad_date", "\(what) has no 'created'")
+    }
     var p = RawPayment(role: .gatewayPayment, gateway: "stripe", id: id, currencyCode: cur, date: date)
     let bd = r.at("billing_details")
     p.identity = Identity(
       gateway: "stripe", customerID: r.text("customer"), appUserID: r.at("metadata")?.text("app_user_id"),
       email: Normalize.email(bd?.text("email") ?? r.text("receipt_email")), name: Normalize.name(bd?.text("name")),
-      country: Normalize.country(bd?.at("address")?.text("country") ?? r.at("payment_method_details", "card")?.text("country")))
+      country: Normalize.country(
+        bd?.at("address")?.text("country") ?? r.at("payment_method_details", "card")?.text("country")))
     let captured = try r.strictInteger("amount_captured", what)
     let amount = try r.strictInteger("amount", what)
     guard let total = captured ?? amount else { throw FieldProblem("missing_field", "\(what) has no 'amount'") }
@@ -149,14 +161,18 @@ package struct StripeReaders {
       }
     }
     p.cumulativeRefundDate = last
-    p.lines = [standaloneLine(customer: r.text("customer"), currency: cur, date: date, amount: p.total,
-      invoice: r.text("invoice"), description: r.text("description"))]
+    p.lines = [
+      standaloneLine(
+        customer: r.text("customer"), currency: cur, date: date, amount: p.total,
+        invoice: r.text("invoice"), description: r.text("description"))
+    ]
     return p
   }
 
-  package func standaloneLine(customer: String?, currency: String, date: Timestamp, amount: Int64, invoice: String?,
-    description: String?) -> RawLine
-  {
+  package func standaloneLine(
+    customer: String?, currency: String, date: Timestamp, amount: Int64, invoice: String?,
+    description: String?
+  ) -> RawLine {
     if invoice != nil, let c = customer,
       let s = subscriptions?.onlyRunning(gateway: "stripe", customer: c, currency: currency, at: date)
     {
@@ -177,17 +193,21 @@ package struct StripeReaders {
     guard let id = r.text("id"), let cur = r.text("Currency") else {
       return .reject(code: "missing_field", reason: "columns 'id' and 'Currency' are required")
     }
-    if !includeTestData, r.text("Mode")?.lowercased() == "test" { return .skip(code: "test_data", reason: "Mode is Test") }
+    if !includeTestData, r.text("Mode")?.lowercased() == "test" {
+      return .skip(code: "test_data", reason: "Mode is Test")
+    }
     switch r.text("Status")?.lowercased() ?? "" {
     case "paid", "refunded", "succeeded": break
-    case "failed": return .skip(code: "failed_payment", reason: "payment \(id) failed (\(r.text("Decline Reason") ?? "no reason"))")
+    case "failed":
+      return .skip(code: "failed_payment", reason: "payment \(id) failed (\(r.text("Decline Reason") ?? "no reason"))")
     case let s: return .skip(code: "pending_payment", reason: "payment \(id) has status '\(s)'")
     }
     if r.flag("Captured") == false { return .skip(code: "pending_payment", reason: "payment \(id) is not captured") }
     guard let currency = Currency(cur) else {
       return .reject(code: "unknown_currency", reason: "currency '\(cur)' is not in the ISO 4217 table")
     }
-    guard let dateText = r.text("Created date (UTC)") ?? r.text("Created (UTC)"), let date = Timestamp.parse(dateText) else {
+    guard let dateText = r.text("Created date (UTC)") ?? r.text("Created (UTC)"), let date = Timestamp.parse(dateText)
+    else {
       return .reject(code: "bad_date", reason: "column 'Created date (UTC)' is missing or not a date")
     }
     let amount: Int64
@@ -204,8 +224,11 @@ package struct StripeReaders {
     p.total = amount
     p.cumulativeRefund = refunded
     p.cumulativeRefundDate = r.time("Refunded date (UTC)") ?? date
-    p.lines = [standaloneLine(customer: r.text("Customer ID"), currency: cur, date: date, amount: amount,
-      invoice: r.text("Invoice ID"), description: r.text("Description"))]
+    p.lines = [
+      standaloneLine(
+        customer: r.text("Customer ID"), currency: cur, date: date, amount: amount,
+        invoice: r.text("Invoice ID"), description: r.text("Description"))
+    ]
     return .payment(p)
   }
 
@@ -214,7 +237,8 @@ package struct StripeReaders {
     guard let id = r.text("id") else { return .reject(code: "missing_field", reason: "a stripe.refund has no 'id'") }
     let what = "refund \(id)"
     let parsed: (Int64?, Timestamp?)
-    do throws(FieldProblem) { parsed = (try r.strictInteger("amount", what), try r.strictTime("created", what)) } catch { return .reject(error) }
+    do throws(FieldProblem) { parsed = (try r.strictInteger("amount", what), try r.strictTime("created", what)) } catch
+    { return .reject(error) }
     guard let cur = r.text("currency"), let amount = parsed.0 else {
       return .reject(code: "missing_field", reason: "\(what): fields 'id', 'currency' and 'amount' are required")
     }
@@ -239,7 +263,9 @@ package struct StripeReaders {
     guard let currency = Currency(cur) else {
       return .reject(code: "unknown_currency", reason: "currency '\(cur)' is not in the ISO 4217 table")
     }
-    guard let date = r.time("Created (UTC)") else { return .reject(code: "bad_date", reason: "column 'Created (UTC)' is not a date") }
+    guard let date = r.time("Created (UTC)") else {
+      return .reject(code: "bad_date", reason: "column 'Created (UTC)' is not a date")
+    }
     let amount: Int64
     do { amount = try Money.parseDecimal(r.text("Amount") ?? "", exponent: currency.exponent, style: .dot) } catch {
       return .reject(code: "bad_amount", reason: "\(error)")

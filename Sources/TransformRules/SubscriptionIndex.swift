@@ -19,7 +19,8 @@ package final class SubscriptionIndex {
   }
 
   /// The one subscription of a gateway customer in `currency` running at `date`, if exactly one.
-  package func onlyRunning(gateway: String, customer: String, currency: String, at date: Timestamp) -> SubscriptionInfo? {
+  package func onlyRunning(gateway: String, customer: String, currency: String, at date: Timestamp) -> SubscriptionInfo?
+  {
     var found: [String: SubscriptionInfo] = [:]
     for i in byCustomer[gateway + ":" + customer] ?? [] {
       let s = all[i]

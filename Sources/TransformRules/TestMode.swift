@@ -37,7 +37,8 @@ package enum TestMode {
       url.lowercased().contains("sandbox.paypal.com")
     else { return }
     throw paypal.child("api_url")!.error(
-      "is PayPal's sandbox, whose transactions are test data: set transform.include_test_data: true (with destination.chartmogul.allow_test_data: true) to rehearse with them")
+      "is PayPal's sandbox, whose transactions are test data: set transform.include_test_data: true (with destination.chartmogul.allow_test_data: true) to rehearse with them"
+    )
   }
 
   /// Ids of a payment record that is test-mode (empty for live records and other kinds).
@@ -56,10 +57,13 @@ package enum TestMode {
   }
 
   /// A skip for a Stripe refund of a test-mode payment (nil: read it normally).
-  package static func refundOfTestPayment(_ env: StagedRecord, testPayments: Set<String>, include: Bool) -> ReadOutcome? {
+  package static func refundOfTestPayment(_ env: StagedRecord, testPayments: Set<String>, include: Bool) -> ReadOutcome?
+  {
     guard !include, !testPayments.isEmpty else { return nil }
     let r = env.record
-    let of = env.kind == "stripe.refund" ? [r.text("charge"), r.text("payment_intent")] : [r.text("Charge ID"), r.text("PaymentIntent ID")]
+    let of =
+      env.kind == "stripe.refund"
+      ? [r.text("charge"), r.text("payment_intent")] : [r.text("Charge ID"), r.text("PaymentIntent ID")]
     guard let hit = of.compactMap({ $0 }).first(where: testPayments.contains) else { return nil }
     return .skip(code: "test_data", reason: "refund \(r.text("id") ?? "") refunds test-mode payment \(hit)")
   }

@@ -18,7 +18,10 @@ import RevenueCore
 /// ```
 /// `interval` is `day`, `week` (= 7 days), `month` or `year`; `interval_count` ≥ 1 (quarterly = month × 3).
 public struct TransformConfig: Sendable {
-  public enum UnmappedPlans: String, Sendable { case reject, passThrough = "pass_through" }
+  public enum UnmappedPlans: String, Sendable {
+    case reject
+    case passThrough = "pass_through"
+  }
   /// See `Cancellations.swift` (the one place the choice is made).
   public typealias ChurnRecognition = TransformRules.ChurnRecognition
 

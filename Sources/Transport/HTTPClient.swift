@@ -276,7 +276,8 @@ public struct HTTPRetryExhausted: Error, Sendable, CustomStringConvertible {
     if let lastStatus {
       return "\(request) still failed after \(attempts) attempts (last status \(lastStatus)); try again later"
     }
-    return "\(request) still failed after \(attempts) attempts (\(lastError ?? "network error")); check that the server is reachable"
+    return
+      "\(request) still failed after \(attempts) attempts (\(lastError ?? "network error")); check that the server is reachable"
   }
 }
 
@@ -342,7 +343,8 @@ public final class HTTPClient: Sendable {
       let elapsed = Date().timeIntervalSince(started)
       if attempt >= policy.maxAttempts || elapsed + delay > policy.maxTotalSeconds {
         var exhausted = HTTPRetryExhausted(
-          request: request.logLabel, attempts: attempt, lastStatus: lastStatus, lastError: lastError, lastBody: lastBody)
+          request: request.logLabel, attempts: attempt, lastStatus: lastStatus, lastError: lastError, lastBody: lastBody
+        )
         exhausted.host = request.url.host.map { h in request.url.port.map { "\(h):\($0)" } ?? h }
         throw exhausted
       }

@@ -8,7 +8,11 @@ import Transport
 /// Sent as Slack-compatible JSON (`text` is what Slack shows; the other fields are for other receivers).
 /// All text passes through `Redactor` before it leaves the process.
 public struct Alert: Sendable {
-  public enum Kind: String, Sendable { case runFailed = "run_failed", mrrVariance = "mrr_variance", threshold }
+  public enum Kind: String, Sendable {
+    case runFailed = "run_failed"
+    case mrrVariance = "mrr_variance"
+    case threshold
+  }
   public var kind: Kind
   public var pipeline: String
   public var runID: String
@@ -16,7 +20,9 @@ public struct Alert: Sendable {
   public var lines: [String]
   public var details: JSONObject
 
-  public init(kind: Kind, pipeline: String, runID: String, title: String, lines: [String] = [], details: JSONObject = JSONObject()) {
+  public init(
+    kind: Kind, pipeline: String, runID: String, title: String, lines: [String] = [], details: JSONObject = JSONObject()
+  ) {
     self.kind = kind
     self.pipeline = pipeline
     self.runID = runID
@@ -26,7 +32,8 @@ public struct Alert: Sendable {
   }
 
   public var text: String {
-    Redactor.shared.redact(([":rotating_light: *\(title)* — pipeline `\(pipeline)`, run `\(runID)`"] + lines).joined(separator: "\n"))
+    Redactor.shared.redact(
+      ([":rotating_light: *\(title)* — pipeline `\(pipeline)`, run `\(runID)`"] + lines).joined(separator: "\n"))
   }
 
   /// The webhook body: `{"text", "kind", "pipeline", "run_id", "details"}`.
@@ -41,24 +48,32 @@ public struct Alert: Sendable {
 
   /// The run ended with a failure (a stage error, or records failed/rejected).
   public static func runFailed(pipeline: String, runID: String, reason: String) -> Alert {
-    Alert(kind: .runFailed, pipeline: pipeline, runID: runID, title: "Run failed", lines: [reason], details: JSONObject(["reason": .string(reason)]))
+    Alert(
+      kind: .runFailed, pipeline: pipeline, runID: runID, title: "Run failed", lines: [reason],
+      details: JSONObject(["reason": .string(reason)]))
   }
 
   static func mrrVariance(pipeline: String, result: ValidationResult) -> Alert {
     var lines: [String] = []
     for m in result.months where m.variance > result.threshold {
       lines.append(
-        "\(m.local.month): local \(m.local.mrr) vs ChartMogul \(m.remoteMRR.map(String.init) ?? "none") (\(ValidateStage.percent(m.variance)))")
+        "\(m.local.month): local \(m.local.mrr) vs ChartMogul \(m.remoteMRR.map(String.init) ?? "none") (\(ValidateStage.percent(m.variance)))"
+      )
     }
     if !result.drillDown.isEmpty {
-      lines.append("differs most: " + result.drillDown.prefix(5).map { "\($0.externalID) (\($0.difference))" }.joined(separator: ", "))
+      lines.append(
+        "differs most: "
+          + result.drillDown.prefix(5).map { "\($0.externalID) (\($0.difference))" }.joined(separator: ", "))
     }
     lines.append("details: \(result.path)")
     return Alert(
       kind: .mrrVariance, pipeline: pipeline, runID: result.runID,
-      title: "MRR differs from ChartMogul by \(ValidateStage.percent(result.maxVariance)) (threshold \(ValidateStage.percent(result.threshold)))",
+      title:
+        "MRR differs from ChartMogul by \(ValidateStage.percent(result.maxVariance)) (threshold \(ValidateStage.percent(result.threshold)))",
       lines: lines,
-      details: JSONObject(["max_variance": JSONNumber.value(result.maxVariance), "threshold": JSONNumber.value(result.threshold)]))
+      details: JSONObject([
+        "max_variance": JSONNumber.value(result.maxVariance), "threshold": JSONNumber.value(result.threshold),
+      ]))
   }
 
   /// Monitoring thresholds crossed (from `Monitoring.breaches`); nil when none is.

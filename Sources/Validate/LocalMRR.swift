@@ -18,7 +18,8 @@ public enum LocalMRR {
   /// MRR of everything loaded so far: this run's transform output plus that of every earlier run whose
   /// load completed (an incremental nightly run only holds what is new, while ChartMogul holds all of it).
   /// Newer runs win when the same record appears twice (a refund re-emits its invoice).
-  public static func compute(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRRResult {
+  public static func compute(run: RunFolder, fx: FXTable, progress: any ProgressSink = NoProgress()) throws -> MRRResult
+  {
     try engine(run: run, fx: fx, mode: try mode(for: run), progress: progress).finish()
   }
 

@@ -33,13 +33,16 @@ struct MetricsClient {
   }
 
   func get(_ path: String, _ query: [(String, String)]) async throws -> JSONValue {
-    var c = URLComponents(string: target.apiURL.hasSuffix("/") ? String(target.apiURL.dropLast()) + path : target.apiURL + path)
+    var c = URLComponents(
+      string: target.apiURL.hasSuffix("/") ? String(target.apiURL.dropLast()) + path : target.apiURL + path)
     c?.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
     guard let url = c?.url else { throw APIError(request: "GET \(path)", status: 0, body: "cannot build the URL") }
     let auth = Data("\(target.apiKey.value):".utf8).base64EncodedString()
     let req = HTTPRequest(
       method: "GET", url: url,
-      headers: [("Authorization", "Basic \(auth)"), ("Accept", "application/json"), ("User-Agent", "chartmogul-etl/1.0")])
+      headers: [
+        ("Authorization", "Basic \(auth)"), ("Accept", "application/json"), ("User-Agent", "chartmogul-etl/1.0"),
+      ])
     let resp = try await http.send(req)
     guard resp.isSuccess else {
       throw APIError(

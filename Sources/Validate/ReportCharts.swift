@@ -25,7 +25,11 @@ enum ReportCharts {
 
   /// Grouped bars: local MRR and ChartMogul MRR per month.
   static func mrrBars(_ points: [MonthPoint], exponent: Int) -> String {
-    let w = 1040.0, h = 260.0, left = 64.0, bottom = 34.0, top = 12.0
+    let w = 1040.0
+    let h = 260.0
+    let left = 64.0
+    let bottom = 34.0
+    let top = 12.0
     let scale = pow(10.0, Double(exponent))
     let maxV = max(1, points.map { Double(max($0.local, $0.remote ?? 0)) / scale }.max() ?? 1)
     let (ticks, top_) = niceTicks(maxV)
@@ -49,7 +53,11 @@ enum ReportCharts {
 
   /// Stacked movement bars per month: gains above the zero line, losses below.
   static func movementBars(_ points: [MonthPoint], exponent: Int) -> String {
-    let w = 1040.0, h = 240.0, left = 64.0, bottom = 34.0, top = 12.0
+    let w = 1040.0
+    let h = 240.0
+    let left = 64.0
+    let bottom = 34.0
+    let top = 12.0
     let scale = pow(10.0, Double(exponent))
     let ups: [MovementKind] = [.newBusiness, .expansion, .reactivation]
     let downs: [MovementKind] = [.contraction, .churn]
@@ -68,8 +76,10 @@ enum ReportCharts {
     var v = -downTop
     while v <= upTop + step / 2 {
       let y = zeroY - v * unit
-      s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(w - 4))\" y2=\"\(f(y))\" stroke=\"\(abs(v) < step / 2 ? "#8a93a3" : "#e6e9ef")\"/>"
-      s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(abs(v) < step / 2 ? 0 : v))</text>"
+      s +=
+        "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(w - 4))\" y2=\"\(f(y))\" stroke=\"\(abs(v) < step / 2 ? "#8a93a3" : "#e6e9ef")\"/>"
+      s +=
+        "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(abs(v) < step / 2 ? 0 : v))</text>"
       v += step
     }
     for (i, p) in points.enumerated() {
@@ -94,14 +104,20 @@ enum ReportCharts {
   }
 
   /// One horizontal stacked bar per stage: out / rejected / skipped / failed, scaled to the largest `in`.
-  static func funnel(_ rows: [(stage: String, a: (input: Int, output: Int, rejected: Int, skipped: Int, failed: Int))]) -> String {
-    let w = 1040.0, rowH = 34.0, left = 90.0, right = 20.0
+  static func funnel(_ rows: [(stage: String, a: (input: Int, output: Int, rejected: Int, skipped: Int, failed: Int))])
+    -> String
+  {
+    let w = 1040.0
+    let rowH = 34.0
+    let left = 90.0
+    let right = 20.0
     let h = rowH * Double(rows.count) + 8
     let maxIn = Double(max(1, rows.map(\.a.input).max() ?? 1))
     var s = "<svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"stage funnel\">"
     for (i, r) in rows.enumerated() {
       let y = 4 + Double(i) * rowH
-      s += "<text x=\"\(f(left - 10))\" y=\"\(f(y + 19))\" text-anchor=\"end\" font-size=\"13\" fill=\"#1d2433\">\(HTML.esc(r.stage))</text>"
+      s +=
+        "<text x=\"\(f(left - 10))\" y=\"\(f(y + 19))\" text-anchor=\"end\" font-size=\"13\" fill=\"#1d2433\">\(HTML.esc(r.stage))</text>"
       var x = left
       let parts: [(Int, String, String)] = [
         (r.a.output, "#3d5a99", "out"), (r.a.rejected, "#d9534f", "rejected"), (r.a.skipped, "#9aa3b2", "skipped"),
@@ -130,15 +146,19 @@ enum ReportCharts {
   static func label(_ text: String, _ x: Double, _ y: Double, _ count: Int) -> String {
     // Thin out labels when there are many months.
     let size = count > 18 ? 9 : 11
-    return "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"middle\" font-size=\"\(size)\" fill=\"#5b6578\">\(HTML.esc(text))</text>"
+    return
+      "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"middle\" font-size=\"\(size)\" fill=\"#5b6578\">\(HTML.esc(text))</text>"
   }
 
-  static func axis(ticks: [Double], top: Double, left: Double, width: Double, plotTop: Double, plotH: Double) -> String {
+  static func axis(ticks: [Double], top: Double, left: Double, width: Double, plotTop: Double, plotH: Double) -> String
+  {
     var s = ""
     for t in ticks {
       let y = plotTop + plotH - t / top * plotH
-      s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 4))\" y2=\"\(f(y))\" stroke=\"\(t == 0 ? "#8a93a3" : "#e6e9ef")\"/>"
-      s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(t))</text>"
+      s +=
+        "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 4))\" y2=\"\(f(y))\" stroke=\"\(t == 0 ? "#8a93a3" : "#e6e9ef")\"/>"
+      s +=
+        "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#5b6578\">\(HTML.compact(t))</text>"
     }
     return s
   }

@@ -34,7 +34,8 @@ extension RunReport {
           "local MRR leaves out \(local.currenciesWithoutRate.joined(separator: ", ")): no rate in validate.fx")
       }
       for m in local.monthly(local.monthsWithData) {
-        points.append(ReportCharts.MonthPoint(label: m.month.description, local: m.mrr, remote: nil, movements: m.movements))
+        points.append(
+          ReportCharts.MonthPoint(label: m.month.description, local: m.mrr, remote: nil, movements: m.movements))
       }
       verdict = "<p class=\"muted\">Not validated yet (no validate.json): local MRR only.</p>"
     }
@@ -50,8 +51,10 @@ extension RunReport {
         ($0.rawValue.replacingOccurrences(of: "_", with: " "), ReportCharts.colors[$0]!)
       })
     s += ReportCharts.movementBars(points, exponent: exp)
-    s += "<table><tr><th>month</th><th class=\"n\">local MRR</th><th class=\"n\">ChartMogul</th><th class=\"n\">variance</th>"
-    s += MovementKind.allCases.map { "<th class=\"n\">\($0.rawValue.replacingOccurrences(of: "_", with: " "))</th>" }.joined()
+    s +=
+      "<table><tr><th>month</th><th class=\"n\">local MRR</th><th class=\"n\">ChartMogul</th><th class=\"n\">variance</th>"
+    s += MovementKind.allCases.map { "<th class=\"n\">\($0.rawValue.replacingOccurrences(of: "_", with: " "))</th>" }
+      .joined()
     s += "</tr>"
     for p in points {
       var variance = "—"
@@ -61,18 +64,21 @@ extension RunReport {
         variance = "<span class=\"\(cls)\">\(HTML.percent(v))</span>"
       }
       s += "<tr><td>\(HTML.esc(p.label))</td><td class=\"n\">\(HTML.money(p.local, exponent: exp))</td>"
-      s += "<td class=\"n\">\(p.remote.map { HTML.money($0, exponent: exp) } ?? "—")</td><td class=\"n\">\(variance)</td>"
+      s +=
+        "<td class=\"n\">\(p.remote.map { HTML.money($0, exponent: exp) } ?? "—")</td><td class=\"n\">\(variance)</td>"
       s += MovementKind.allCases.map { "<td class=\"n\">\(HTML.money(p.movements[$0], exponent: exp))</td>" }.joined()
       s += "</tr>"
     }
     s += "</table>"
     if !drill.isEmpty {
       s += "<h2 style=\"margin-top:18px\">Customers whose MRR differs most</h2>"
-      s += "<table><tr><th>customer</th><th class=\"n\">local</th><th class=\"n\">ChartMogul</th><th class=\"n\">difference</th></tr>"
+      s +=
+        "<table><tr><th>customer</th><th class=\"n\">local</th><th class=\"n\">ChartMogul</th><th class=\"n\">difference</th></tr>"
       for d in drill {
         let cm = d["chartmogul_mrr"]?.int64Value.map { HTML.money($0, exponent: exp) } ?? "absent"
         s += "<tr><td><code>\(HTML.esc(d["external_id"]?.stringValue ?? "?"))</code></td>"
-        s += "<td class=\"n\">\(HTML.money(d["local_mrr"]?.int64Value ?? 0, exponent: exp))</td><td class=\"n\">\(cm)</td>"
+        s +=
+          "<td class=\"n\">\(HTML.money(d["local_mrr"]?.int64Value ?? 0, exponent: exp))</td><td class=\"n\">\(cm)</td>"
         s += "<td class=\"n\">\(HTML.money(d["difference"]?.int64Value ?? 0, exponent: exp))</td></tr>"
       }
       s += "</table>"

@@ -38,7 +38,8 @@ public enum RunReport {
     body += try rejectSection(run)
     body += try monitoringSection(run: run, cfg: cfg)
     if !notes.isEmpty {
-      body += "<section><h2>Notes</h2><ul>" + notes.map { "<li>\(HTML.esc(Redactor.shared.redact($0)))</li>" }.joined()
+      body +=
+        "<section><h2>Notes</h2><ul>" + notes.map { "<li>\(HTML.esc(Redactor.shared.redact($0)))</li>" }.joined()
         + "</ul></section>"
     }
     return """
@@ -81,22 +82,30 @@ public enum RunReport {
       }
       let a = m.accounting
       rows.append((stage, (a.input, a.output, a.rejected, a.skipped, a.failed)))
-      table += "<tr><td>\(stage)</td>" + [a.input, a.output, a.rejected, a.skipped, a.failed].map {
-        "<td class=\"n\">\($0.grouped)</td>"
-      }.joined() + "</tr>"
+      table +=
+        "<tr><td>\(stage)</td>"
+        + [a.input, a.output, a.rejected, a.skipped, a.failed].map {
+          "<td class=\"n\">\($0.grouped)</td>"
+        }.joined() + "</tr>"
       for (source, sa) in m.bySource.sorted(by: { $0.key < $1.key }) {
-        table += "<tr class=\"muted\"><td>&nbsp;&nbsp;↳ \(HTML.esc(source))</td>"
-          + [sa.input, sa.output, sa.rejected, sa.skipped, sa.failed].map { "<td class=\"n\">\($0.grouped)</td>" }.joined()
+        table +=
+          "<tr class=\"muted\"><td>&nbsp;&nbsp;↳ \(HTML.esc(source))</td>"
+          + [sa.input, sa.output, sa.rejected, sa.skipped, sa.failed].map { "<td class=\"n\">\($0.grouped)</td>" }
+          .joined()
           + "</tr>"
       }
     }
     var s = "<section><h2>Stage funnel</h2>"
     if !rows.isEmpty {
-      s += ReportCharts.legend([("out", "#3d5a99"), ("rejected", "#d9534f"), ("skipped", "#9aa3b2"), ("failed", "#8b1e3f")])
+      s += ReportCharts.legend([
+        ("out", "#3d5a99"), ("rejected", "#d9534f"), ("skipped", "#9aa3b2"), ("failed", "#8b1e3f"),
+      ])
       s += ReportCharts.funnel(rows)
-      s += "<p class=\"muted\" style=\"font-size:12px;margin:4px 0 10px\">Bars are scaled to the largest stage input. Each stage counts its own records: extract raw rows, transform source records, load every object sent (customers, plans, invoices, transactions, cancellations, attributes).</p>"
+      s +=
+        "<p class=\"muted\" style=\"font-size:12px;margin:4px 0 10px\">Bars are scaled to the largest stage input. Each stage counts its own records: extract raw rows, transform source records, load every object sent (customers, plans, invoices, transactions, cancellations, attributes).</p>"
     }
-    s += "<table><tr><th>stage</th><th class=\"n\">in</th><th class=\"n\">out</th><th class=\"n\">rejected</th><th class=\"n\">skipped</th><th class=\"n\">failed</th></tr>\(table)</table></section>"
+    s +=
+      "<table><tr><th>stage</th><th class=\"n\">in</th><th class=\"n\">out</th><th class=\"n\">rejected</th><th class=\"n\">skipped</th><th class=\"n\">failed</th></tr>\(table)</table></section>"
     return s
   }
 
@@ -105,7 +114,9 @@ public enum RunReport {
   static func rejectSection(_ run: RunFolder) throws -> String {
     let path = run.file("transform", "rejects.ndjson")
     var s = "<section><h2>Top reject reasons</h2>"
-    guard FileSystem.exists(path) else { return s + "<p class=\"muted\">No transform rejects file in this run.</p></section>" }
+    guard FileSystem.exists(path) else {
+      return s + "<p class=\"muted\">No transform rejects file in this run.</p></section>"
+    }
     var counts: [String: Int] = [:]
     var examples: [String: [DiagnosticRecord]] = [:]
     var unreadable = 0
@@ -121,24 +132,30 @@ public enum RunReport {
         examples[d.code, default: []].append(kept)
       }
     }
-    if counts.isEmpty && unreadable == 0 { return s + "<p>No records were rejected. <span class=\"badge ok\">0</span></p></section>" }
+    if counts.isEmpty && unreadable == 0 {
+      return s + "<p>No records were rejected. <span class=\"badge ok\">0</span></p></section>"
+    }
     let total = counts.values.reduce(0, +)
     s += "<p>\(total.grouped) rejected record\(total == 1 ? "" : "s") in <code>transform/rejects.ndjson</code>.</p>"
     s += "<table><tr><th>code</th><th class=\"n\">count</th><th>examples (reason · where)</th></tr>"
     let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
     for (code, n) in sorted.prefix(topReasons) {
       let ex = (examples[code] ?? []).map { d in
-        var where_ = "\(d.file):\(d.line)"
-        if let e = d.externalID { where_ += " · \(e)" }
-        return "<div>\(HTML.esc(Redactor.shared.redact(d.reason))) <span class=\"muted\">· <code>\(HTML.esc(where_))</code></span></div>"
+        var place = "\(d.file):\(d.line)"
+        if let e = d.externalID { place += " · \(e)" }
+        return
+          "<div>\(HTML.esc(Redactor.shared.redact(d.reason))) <span class=\"muted\">· <code>\(HTML.esc(place))</code></span></div>"
       }.joined()
       s += "<tr><td><code>\(HTML.esc(code))</code></td><td class=\"n\">\(n.grouped)</td><td>\(ex)</td></tr>"
     }
     if sorted.count > topReasons {
       let rest = sorted.dropFirst(topReasons).reduce(0) { $0 + $1.value }
-      s += "<tr><td class=\"muted\">\(sorted.count - topReasons) other codes</td><td class=\"n\">\(rest.grouped)</td><td></td></tr>"
+      s +=
+        "<tr><td class=\"muted\">\(sorted.count - topReasons) other codes</td><td class=\"n\">\(rest.grouped)</td><td></td></tr>"
     }
-    if unreadable > 0 { s += "<tr><td class=\"muted\">unreadable lines</td><td class=\"n\">\(unreadable)</td><td></td></tr>" }
+    if unreadable > 0 {
+      s += "<tr><td class=\"muted\">unreadable lines</td><td class=\"n\">\(unreadable)</td><td></td></tr>"
+    }
     return s + "</table></section>"
   }
 
@@ -146,7 +163,8 @@ public enum RunReport {
 
   static let figureLabels = [
     "sync_success_rate": "Sync success rate (load)", "duration_s": "Run duration",
-    "failed_backlog": "Failed backlog (records not yet confirmed, all runs)", "mrr_variance": "MRR variance vs ChartMogul",
+    "failed_backlog": "Failed backlog (records not yet confirmed, all runs)",
+    "mrr_variance": "MRR variance vs ChartMogul",
     "customer_duplication_rate": "Customer duplication rate (merges / customers)",
     "missing_attribute_rate": "Missing-attribute rate", "api_requests": "API requests",
     "api_error_rate": "API error rate", "api_errors_per_hour": "API errors per hour",
@@ -160,7 +178,8 @@ public enum RunReport {
     let breaches = Set(Monitoring.breaches(in: m).map(\.figure))
     var limits: [String: (Double, Bool)] = [:]
     for r in cfg.thresholds.rules { limits[r.figure] = (r.limit, r.isMinimum) }
-    var s = "<section><h2>Monitoring</h2><table><tr><th>figure</th><th class=\"n\">value</th><th class=\"n\">threshold</th><th>status</th></tr>"
+    var s =
+      "<section><h2>Monitoring</h2><table><tr><th>figure</th><th class=\"n\">value</th><th class=\"n\">threshold</th><th>status</th></tr>"
     for key in Monitoring.figureKeys {
       let v = figures[key]?.doubleValue
       let limit = limits[key].map { ($0.1 ? "≥ " : "≤ ") + Monitoring.display(key, $0.0) } ?? "—"
@@ -174,7 +193,8 @@ public enum RunReport {
       } else {
         status = ""
       }
-      s += "<tr><td>\(figureLabels[key] ?? key)</td><td class=\"n\">\(v.map { Monitoring.display(key, $0) } ?? "—")</td><td class=\"n\">\(limit)</td><td>\(status)</td></tr>"
+      s +=
+        "<tr><td>\(figureLabels[key] ?? key)</td><td class=\"n\">\(v.map { Monitoring.display(key, $0) } ?? "—")</td><td class=\"n\">\(limit)</td><td>\(status)</td></tr>"
     }
     return s + "</table></section>"
   }

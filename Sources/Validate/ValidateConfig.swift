@@ -36,7 +36,8 @@ public struct ValidateConfig: Sendable {
   public var webhookURL: Secret?
 
   public init(
-    enabled: Bool = true, varianceThreshold: Double = 0.01, fx: FXTable = FXTable(reporting: Currency("USD")!, rates: [:]),
+    enabled: Bool = true, varianceThreshold: Double = 0.01,
+    fx: FXTable = FXTable(reporting: Currency("USD")!, rates: [:]),
     months: Int? = nil, drillDown: Int = 10, thresholds: MonitoringThresholds = MonitoringThresholds(),
     webhookURL: Secret? = nil
   ) {

@@ -26,7 +26,8 @@ public enum ValidateStage {
     let cfg = try ctx.configuration.section(ValidateConfig.self)
     let target = try ctx.configuration.section(ChartMogulTarget.self)
     _ = try ctx.run.requireManifest("transform", for: "validate")
-    let engine = try LocalMRR.engine(run: ctx.run, fx: cfg.fx, mode: try LocalMRR.mode(for: ctx.run), progress: ctx.progress)
+    let engine = try LocalMRR.engine(
+      run: ctx.run, fx: cfg.fx, mode: try LocalMRR.mode(for: ctx.run), progress: ctx.progress)
     let local = engine.finish()
     if !local.currenciesWithoutRate.isEmpty {
       throw ConfigError(
@@ -73,7 +74,9 @@ public enum ValidateStage {
       path: ctx.run.path + "/" + ValidationResult.fileName)
     try AtomicFile.writeJSON(result.json, to: result.path)
     if !passed {
-      ctx.logger.error("validate: MRR differs from ChartMogul by up to \(percent(maxVariance)) (threshold \(percent(cfg.varianceThreshold)))")
+      ctx.logger.error(
+        "validate: MRR differs from ChartMogul by up to \(percent(maxVariance)) (threshold \(percent(cfg.varianceThreshold)))"
+      )
       await AlertSender(webhook: cfg.webhookURL, logger: ctx.logger).send(
         Alert.mrrVariance(pipeline: ctx.pipeline.name, result: result))
     }

@@ -126,16 +126,19 @@ public struct ValidationResult: Sendable {
     }
     if months.isEmpty { out.append("no complete month with subscription MRR to compare yet") }
     out.append(
-      (passed ? "passed" : "FAILED") + ": max variance \(ValidateStage.percent(maxVariance)), threshold \(ValidateStage.percent(threshold))")
+      (passed ? "passed" : "FAILED")
+        + ": max variance \(ValidateStage.percent(maxVariance)), threshold \(ValidateStage.percent(threshold))")
     if !drillDown.isEmpty {
       out.append("customers differing most (local vs ChartMogul):")
       for d in drillDown {
         out.append(
-          "  \(d.externalID)  \(Money.format(d.local, exponent: e)) vs \(d.chartMogul.map { Money.format($0, exponent: e) } ?? "absent")")
+          "  \(d.externalID)  \(Money.format(d.local, exponent: e)) vs \(d.chartMogul.map { Money.format($0, exponent: e) } ?? "absent")"
+        )
         for p in d.pastDue {
           let amount = Money.format(p.mrr, exponent: Currency(p.currency)?.exponent ?? 2)
           out.append(
-            "    subscription \(p.subscriptionExternalID) past due since \(p.since.dateString), ChartMogul still counts \(amount) \(p.currency): \(CustomerDifference.pastDueAdvice)")
+            "    subscription \(p.subscriptionExternalID) past due since \(p.since.dateString), ChartMogul still counts \(amount) \(p.currency): \(CustomerDifference.pastDueAdvice)"
+          )
         }
       }
     }

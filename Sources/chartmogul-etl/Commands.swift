@@ -26,7 +26,9 @@ struct PipelineOptions: ParsableArguments {
     guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
     let json = logFormat == "json"
     var logger = Logger(label: "chartmogul-etl") { label in
-      json ? JSONLogHandler(logLevel: level, label: label) as LogHandler : RedactingLogHandler(logLevel: level, label: label)
+      json
+        ? JSONLogHandler(logLevel: level, label: label) as LogHandler
+        : RedactingLogHandler(logLevel: level, label: label)
     }
     logger.logLevel = level
     return logger
@@ -94,7 +96,8 @@ struct RunCommand: AsyncParsableCommand {
   @OptionGroup var options: PipelineOptions
   @Option(name: .long, help: "Run id (default: a new UTC timestamp id).") var runId: String?
   @Flag(name: .long, help: "Also write report.html into the run folder.") var report = false
-  @Option(name: .long, help: "Write the monitoring figures here (Prometheus text, for node_exporter's textfile collector).")
+  @Option(
+    name: .long, help: "Write the monitoring figures here (Prometheus text, for node_exporter's textfile collector).")
   var metricsFile: String?
 
   func run() async throws {
@@ -121,7 +124,9 @@ struct ExtractCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Only this source (postgres, stripe, paypal, cashier, files).") var source: String?
 
   func run() async throws {
-    try await runStages(options, destination: false, preflight: PreflightScope(sources: true, onlySource: source, destination: false)) {
+    try await runStages(
+      options, destination: false, preflight: PreflightScope(sources: true, onlySource: source, destination: false)
+    ) {
       try await $0.extract(runID: runId, source: source)
     }
   }
@@ -134,7 +139,9 @@ struct TransformCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Run id (default: the latest run).") var runId: String?
 
   func run() async throws {
-    try await runStages(options, destination: false, preflight: PreflightScope(sources: false, destination: false, reach: false)) {
+    try await runStages(
+      options, destination: false, preflight: PreflightScope(sources: false, destination: false, reach: false)
+    ) {
       try await $0.transform(runID: runId)
     }
   }
@@ -148,7 +155,9 @@ struct LoadCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Write load/requests.ndjson with the exact requests; send nothing.") var dryRun = false
 
   func run() async throws {
-    try await runStages(options, destination: true, preflight: PreflightScope(sources: false, destination: true, reach: !dryRun)) {
+    try await runStages(
+      options, destination: true, preflight: PreflightScope(sources: false, destination: true, reach: !dryRun)
+    ) {
       try await $0.load(runID: runId, dryRun: dryRun)
     }
   }

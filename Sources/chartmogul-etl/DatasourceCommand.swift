@@ -9,11 +9,13 @@ import RevenueCore
 /// prints the uuid to put into `CHARTMOGUL_DATA_SOURCE_ID`.
 struct DatasourceCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "datasource", abstract: "Create or list ChartMogul data sources (the uuid goes into CHARTMOGUL_DATA_SOURCE_ID).",
+    commandName: "datasource",
+    abstract: "Create or list ChartMogul data sources (the uuid goes into CHARTMOGUL_DATA_SOURCE_ID).",
     subcommands: [Create.self, List.self])
 
   struct Connection: ParsableArguments {
-    @Option(name: .long, help: "ChartMogul API base URL (default: $CHARTMOGUL_API_URL, else https://api.chartmogul.com).")
+    @Option(
+      name: .long, help: "ChartMogul API base URL (default: $CHARTMOGUL_API_URL, else https://api.chartmogul.com).")
     var apiUrl: String?
 
     func client() throws -> DataSources {
@@ -37,7 +39,8 @@ struct DatasourceCommand: AsyncParsableCommand {
 
     func run() async throws {
       let created = try await connection.client().create(name: name)
-      writeOut("created data source \(created.uuid) (\(created.name))\nexport CHARTMOGUL_DATA_SOURCE_ID=\(created.uuid)\n")
+      writeOut(
+        "created data source \(created.uuid) (\(created.name))\nexport CHARTMOGUL_DATA_SOURCE_ID=\(created.uuid)\n")
     }
   }
 

@@ -1,12 +1,12 @@
+import AppDatabase
 import ArgumentParser
 import Foundation
 import Pipeline
-import AppDatabase
 import PostgresClient
-import Validate
 import RevenueCore
 import Sandbox
 import Staging
+import Validate
 
 struct StatusCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -31,7 +31,8 @@ struct StatusCommand: AsyncParsableCommand {
     }
     if status.runs.isEmpty { out += "  no runs yet\n" }
     for run in status.runs {
-      out += "\nrun \(run.runID)  \(run.outcome?.description ?? "unknown")  started \(run.startedAt ?? "-")  finished \(run.finishedAt ?? "-")\n"
+      out +=
+        "\nrun \(run.runID)  \(run.outcome?.description ?? "unknown")  started \(run.startedAt ?? "-")  finished \(run.finishedAt ?? "-")\n"
       if let error = run.error { out += "  error: \(error)\n" }
       for name in ["extract", "transform", "load", "validate"] {
         guard let s = run.stages[name] else { continue }
@@ -89,9 +90,12 @@ struct InspectCommand: AsyncParsableCommand {
     let (manifest, problems) = try inspector.listFiles(run: run, stage: stage)
     var out = "\(stage) of run \(run.id): \(manifest.accounting.equation)\n"
     for f in manifest.files {
-      out += "  \(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f.lines.grouped) lines  sha256 \(f.sha256.prefix(12))…\n"
+      out +=
+        "  \(f.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f.lines.grouped) lines  sha256 \(f.sha256.prefix(12))…\n"
     }
-    for (source, a) in manifest.bySource.sorted(by: { $0.key < $1.key }) { out += "  source \(source): \(a.equation)\n" }
+    for (source, a) in manifest.bySource.sorted(by: { $0.key < $1.key }) {
+      out += "  source \(source): \(a.equation)\n"
+    }
     for p in problems { out += "  PROBLEM: \(p)\n" }
     writeOut(out)
     if !problems.isEmpty { throw ExitCode(1) }
@@ -148,7 +152,9 @@ struct SandboxCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Create a data source with this uuid at start.") var dataSourceUuid: String?
   @Option(
     name: .long,
-    help: "Automatically cancel subscriptions past due or missing a renewal for N days (1…90); default: keep them Past Due in MRR until cancelled, as ChartMogul does.")
+    help:
+      "Automatically cancel subscriptions past due or missing a renewal for N days (1…90); default: keep them Past Due in MRR until cancelled, as ChartMogul does."
+  )
   var autoChurnDays: Int?
 
   func validate() throws {

@@ -24,7 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
     commandName: "serve", abstract: "Run the pipeline on a schedule and serve run triggers, /healthz and /metrics.")
   @OptionGroup var options: PipelineOptions
   @Option(name: .long, help: "Address to listen on (host:port; port 0 picks a free one).") var listen = "127.0.0.1:8080"
-  @Option(name: .long, help: "Minutes between runs (default: $CHARTMOGUL_SYNC_INTERVAL_MINUTES, else schedule.interval_minutes, else 60).")
+  @Option(
+    name: .long,
+    help: "Minutes between runs (default: $CHARTMOGUL_SYNC_INTERVAL_MINUTES, else schedule.interval_minutes, else 60).")
   var intervalMinutes: Double?
 
   func validate() throws {
@@ -62,11 +64,14 @@ struct ServeCommand: AsyncParsableCommand {
     let minutes = try interval(pipeline, environment: environment)
     let area = try StagingArea(stagingRoot: pipeline.stagingRoot, pipeline: pipeline.name)
     let secret = environment["CRON_SECRET"].flatMap { $0.isEmpty ? nil : Secret($0) }
-    if secret == nil { writeErr("warning: CRON_SECRET is not set: POST /runs and /api/cron/chartmogul-sync answer 401\n") }
+    if secret == nil {
+      writeErr("warning: CRON_SECRET is not set: POST /runs and /api/cron/chartmogul-sync answer 401\n")
+    }
     let runner = ServeRunner(options: options)
     let (host, port) = try Self.address(listen)
     let server = try await ServeHTTP.start(host: host, port: port, area: area, runner: runner, secret: secret)
-    writeOut("serving pipeline \(pipeline.name) on http://\(host):\(server.port) (a run every \(Self.text(minutes)) min)\n")
+    writeOut(
+      "serving pipeline \(pipeline.name) on http://\(host):\(server.port) (a run every \(Self.text(minutes)) min)\n")
     defer { Task { await server.stop() } }
     while !Task.isCancelled && !Interruption.shared.isRequested {
       do {
@@ -74,7 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
       } catch { break }
       if Interruption.shared.isRequested { break }
       let (_, body) = await runner.trigger("schedule")
-      writeOut("scheduled run: exit \(body["exit_code"]?.scalarText ?? "?") run \(body["run"]?["run_id"]?.scalarText ?? "-")\n")
+      writeOut(
+        "scheduled run: exit \(body["exit_code"]?.scalarText ?? "?") run \(body["run"]?["run_id"]?.scalarText ?? "-")\n"
+      )
     }
     // Drain: a run started by a trigger stops at its next request and records itself first.
     await runner.cancelCurrent()

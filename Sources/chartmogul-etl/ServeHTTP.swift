@@ -14,7 +14,8 @@ struct ServeHTTP: Sendable {
   static func start(host: String, port: UInt16, area: StagingArea, runner: ServeRunner, secret: Secret?) async throws
     -> ServeHTTP
   {
-    let address: any SocketAddress = host.contains(":")
+    let address: any SocketAddress =
+      host.contains(":")
       ? try sockaddr_in6.inet6(ip6: host, port: port) : try sockaddr_in.inet(ip4: host, port: port)
     let server = HTTPServer(address: address, timeout: 3600, logger: .disabled)
     await server.appendRoute("GET /healthz") { _ in text(200, "ok\n") }
@@ -37,7 +38,8 @@ struct ServeHTTP: Sendable {
       headers[.contentType] = "application/json"
       var bytes = JSONWriter.bytes(body)
       bytes.append(0x0A)
-      return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: phrase(status)), headers: headers, body: Data(bytes))
+      return HTTPResponse(
+        statusCode: HTTPStatusCode(status, phrase: phrase(status)), headers: headers, body: Data(bytes))
     }
     await server.appendRoute("POST /runs", handler: trigger)
     await server.appendRoute("GET /api/cron/chartmogul-sync", handler: trigger)
@@ -72,7 +74,8 @@ struct ServeHTTP: Sendable {
   static func text(_ status: Int, _ body: String) -> HTTPResponse {
     var headers = HTTPHeaders()
     headers[.contentType] = "text/plain; charset=utf-8"
-    return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: phrase(status)), headers: headers, body: Data(body.utf8))
+    return HTTPResponse(
+      statusCode: HTTPStatusCode(status, phrase: phrase(status)), headers: headers, body: Data(body.utf8))
   }
 
   static func phrase(_ status: Int) -> String {

@@ -15,7 +15,9 @@ actor ServeRunner {
   /// Runs the pipeline once; `busy` answers 409 without starting anything.
   func trigger(_ reason: String) async -> (status: Int, body: JSONValue) {
     guard !busy else {
-      return (409, ["error": "a run started by this service is still in progress", "exit_code": .int(Int(ExitStatus.locked))])
+      return (
+        409, ["error": "a run started by this service is still in progress", "exit_code": .int(Int(ExitStatus.locked))]
+      )
     }
     guard !Interruption.shared.isRequested else {
       return (503, ["error": "the service is shutting down", "exit_code": .int(Int(ExitStatus.unavailable))])
@@ -75,7 +77,9 @@ actor ServeRunner {
     if runID == nil, let area {
       runID = area.runIDs().last { !before.contains($0) }  // a run this call started and that failed
     }
-    if let area, let runID, let run = try? area.existingRun(runID), let status = try? RunInspector(area: area).runStatus(run) {
+    if let area, let runID, let run = try? area.existingRun(runID),
+      let status = try? RunInspector(area: area).runStatus(run)
+    {
       result["run"] = .object(status.record)
     }
     result["exit_code"] = .int(Int(code))

@@ -1,8 +1,8 @@
-import SystemShims
 import Foundation
 import Logging
 import RevenueCore
 import Staging
+import SystemShims
 
 /// Progress on stderr: a redrawn bar with count, rate and ETA on a terminal; otherwise one log line
 /// every few seconds (CI logs, pipes, `--no-progress`, `TERM=dumb`). anchors.md C.1.
@@ -114,7 +114,8 @@ struct RedactingLogHandler: LogHandler {
   func log(event: LogEvent) {
     var all = metadata
     if let extra = event.metadata { all.merge(extra) { $1 } }
-    let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    let meta =
+      all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     let time = Timestamp(seconds: Int64(Date().timeIntervalSince1970)).iso8601
     let text = Redactor.shared.redact("\(time) \(event.level) \(event.message)\(meta)\n")
     FileHandle.standardError.write(Data(text.utf8))
@@ -124,7 +125,8 @@ struct RedactingLogHandler: LogHandler {
 /// Prints the one-screen summary of a stage (anchors.md C.2).
 enum SummaryPrinter {
   static func print(_ result: StageResult, seconds: Double, run: RunFolder, pipeline: String) {
-    var out = "\n\(result.stage)  run \(run.id)  pipeline \(pipeline)  finished in \(String(format: "%.1f", seconds))s\n"
+    var out =
+      "\n\(result.stage)  run \(run.id)  pipeline \(pipeline)  finished in \(String(format: "%.1f", seconds))s\n"
     out += "  \(result.accounting.equation)\n"
     for line in result.lines { out += "  \(line)\n" }
     let rate = seconds > 0 ? Double(result.accounting.input) / seconds : 0

@@ -56,7 +56,8 @@ enum LoadBenchmark {
 
   static func bench(_ args: [String]) async throws {
     let env = ProcessInfo.processInfo.environment
-    let invoices = Int(option(args, "--invoices", Double(env["ETL_BENCH_LOAD_INVOICES"].flatMap(Int.init) ?? 1_000_000)))
+    let invoices = Int(
+      option(args, "--invoices", Double(env["ETL_BENCH_LOAD_INVOICES"].flatMap(Int.init) ?? 1_000_000)))
     let perCustomer = max(1, Int(option(args, "--per-customer", 10)))
     let latency = option(args, "--latency", 0.05)
     let processing = option(args, "--processing-delay", 0.5)

@@ -65,7 +65,9 @@ enum BenchData {
       for m in 0..<shape.perCustomer {
         let date = Timestamp.utc(2024, 1, 1)!.adding(months: m)
         last = date.adding(months: 1)
-        var txs = [TransactionRecord(externalID: "stripe_py_\(c)_\(m)", type: .payment, result: .successful, date: date)]
+        var txs = [
+          TransactionRecord(externalID: "stripe_py_\(c)_\(m)", type: .payment, result: .successful, date: date)
+        ]
         if incremental && n % 1000 == 3 {
           txs.append(
             TransactionRecord(
@@ -86,7 +88,8 @@ enum BenchData {
       }
       if incremental && c % 1000 == 11 {
         try xw.write(
-          CancellationRecord(customerExternalID: cid, subscriptionExternalID: "stripe_sub_\(c)", cancelledAt: last).json)
+          CancellationRecord(customerExternalID: cid, subscriptionExternalID: "stripe_sub_\(c)", cancelledAt: last).json
+        )
         cancellations += 1
       }
     }

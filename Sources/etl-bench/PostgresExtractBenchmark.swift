@@ -1,3 +1,4 @@
+import AppDatabase
 // etl-bench postgres-extract: the Postgres source's extract path (binary COPY or libpq single-row mode, JSON written in
 // Swift, staged through ExtractSink/NDJSONWriter) on the default transactions query, timed over runs.
 //
@@ -8,7 +9,6 @@
 // benchmarks/postgres-extract.sh generates the data and runs the psql comparisons next to it.
 import Extract
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging
@@ -21,7 +21,8 @@ enum PostgresExtractBenchmark {
     }
     let sql = AppQueries.transactionsSQL(backfill: false)
     if args.contains("--print-query") {
-      print(sql.replacingOccurrences(of: "$1::bigint", with: "NULL::bigint").split(separator: "\n").joined(separator: " "))
+      print(
+        sql.replacingOccurrences(of: "$1::bigint", with: "NULL::bigint").split(separator: "\n").joined(separator: " "))
       return
     }
     guard let url = value("--url") else {
@@ -69,11 +70,15 @@ enum PostgresExtractBenchmark {
       let median = walls.sorted()[walls.count / 2]
       var usage = rusage()
       getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-      let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+      let cpu =
+        Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
+        / 1e6
       print(
         String(
-          format: "RESULT swift-extract rows=%d bytes=%lld median_wall=%.3f rows_per_s=%.0f mb_per_s=%.1f bytes_per_row=%.0f client_cpu_total=%.2f peak_rss_mib=%.1f",
-          rows, bytes, median, Double(rows) / median, Double(bytes) / 1e6 / median, Double(bytes) / Double(max(rows, 1)), cpu,
+          format:
+            "RESULT swift-extract rows=%d bytes=%lld median_wall=%.3f rows_per_s=%.0f mb_per_s=%.1f bytes_per_row=%.0f client_cpu_total=%.2f peak_rss_mib=%.1f",
+          rows, bytes, median, Double(rows) / median, Double(bytes) / 1e6 / median,
+          Double(bytes) / Double(max(rows, 1)), cpu,
           Double(usage.ru_maxrss) / 1024))
     } catch {
       FileHandle.standardError.write(Data("postgres-extract: \(error)\n".utf8))

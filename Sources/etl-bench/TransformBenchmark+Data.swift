@@ -20,7 +20,10 @@ extension TransformBenchmark {
       let pad = String(repeating: "0", count: max(0, 12 - h.count)) + h
       return "\(prefix)-4b7e-4c1d-8e3f-\(pad)"
     }
-    let names = ["Ana Souza", "Omar Haddad", "Zoë O'Brien", "Nour \"N\" Salem", "Kenji Sato", "Marie-Hélène Dubois", "Łukasz Nowak"]
+    let names = [
+      "Ana Souza", "Omar Haddad", "Zoë O'Brien", "Nour \"N\" Salem", "Kenji Sato", "Marie-Hélène Dubois",
+      "Łukasz Nowak",
+    ]
     let userCount = max(1, records / 10)
     let base: Int64 = 1_767_225_600  // 2026-01-01
     for u in 0..<userCount {
@@ -33,8 +36,11 @@ extension TransformBenchmark {
         "referrer_user_id": nil, "is_test": .bool(u % 1000 == 999), "ai_generations": .int(u % 500),
         "projects_created": .int(u % 20), "last_event_at": nil, "ticket_count": nil, "avg_rating": nil,
       ]
-      try w.write(ExtractedRecord(source: "postgres", kind: .appUser,
-        origin: ["query": "users", "row": .int(u + 1)], record: rec).json)
+      try w.write(
+        ExtractedRecord(
+          source: "postgres", kind: .appUser,
+          origin: ["query": "users", "row": .int(u + 1)], record: rec
+        ).json)
     }
     for t in 0..<records {
       let r = next()
@@ -53,7 +59,8 @@ extension TransformBenchmark {
       rec["user_id"] = .string(uuid(user, "5f0c6d1e"))
       rec["subscription_id"] = oneTime ? .null : .string(uuid(t / 3, "30000000"))
       rec["gateway"] = .string(gateway)
-      rec["gateway_transaction_id"] = .string((gateway == "stripe" ? "ch_3Rn" : gateway == "paypal" ? "5KD" : "TX-") + String(t, radix: 36))
+      rec["gateway_transaction_id"] = .string(
+        (gateway == "stripe" ? "ch_3Rn" : gateway == "paypal" ? "5KD" : "TX-") + String(t, radix: 36))
       rec["product_type"] = .string(oneTime ? "one_time" : "subscription")
       rec["plan_name"] = .string(oneTime ? "Workshop \"Live\" — seat" : plan.id)
       rec["amount_cents"] = .int(amount)
@@ -64,7 +71,8 @@ extension TransformBenchmark {
       rec["status"] = .string(status)
       rec["transaction_date"] = .string(Timestamp(seconds: date).iso8601.replacingOccurrences(of: "Z", with: "+00:00"))
       rec["period_start"] = hasPeriod && !oneTime ? .string(Timestamp(seconds: date).iso8601) : .null
-      rec["period_end"] = hasPeriod && !oneTime ? .string(Timestamp(seconds: date).adding(.month, count: 1).iso8601) : .null
+      rec["period_end"] =
+        hasPeriod && !oneTime ? .string(Timestamp(seconds: date).adding(.month, count: 1).iso8601) : .null
       rec["refunded_amount_cents"] = .int(status == "refunded" ? amount / 2 : 0)
       rec["refunded_at"] = status == "refunded" ? .string(Timestamp(seconds: date + 86400).iso8601) : .null
       rec["utm_source"] = t % 3 == 0 ? .null : "newsletter"
@@ -74,8 +82,11 @@ extension TransformBenchmark {
       rec["created_at"] = .string(Timestamp(seconds: date).iso8601)
       rec["gateway_subscription_id"] = oneTime ? .null : .string("sub_" + String(t / 3, radix: 36))
       rec["user_email"] = .string("user\(user)@example.com")
-      try w.write(ExtractedRecord(source: "postgres", kind: .appTransaction,
-        origin: ["query": "transactions", "row": .int(t + 1)], record: .object(rec)).json)
+      try w.write(
+        ExtractedRecord(
+          source: "postgres", kind: .appTransaction,
+          origin: ["query": "transactions", "row": .int(t + 1)], record: .object(rec)
+        ).json)
     }
     let total = userCount + records
     let m = try b.publish(inputs: [], accounting: Accounting(input: total, output: total))

@@ -1,12 +1,12 @@
+import Foundation
+import Logging
+import RevenueCore
+import Staging
 // etl-bench transform [--records N] [--dir PATH] [--python python3]
 // Generates N app.transaction rows (+ N/10 app.user rows, ~470 bytes/line), runs the transform stage
 // on one core, then the Python/orjson reference (benchmarks/transform_reference.py) on the same file,
 // and prints records/s, MB/s and peak RSS of both, their ratio, and whether the invoices are identical.
 import SystemShims
-import Foundation
-import Logging
-import RevenueCore
-import Staging
 import Transform
 
 enum TransformBenchmark {
@@ -23,9 +23,15 @@ enum TransformBenchmark {
     var i = 0
     while i < args.count {
       switch args[i] {
-      case "--records": records = Int(args[i + 1]) ?? records; i += 1
-      case "--dir": dir = args[i + 1]; i += 1
-      case "--python": python = args[i + 1]; i += 1
+      case "--records":
+        records = Int(args[i + 1]) ?? records
+        i += 1
+      case "--dir":
+        dir = args[i + 1]
+        i += 1
+      case "--python":
+        python = args[i + 1]
+        i += 1
       default: break
       }
       i += 1
@@ -55,11 +61,15 @@ enum TransformBenchmark {
     let mapping = dir + "/plan_mapping.json"
     var m = JSONObject()
     for p in plans {
-      m[p.id] = ["name": .string(p.name), "currency": .string(p.cur), "interval": .string(p.unit), "interval_count": .int(p.count)]
+      m[p.id] = [
+        "name": .string(p.name), "currency": .string(p.cur), "interval": .string(p.unit),
+        "interval_count": .int(p.count),
+      ]
     }
     try AtomicFile.writeJSON(.object(m), to: mapping)
     let refOut = dir + "/reference-invoices.ndjson"
-    let script = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("benchmarks/transform_reference.py")
+    let script = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(
+      "benchmarks/transform_reference.py")
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = [python, script, run.file("extract", "postgres.ndjson"), mapping, refOut]
@@ -77,8 +87,14 @@ enum TransformBenchmark {
       return
     }
     let psecs = v["seconds"]?.doubleValue ?? pwall
-    report("python orjson reference", lines: lines, bytes: bytes, seconds: psecs, cpu: pcpu, rss: v["peak_rss_bytes"]?.int64Value ?? 0)
-    print(String(format: "  speed ratio swift / orjson: %.2fx by wall clock, %.2fx by CPU time (target >= 1.5x; CPU time is the fair figure on a busy machine)", psecs / secs, Double(pcpu) / Double(cpu)))
+    report(
+      "python orjson reference", lines: lines, bytes: bytes, seconds: psecs, cpu: pcpu,
+      rss: v["peak_rss_bytes"]?.int64Value ?? 0)
+    print(
+      String(
+        format:
+          "  speed ratio swift / orjson: %.2fx by wall clock, %.2fx by CPU time (target >= 1.5x; CPU time is the fair figure on a busy machine)",
+        psecs / secs, Double(pcpu) / Double(cpu)))
     print("  swift peak RSS \(mb(rss)) (target < 256 MB)")
     let a = FileManager.default.contents(atPath: run.file("transform", "invoices.ndjson")) ?? Data()
     let b = FileManager.default.contents(atPath: refOut) ?? Data()

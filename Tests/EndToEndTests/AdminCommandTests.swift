@@ -12,9 +12,11 @@ struct AdminCommandTests {
     let sandbox = try await SandboxHarness.start()
     let dir = try TempDirectory()
     let env = ["CHARTMOGUL_API_KEY": sandbox.apiKey, "CHARTMOGUL_API_URL": sandbox.baseURL]
-    let c = try await EndToEndCLI.run(["datasource", "create", "--name", "chartmogul-etl nightly"], environment: env, directory: dir.path)
+    let c = try await EndToEndCLI.run(
+      ["datasource", "create", "--name", "chartmogul-etl nightly"], environment: env, directory: dir.path)
     #expect(c.status == 0, "\(c.transcript)")
-    let line = try #require(c.stdout.split(separator: "\n").first { $0.hasPrefix("export CHARTMOGUL_DATA_SOURCE_ID=ds_") })
+    let line = try #require(
+      c.stdout.split(separator: "\n").first { $0.hasPrefix("export CHARTMOGUL_DATA_SOURCE_ID=ds_") })
     let uuid = String(line.split(separator: "=")[1])
     #expect(await sandbox.server.dataSourceUUID(named: "chartmogul-etl nightly") == uuid)
     let l = try await EndToEndCLI.run(["datasource", "list"], environment: env, directory: dir.path)
@@ -34,7 +36,8 @@ struct AdminCommandTests {
     let dir = try TempDirectory()
     try ServeTests().pipeline(dir, sandbox)
     let r = try await EndToEndCLI.run(
-      ["run", "--pipeline", "srv.yaml", "--log-format", "json", "--log-level", "debug"], environment: [:], directory: dir.path)
+      ["run", "--pipeline", "srv.yaml", "--log-format", "json", "--log-level", "debug"], environment: [:],
+      directory: dir.path)
     #expect(r.status == 0, "\(r.transcript)")
     let lines = r.stderr.split(separator: "\n")
     #expect(lines.count > 3)
@@ -85,7 +88,9 @@ struct AdminCommandTests {
     p.waitUntilExit()
     let messages = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     // Unknown keys are only warnings (exit 0): any message is a failure.
-    let relevant = messages.split(separator: "\n").filter { !$0.contains("User=") && !$0.contains("chartmogul-etl user") }
+    let relevant = messages.split(separator: "\n").filter {
+      !$0.contains("User=") && !$0.contains("chartmogul-etl user")
+    }
     #expect(p.terminationStatus == 0 && relevant.isEmpty, "\(messages)")
   }
 }

@@ -92,7 +92,9 @@ struct CommittedPipelinesTests {
     #expect(writes.isEmpty, "the rerun wrote: \(writes)")
   }
 
-  @Test("nightly.yaml and backfill.yaml pass every configuration check with their variables set", arguments: ["nightly", "backfill"])
+  @Test(
+    "nightly.yaml and backfill.yaml pass every configuration check with their variables set",
+    arguments: ["nightly", "backfill"])
   func configurationChecks(name: String) async throws {
     try await EndToEndWorld.with { world in try await configurationChecks(name: name, world) }
   }

@@ -23,11 +23,14 @@ struct DashboardBackfillTests {
     return FileSystem.exists(path) ? try Staged.lines(path) : []
   }
 
-  @Test("Stripe dashboard exports + a German PayPal download: customers, invoices and MRR as expected, validate within 0.1 %, exit 0")
+  @Test(
+    "Stripe dashboard exports + a German PayPal download: customers, invoices and MRR as expected, validate within 0.1 %, exit 0"
+  )
   func stripeDashboardAndGermanPayPal() async throws {
     let dir = try workingFolder()
     let r = try await EndToEndCLI.run(
-      ["run", "--pipeline", EndToEndWorld.pipeline("backfill-stripe-dashboard"), "--no-progress"], environment: Self.clean,
+      ["run", "--pipeline", EndToEndWorld.pipeline("backfill-stripe-dashboard"), "--no-progress"],
+      environment: Self.clean,
       directory: dir.path)
     try #require(r.status == 0, "\(r.transcript)")
     #expect(r.stdout.contains("passed: max variance"), "\(r.transcript)")
@@ -41,10 +44,11 @@ struct DashboardBackfillTests {
     let name = "backfill-stripe-dashboard"
     // Ana, Ben, Cara, Dan (Stripe) and Klara, Jonas (PayPal); the guest customer row is skipped.
     let customers = try transformFile(dir, name, id, "customers.ndjson")
-    #expect(Set(customers.compactMap { $0["email"]?.stringValue }) == [
-      "ana.dash@example.com", "ben.dash@example.com", "cara.dash@example.com", "dan.dash@example.com",
-      "klara.vogel@example.de", "jonas@weber-it.example",
-    ])
+    #expect(
+      Set(customers.compactMap { $0["email"]?.stringValue }) == [
+        "ana.dash@example.com", "ben.dash@example.com", "cara.dash@example.com", "dan.dash@example.com",
+        "klara.vogel@example.de", "jonas@weber-it.example",
+      ])
     let invoices = try transformFile(dir, name, id, "invoices.ndjson").map { try InvoiceRecord(json: $0) }
     let byID = Dictionary(uniqueKeysWithValues: invoices.map { ($0.externalID, $0) })
     #expect(invoices.count == 7, "\(invoices.map(\.externalID))")
@@ -60,7 +64,9 @@ struct DashboardBackfillTests {
     #expect(cara.map { $0.lineItems[0].amountInCents } == [1900])
     // The one-time workshop with its 200.00 refund (no invoice: not a subscription).
     let dan = try #require(invoices.first { $0.lineItems.first?.amountInCents == 120_000 })
-    #expect(dan.lineItems[0].type == .oneTime && dan.transactions.contains { $0.type == .refund && $0.amountInCents == 20_000 })
+    #expect(
+      dan.lineItems[0].type == .oneTime
+        && dan.transactions.contains { $0.type == .refund && $0.amountInCents == 20_000 })
     // German subscription payments (Abonnementzahlung, MESZ then MEZ) and a Website-Zahlung.
     let klara = invoices.filter { $0.lineItems.first?.subscriptionExternalID == "paypal_I-DASHDE00KLARA" }
     #expect(klara.map(\.date) == [Timestamp.parse("2026-10-20T12:59:48Z")!, Timestamp.parse("2026-11-20T12:59:48Z")!])
@@ -68,7 +74,8 @@ struct DashboardBackfillTests {
     let jonas = try #require(byID["paypal_2UF45390RM118833K"])
     #expect(jonas.lineItems[0].amountInCents == 118_800 && jonas.date == Timestamp.parse("2026-11-25T08:12:03Z"))
     // Nothing rejected; what moved no money is skipped, each with its reason.
-    let manifest = try #require(try StagingArea(stagingRoot: dir.file("staging"), pipeline: name).existingRun(id).manifest("transform"))
+    let manifest = try #require(
+      try StagingArea(stagingRoot: dir.file("staging"), pipeline: name).existingRun(id).manifest("transform"))
     #expect(manifest.accounting.rejected == 0)
     let skipped = try transformFile(dir, name, id, "skipped.ndjson").compactMap { $0["code"]?.stringValue }
     #expect(skipped.filter { $0 == "no_money_moved" }.count == 2)
@@ -82,7 +89,8 @@ struct DashboardBackfillTests {
     var env = Self.clean
     env["PAYPAL_DATE_FORMAT"] = "MM/DD/YYYY"
     let r = try await EndToEndCLI.run(
-      ["extract", "--pipeline", EndToEndWorld.pipeline("backfill-stripe-dashboard")], environment: env, directory: dir.path)
+      ["extract", "--pipeline", EndToEndWorld.pipeline("backfill-stripe-dashboard")], environment: env,
+      directory: dir.path)
     #expect(r.status != 0, "\(r.transcript)")
     #expect(r.stderr.contains("date_format MM/DD/YYYY contradicts the file"), "\(r.transcript)")
     #expect(r.stderr.contains("line 2 '20.10.2026'") && r.stderr.contains("DD.MM.YYYY"), "\(r.transcript)")
@@ -122,7 +130,8 @@ struct DashboardBackfillTests {
     let dir = try workingFolder()
     // Without the switch: test-mode payments and the refund of one are skipped, the run exits 0.
     let off = try await EndToEndCLI.run(
-      ["run", "--pipeline", try rehearsalPipeline(dir, include: nil, allow: nil), "--no-progress"], environment: Self.clean,
+      ["run", "--pipeline", try rehearsalPipeline(dir, include: nil, allow: nil), "--no-progress"],
+      environment: Self.clean,
       directory: dir.path)
     try #require(off.status == 0, "\(off.transcript)")
     let offID = try #require(off.runID)
@@ -133,14 +142,16 @@ struct DashboardBackfillTests {
 
     // The switch without allow_test_data is refused as a configuration error, before anything runs.
     let refused = try await EndToEndCLI.run(
-      ["run", "--pipeline", try rehearsalPipeline(dir, include: true, allow: nil), "--no-progress"], environment: Self.clean,
+      ["run", "--pipeline", try rehearsalPipeline(dir, include: true, allow: nil), "--no-progress"],
+      environment: Self.clean,
       directory: dir.path)
     #expect(refused.status == 2, "\(refused.transcript)")
     #expect(refused.stderr.contains("allow_test_data"), "\(refused.transcript)")
 
     // Both: the test-mode payments reach the sandbox, with a warning in the summary.
     let on = try await EndToEndCLI.run(
-      ["run", "--pipeline", try rehearsalPipeline(dir, include: true, allow: true), "--no-progress"], environment: Self.clean,
+      ["run", "--pipeline", try rehearsalPipeline(dir, include: true, allow: true), "--no-progress"],
+      environment: Self.clean,
       directory: dir.path)
     try #require(on.status == 0, "\(on.transcript)")
     #expect(on.stdout.contains("warning: transform.include_test_data is true"), "\(on.transcript)")
@@ -153,12 +164,15 @@ struct DashboardBackfillTests {
     #expect((try run.manifest("load")?.accounting.output ?? 0) > 0)
     // And a pipeline without the switch cannot load that run's test data.
     let reload = try await EndToEndCLI.run(
-      ["load", "--pipeline", try rehearsalPipeline(dir, include: nil, allow: nil), "--run-id", onID], environment: Self.clean,
+      ["load", "--pipeline", try rehearsalPipeline(dir, include: nil, allow: nil), "--run-id", onID],
+      environment: Self.clean,
       directory: dir.path)
     #expect(reload.status == 2 && reload.stderr.contains("allow_test_data"), "\(reload.transcript)")
   }
 
-  @Test("the PayPal activity download in each language PayPal offers reads like the English one", arguments: ["de", "fr", "es", "it", "nl", "pl", "pt"])
+  @Test(
+    "the PayPal activity download in each language PayPal offers reads like the English one",
+    arguments: ["de", "fr", "es", "it", "nl", "pl", "pt"])
   func paypalLanguage(code: String) async throws {
     let dir = try workingFolder()
     let file = code == "de" ? "activity-de.csv" : "activity-\(code).csv"
@@ -182,7 +196,11 @@ struct DashboardBackfillTests {
     let invoices = try transformFile(dir, "lang-\(code)", id, "invoices.ndjson").map { try InvoiceRecord(json: $0) }
     let subs = invoices.filter { $0.lineItems.first?.type == .subscription }
     try #require(!subs.isEmpty, "\(tr.transcript)")
-    #expect(subs.allSatisfy { $0.currency == "EUR" && $0.lineItems[0].amountInCents == 4500 && $0.lineItems[0].planExternalID == "growth_eur_1month" })
+    #expect(
+      subs.allSatisfy {
+        $0.currency == "EUR" && $0.lineItems[0].amountInCents == 4500
+          && $0.lineItems[0].planExternalID == "growth_eur_1month"
+      })
     if code != "de" {
       // The refund (Payment Refund in the file's words) is on its payment; the pending row is skipped.
       #expect(subs[0].transactions.contains { $0.type == .refund && $0.amountInCents == 4500 })

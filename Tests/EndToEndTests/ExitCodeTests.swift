@@ -11,9 +11,10 @@ import Testing
 struct ExitCodeTests {
   /// A pipeline over one NDJSON Cashier export (`line` is its single record).
   @discardableResult
-  func pipeline(_ dir: TempDirectory, name: String = "codes", files: String = "exports/cashier.ndjson",
-    stagingRoot: String = "staging", destination: String? = nil) throws -> String
-  {
+  func pipeline(
+    _ dir: TempDirectory, name: String = "codes", files: String = "exports/cashier.ndjson",
+    stagingRoot: String = "staging", destination: String? = nil
+  ) throws -> String {
     var text = """
       name: \(name)
       staging_root: \(stagingRoot)
@@ -39,7 +40,9 @@ struct ExitCodeTests {
     let dir = try TempDirectory()
     let help = try CLIProcess.run(["--help"], directory: dir.path)
     #expect(help.status == 0)
-    for code in ["0 every record", "1 some records", "2 usage", "3 another run", "75 a source or ChartMogul", "130/143"] {
+    for code in [
+      "0 every record", "1 some records", "2 usage", "3 another run", "75 a source or ChartMogul", "130/143",
+    ] {
       #expect(help.stdout.contains(code), "help lacks '\(code)'")
     }
     let version = try CLIProcess.run(["--version"], directory: dir.path)
@@ -68,7 +71,8 @@ struct ExitCodeTests {
     let run = try CLIProcess.run(["transform", "--pipeline", p, "--run-id", "no-such-run"], directory: dir.path)
     #expect(run.status == 2)
     #expect(run.stderr.contains("no-such-run"))
-    let file = try CLIProcess.run(["inspect", "--pipeline", p, "extract", "--file", "nope.ndjson"], directory: dir.path)
+    let file = try CLIProcess.run(
+      ["inspect", "--pipeline", p, "extract", "--file", "nope.ndjson"], directory: dir.path)
     #expect(file.status == 2)
     #expect(file.stderr.contains("nope.ndjson"))
   }
@@ -120,7 +124,8 @@ struct ExitCodeTests {
   @Test("PostgreSQL refusing connections is exit 75")
   func postgresRefusing() throws {
     let dir = try TempDirectory()
-    try dir.write("pg.yaml", "name: pg\nstaging_root: staging\nsources:\n  postgres:\n    url: postgres://etl:pw@127.0.0.1:1/app\n")
+    try dir.write(
+      "pg.yaml", "name: pg\nstaging_root: staging\nsources:\n  postgres:\n    url: postgres://etl:pw@127.0.0.1:1/app\n")
     let r = try CLIProcess.run(["extract", "--pipeline", "pg.yaml"], directory: dir.path)
     #expect(r.status == 75, "\(r.output)")
     #expect(r.stderr.contains("127.0.0.1"))

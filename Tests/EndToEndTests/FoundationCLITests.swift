@@ -12,7 +12,8 @@ struct FoundationCLITests {
     var text = ""
     text.reserveCapacity(lines * 120)
     for i in 0..<lines {
-      text += "{\"transaction_id\":\"TX-\(i)\",\"type\":\"payment\",\"status\":\"SUCCESS\",\"amount\":\"299.00\",\"currency\":\"EGP\",\"mode\":\"live\"}\n"
+      text +=
+        "{\"transaction_id\":\"TX-\(i)\",\"type\":\"payment\",\"status\":\"SUCCESS\",\"amount\":\"299.00\",\"currency\":\"EGP\",\"mode\":\"live\"}\n"
     }
     try dir.write("exports/cashier.ndjson", text)
     try dir.write(
@@ -55,7 +56,10 @@ struct FoundationCLITests {
     let area = try StagingArea(stagingRoot: dir.file("staging"), pipeline: "crash")
     try area.prepare()
     try AtomicFile.writeJSON(
-      ["pid": 777, "run_id": "20261127T020000Z", "command": "run", "host": "etl-1", "started_at": "2026-11-27T02:00:00Z"],
+      [
+        "pid": 777, "run_id": "20261127T020000Z", "command": "run", "host": "etl-1",
+        "started_at": "2026-11-27T02:00:00Z",
+      ],
       to: area.lockPath)
     let holder = Process()
     holder.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -59,10 +59,14 @@ struct NightlyPipelineTests {
     )
     #expect(!expected.isEmpty)
     #expect(synced.map { key($0) } == expected.map { key($0) })
-    #expect(synced.allSatisfy { ($0["chartmogul_invoice_uuid"] ?? nil) != nil && ($0["chartmogul_customer_uuid"] ?? nil) != nil })
+    #expect(
+      synced.allSatisfy {
+        ($0["chartmogul_invoice_uuid"] ?? nil) != nil && ($0["chartmogul_customer_uuid"] ?? nil) != nil
+      })
     for row in synced.prefix(3) {
       let external = "\(row["gateway"]!!)_\(row["gateway_transaction_id"]!!)"
-      let reply = try await world.sandbox.client.get("/v1/invoices?external_id=\(external)&data_source_uuid=\(world.sandbox.dataSourceUUID)")
+      let reply = try await world.sandbox.client.get(
+        "/v1/invoices?external_id=\(external)&data_source_uuid=\(world.sandbox.dataSourceUUID)")
       let uuid = reply.json?["invoices"]?.arrayValue?.first?["uuid"]?.stringValue
       #expect(uuid != nil && uuid == (row["chartmogul_invoice_uuid"] ?? nil), "invoice \(external): \(reply.text)")
     }
@@ -72,7 +76,9 @@ struct NightlyPipelineTests {
       "SELECT s.gateway_subscription_id FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.canceled_at IS NOT NULL AND NOT u.is_test ORDER BY 1"
     )
     #expect(!appCancelled.isEmpty)
-    #expect(cancelled.map { $0["gateway_subscription_id"] ?? nil } == appCancelled.map { $0["gateway_subscription_id"] ?? nil })
+    #expect(
+      cancelled.map { $0["gateway_subscription_id"] ?? nil }
+        == appCancelled.map { $0["gateway_subscription_id"] ?? nil })
     let statusRows = try world.db.scalar("SELECT count(*) FROM chartmogul_sync_status WHERE run_id = $1", [firstID])
     #expect(Int(statusRows ?? "0") ?? 0 > 0)
 
@@ -96,7 +102,8 @@ struct NightlyPipelineTests {
     // Nothing of the app is read again: everything sendable was confirmed, and test users' rows
     // (dropped by transform, so never confirmed) are left out of incremental reads.
     let testRows = try world.db.scalar(
-      "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE u.is_test AND t.status IN ('completed', 'refunded')")
+      "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE u.is_test AND t.status IN ('completed', 'refunded')"
+    )
     #expect(Int(testRows ?? "") ?? 0 > 0, "the seed has test users' payments")
     #expect(postgres["transactions"]?.int64Value == 0, "\(JSONWriter.string(postgres))")
     #expect(postgres["subscriptions"]?.int64Value == 0, "\(JSONWriter.string(postgres))")
@@ -107,7 +114,9 @@ struct NightlyPipelineTests {
     #expect(validate.stdout.contains("passed"))
   }
 
-  func key(_ row: [String: String?]) -> String { "\((row["gateway"] ?? nil) ?? "")_\((row["gateway_transaction_id"] ?? nil) ?? "")" }
+  func key(_ row: [String: String?]) -> String {
+    "\((row["gateway"] ?? nil) ?? "")_\((row["gateway_transaction_id"] ?? nil) ?? "")"
+  }
 
   /// The sandbox holds one customer, plan and invoice per line of the run's transform output.
   func expectSandboxHolds(run: RunFolder, snapshot: JSONValue) throws {
@@ -117,7 +126,10 @@ struct NightlyPipelineTests {
       #expect(!staged.isEmpty, "transform/\(file).ndjson is empty")
       let stagedIDs = Set(staged.compactMap { $0["external_id"]?.stringValue })
       let storedIDs = Set(stored.compactMap { $0["external_id"]?.stringValue })
-      #expect(stagedIDs == storedIDs, "\(file): staged but not stored \(stagedIDs.subtracting(storedIDs).sorted().prefix(5)), stored but not staged \(storedIDs.subtracting(stagedIDs).sorted().prefix(5))")
+      #expect(
+        stagedIDs == storedIDs,
+        "\(file): staged but not stored \(stagedIDs.subtracting(storedIDs).sorted().prefix(5)), stored but not staged \(storedIDs.subtracting(stagedIDs).sorted().prefix(5))"
+      )
     }
   }
 }

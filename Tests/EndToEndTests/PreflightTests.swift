@@ -23,7 +23,9 @@ struct PreflightTests {
       #expect(try await world.cli(["migrate", "--database-url", world.db.url]).status == 0)
       let r = try await world.cli(["check", "--pipeline", EndToEndWorld.pipeline("nightly")])
       #expect(r.status == 0, "\(r.transcript)")
-      for what in ["PostgreSQL at", "Stripe at", "PayPal at", "Cashier at", "ChartMogul at", "data source", "staging root"] {
+      for what in [
+        "PostgreSQL at", "Stripe at", "PayPal at", "Cashier at", "ChartMogul at", "data source", "staging root",
+      ] {
         #expect(r.stdout.contains(what), "check did not report '\(what)': \(r.stdout)")
       }
       #expect(!r.output.contains(world.sandbox.apiKey), "the API key leaked")
@@ -35,16 +37,19 @@ struct PreflightTests {
   @Test("a refused ChartMogul key or an unknown data source is exit 2 before extract runs; nothing is staged")
   func refusedCredentials() async throws {
     try await EndToEndWorld.with { world in
-      let bad = try await world.cli(["run", "--pipeline", EndToEndWorld.pipeline("nightly")], extra: ["CHARTMOGUL_API_KEY": "wrong-key"])
+      let bad = try await world.cli(
+        ["run", "--pipeline", EndToEndWorld.pipeline("nightly")], extra: ["CHARTMOGUL_API_KEY": "wrong-key"])
       #expect(bad.status == 2, "\(bad.transcript)")
       #expect(bad.stderr.contains("CHARTMOGUL_API_KEY"))
       #expect(!bad.output.contains("wrong-key"), "the key leaked")
       let unknown = try await world.cli(
-        ["check", "--pipeline", EndToEndWorld.pipeline("nightly")], extra: ["CHARTMOGUL_DATA_SOURCE_ID": "ds_00000000-nope"])
+        ["check", "--pipeline", EndToEndWorld.pipeline("nightly")],
+        extra: ["CHARTMOGUL_DATA_SOURCE_ID": "ds_00000000-nope"])
       #expect(unknown.status == 2, "\(unknown.transcript)")
       #expect(unknown.stderr.contains("ds_00000000-nope"))
       let stripe = try await world.cli(
-        ["extract", "--pipeline", EndToEndWorld.pipeline("nightly"), "--source", "stripe"], extra: ["STRIPE_API_KEY": "sk_test_wrong"])
+        ["extract", "--pipeline", EndToEndWorld.pipeline("nightly"), "--source", "stripe"],
+        extra: ["STRIPE_API_KEY": "sk_test_wrong"])
       #expect(stripe.status == 2, "\(stripe.transcript)")
       #expect(stripe.stderr.contains("api_key"))
       #expect(((try? FileManager.default.contentsOfDirectory(atPath: world.area().runsDirectory)) ?? []).isEmpty)
@@ -57,7 +62,8 @@ struct PreflightTests {
     let dir = try TempDirectory()
     var env: [String: String] = ["ETL_STAGING_ROOT": dir.file("staging")]
     for name in Self.nightlyVariables { env[name] = "" }
-    let r = try CLIProcess.run(["check", "--pipeline", EndToEndWorld.pipeline("nightly")], environment: env, directory: dir.path)
+    let r = try CLIProcess.run(
+      ["check", "--pipeline", EndToEndWorld.pipeline("nightly")], environment: env, directory: dir.path)
     #expect(r.status == 2, "\(r.output)")
     #expect(r.stderr.contains("8 environment variables are not set"), "\(r.stderr)")
     for name in Self.nightlyVariables { #expect(r.stderr.contains(name), "\(name) not named: \(r.stderr)") }
@@ -66,7 +72,8 @@ struct PreflightTests {
     // extract only needs the sources' variables.
     var sourcesOnly = env
     sourcesOnly["CHARTMOGUL_API_KEY"] = nil
-    let e = try CLIProcess.run(["extract", "--pipeline", EndToEndWorld.pipeline("nightly")], environment: env, directory: dir.path)
+    let e = try CLIProcess.run(
+      ["extract", "--pipeline", EndToEndWorld.pipeline("nightly")], environment: env, directory: dir.path)
     #expect(e.status == 2)
     #expect(e.stderr.contains("6 environment variables are not set"), "\(e.stderr)")
     #expect(!e.stderr.contains("CHARTMOGUL_DATA_SOURCE_ID"))

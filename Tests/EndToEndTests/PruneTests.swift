@@ -37,14 +37,16 @@ struct PruneTests {
     for id in ["r1", "r2", "r3", "r4", "r5", "r6"] {
       #expect(try CLIProcess.run(["extract", "--pipeline", "p.yaml", "--run-id", id], directory: dir.path).status == 0)
     }
-    #expect(try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "r3"], directory: dir.path).status == 0)
+    #expect(
+      try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "r3"], directory: dir.path).status == 0)
     // r2 loaded earlier: its ledger says what ChartMogul confirmed (later loads read it).
     try dir.write("staging/pr/runs/r2/load/ledger.ndjson", "{\"id\":\"cus_1\",\"status\":\"confirmed\"}\n")
     let dry = try CLIProcess.run(["prune", "--pipeline", "p.yaml", "--keep", "2", "--dry-run"], directory: dir.path)
     #expect(dry.status == 0, "\(dry.output)")
     #expect(dry.stdout.contains("would remove run r1"))
     #expect(runs(dir).count == 6)
-    let young = try CLIProcess.run(["prune", "--pipeline", "p.yaml", "--keep", "1", "--older-than", "30d"], directory: dir.path)
+    let young = try CLIProcess.run(
+      ["prune", "--pipeline", "p.yaml", "--keep", "1", "--older-than", "30d"], directory: dir.path)
     #expect(young.status == 0)
     #expect(runs(dir).count == 6, "runs made seconds ago are not older than 30 days")
     let r = try CLIProcess.run(["prune", "--pipeline", "p.yaml", "--keep", "2"], directory: dir.path)
@@ -54,7 +56,8 @@ struct PruneTests {
     // The next transform still continues r3's index.
     let t = try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "r6"], directory: dir.path)
     #expect(t.stdout.contains("continues run r3's"), "\(t.stdout)")
-    #expect(try CLIProcess.run(["prune", "--pipeline", "p.yaml", "--older-than", "soon"], directory: dir.path).status == 2)
+    #expect(
+      try CLIProcess.run(["prune", "--pipeline", "p.yaml", "--older-than", "soon"], directory: dir.path).status == 2)
   }
 
   @Test("retention in the pipeline is applied after a successful run")
@@ -66,7 +69,8 @@ struct PruneTests {
     text += "\nretention:\n  keep: 1\n"
     try dir.write("srv.yaml", text)
     for id in ["old-1", "old-2"] {
-      let e = try await EndToEndCLI.run(["extract", "--pipeline", "srv.yaml", "--run-id", id], environment: [:], directory: dir.path)
+      let e = try await EndToEndCLI.run(
+        ["extract", "--pipeline", "srv.yaml", "--run-id", id], environment: [:], directory: dir.path)
       #expect(e.status == 0, "\(e.transcript)")
     }
     let r = try await EndToEndCLI.run(["run", "--pipeline", "srv.yaml"], environment: [:], directory: dir.path)

@@ -81,7 +81,9 @@ struct RunRecordTests {
       let r = try record(dir, id)
       #expect(r["outcome"]?.stringValue == "interrupted")
       #expect(r["stages"]?["extract"]?["outcome"]?.stringValue == "interrupted")
-      #expect(!FileManager.default.fileExists(atPath: dir.file("staging/rec/runs/\(id)/extract")), "a partial extract was published")
+      #expect(
+        !FileManager.default.fileExists(atPath: dir.file("staging/rec/runs/\(id)/extract")),
+        "a partial extract was published")
       let s = try CLIProcess.run(["status", "--pipeline", "p.yaml", "--run-id", id], directory: dir.path)
       #expect(s.stdout.contains("interrupted"))
       #expect(!s.stdout.contains("running"))
@@ -151,11 +153,16 @@ struct RunRecordTests {
   @Test("the latest run is the latest created, not the last by name")
   func latestByCreation() throws {
     let dir = try world(files: 1, rows: 3)
-    #expect(try CLIProcess.run(["extract", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status == 0)
-    #expect(try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status == 0)
+    #expect(
+      try CLIProcess.run(["extract", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status == 0
+    )
+    #expect(
+      try CLIProcess.run(["transform", "--pipeline", "p.yaml", "--run-id", "backfill-1"], directory: dir.path).status
+        == 0)
     let plain = try CLIProcess.run(["extract", "--pipeline", "p.yaml"], directory: dir.path)
     #expect(plain.status == 0)
-    let newest = try #require(plain.stdout.split(separator: "\n").last { $0.hasPrefix("run folder: ") }?.split(separator: "/").last)
+    let newest = try #require(
+      plain.stdout.split(separator: "\n").last { $0.hasPrefix("run folder: ") }?.split(separator: "/").last)
     #expect(newest != "backfill-1")
     let t = try CLIProcess.run(["transform", "--pipeline", "p.yaml"], directory: dir.path)
     #expect(t.status == 0, "\(t.output)")

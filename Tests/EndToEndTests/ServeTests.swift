@@ -68,7 +68,9 @@ struct ServeTests {
     p.waitUntilExit()
   }
 
-  @Test("triggers need the bearer secret; the cron endpoint answers the run's JSON; /metrics and /healthz; SIGTERM exits 143")
+  @Test(
+    "triggers need the bearer secret; the cron endpoint answers the run's JSON; /metrics and /healthz; SIGTERM exits 143"
+  )
   func endpoints() async throws {
     let sandbox = try await SandboxHarness.start()
     let dir = try TempDirectory()
@@ -89,8 +91,10 @@ struct ServeTests {
     #expect(ms == 200)
     for name in [
       "# TYPE chartmogul_etl_sync_success_rate gauge", "chartmogul_etl_sync_success_rate{pipeline=\"srv\"} 1",
-      "chartmogul_etl_run_duration_seconds_average{pipeline=\"srv\"}", "chartmogul_etl_failed_backlog{pipeline=\"srv\"} 0",
-      "chartmogul_etl_runs{pipeline=\"srv\",outcome=\"succeeded\"} 1", "chartmogul_etl_missing_attribute_rate{pipeline=\"srv\"}",
+      "chartmogul_etl_run_duration_seconds_average{pipeline=\"srv\"}",
+      "chartmogul_etl_failed_backlog{pipeline=\"srv\"} 0",
+      "chartmogul_etl_runs{pipeline=\"srv\",outcome=\"succeeded\"} 1",
+      "chartmogul_etl_missing_attribute_rate{pipeline=\"srv\"}",
     ] {
       #expect(metrics.contains(name), "/metrics lacks \(name):\n\(metrics)")
     }
@@ -116,7 +120,8 @@ struct ServeTests {
     let records = try area.runIDs().map { try RunRecord.read(try RunFolder(area: area, id: $0)) }
     #expect(records.count >= 3)
     let spans = records.compactMap { r -> (Int64, Int64)? in
-      guard let a = r["started_at"]?.stringValue.flatMap(Timestamp.parse), let b = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
+      guard let a = r["started_at"]?.stringValue.flatMap(Timestamp.parse),
+        let b = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
       else { return nil }
       return (a.seconds, b.seconds)
     }
@@ -132,7 +137,8 @@ struct ServeTests {
     try pipeline(dir, sandbox)
     let path = dir.file("textfile/chartmogul.prom")
     try FileSystem.makeDirectory(dir.file("textfile"))
-    let r = try await EndToEndCLI.run(["run", "--pipeline", "srv.yaml", "--metrics-file", path], environment: [:], directory: dir.path)
+    let r = try await EndToEndCLI.run(
+      ["run", "--pipeline", "srv.yaml", "--metrics-file", path], environment: [:], directory: dir.path)
     #expect(r.status == 0, "\(r.transcript)")
     let text = try String(contentsOfFile: path, encoding: .utf8)
     #expect(text.contains("chartmogul_etl_sync_success_rate{pipeline=\"srv\"} 1"))

@@ -8,7 +8,9 @@ import Testing
 /// gives, and transform is a pure function of extract/ (docs/architecture.md "The staging contract").
 @Suite("End to end: stage by stage", .serialized)
 struct StageByStageTests {
-  @Test("extract, transform and load run one by one leave ChartMogul exactly as `run` does; transform reruns byte-identically")
+  @Test(
+    "extract, transform and load run one by one leave ChartMogul exactly as `run` does; transform reruns byte-identically"
+  )
   func stagesOneByOne() async throws {
     let nightly = EndToEndWorld.pipeline("nightly")
 
@@ -67,7 +69,8 @@ struct StageByStageTests {
   /// A short description of where two snapshots first differ (for the failure message).
   func firstDifference(_ a: JSONValue, _ b: JSONValue) -> String {
     for key in ["data_sources", "plans", "customers", "attributes", "invoices", "cancellations"] {
-      let x = a[key]?.arrayValue ?? [], y = b[key]?.arrayValue ?? []
+      let x = a[key]?.arrayValue ?? []
+      let y = b[key]?.arrayValue ?? []
       if x.count != y.count { return "\(key): \(x.count) vs \(y.count) entries" }
       for (i, (p, q)) in zip(x, y).enumerated() where p != q {
         return "\(key)[\(i)]: \(JSONWriter.string(p).prefix(600)) vs \(JSONWriter.string(q).prefix(600))"

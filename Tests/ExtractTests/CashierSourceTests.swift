@@ -32,7 +32,9 @@ import Testing
     let pages = await server.requests(path: "/v1/transactions").compactMap { $0.value("page") }
     #expect(pages == (1...((rows.count + 6) / 7)).map(String.init))
     // Pending rows older than 30 days no longer hold the cursor: it is the newest settled row.
-    let newest = rows.filter { $0["status"] != "PENDING" }.compactMap { $0["created_at"]?.stringValue.flatMap(Timestamp.parse) }.max()
+    let newest = rows.filter { $0["status"] != "PENDING" }.compactMap {
+      $0["created_at"]?.stringValue.flatMap(Timestamp.parse)
+    }.max()
     let full = try #require(try h.manifest("r1")?.details["proposed_cursors"]?["cashier"]?["created_at"]?.stringValue)
     #expect(Timestamp.parse(full) == newest)
 
@@ -60,7 +62,9 @@ import Testing
     }
     await server.inject(InjectedFault(path: "/v1/transactions", query: ["page": "2"], status: 502, times: nil))
     let h = try harness(server)
-    await #expect { try await h.run() } throws: { "\($0)".contains("GET /v1/transactions page 2 still failed after 4 attempts") }
+    await #expect { try await h.run() } throws: {
+      "\($0)".contains("GET /v1/transactions page 2 still failed after 4 attempts")
+    }
     #expect(try h.manifest("r1") == nil)
   }
 }

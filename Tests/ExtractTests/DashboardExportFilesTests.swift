@@ -22,7 +22,8 @@ import Testing
 
       """
     for code in ["de", "fr", "es", "it", "nl", "pl", "pt"] {
-      entries += "    - { format: paypal-activity-csv, path: \(ex)/paypal/locales/activity-\(code).csv, decimal: comma }\n"
+      entries +=
+        "    - { format: paypal-activity-csv, path: \(ex)/paypal/locales/activity-\(code).csv, decimal: comma }\n"
     }
     let h = try ExtractHarness(sources: entries)
     let result = try await h.run()
@@ -33,30 +34,35 @@ import Testing
     #expect(recs.filter { $0.kind == "stripe-invoices-csv" }.count == 5)
     // The date order each download was detected in.
     func order(_ code: String) -> String? {
-      recs.first { $0.origin["file"]?.stringValue?.hasSuffix("activity-\(code).csv") == true }?.origin["date_format"]?.stringValue
+      recs.first { $0.origin["file"]?.stringValue?.hasSuffix("activity-\(code).csv") == true }?.origin["date_format"]?
+        .stringValue
     }
     #expect(order("de") == "DD.MM.YYYY" && order("pl") == "DD.MM.YYYY" && order("nl") == "DD-MM-YYYY")
     #expect(["fr", "es", "it", "pt"].allSatisfy { order($0) == "DD/MM/YYYY" })
     let de = try #require(recs.first { $0.origin["file"]?.stringValue?.hasSuffix("activity-de.csv") == true })
-    #expect(de.record["Transaktionscode"]?.stringValue == "4KD61937XP582304A" && de.record["Brutto"]?.stringValue == "45,00")
+    #expect(
+      de.record["Transaktionscode"]?.stringValue == "4KD61937XP582304A" && de.record["Brutto"]?.stringValue == "45,00")
   }
 
   @Test func aDeclaredDateOrderTheFileContradictsIsRefusedNamingRowsAndTheOtherOrder() async throws {
-    let h = try ExtractHarness(sources: """
-        files:
-          - { format: paypal-activity-csv, path: \(ex)/paypal/activity-usd.csv, date_format: DD/MM/YYYY }
+    let h = try ExtractHarness(
+      sources: """
+          files:
+            - { format: paypal-activity-csv, path: \(ex)/paypal/activity-usd.csv, date_format: DD/MM/YYYY }
 
-      """)
+        """)
     await #expect { try await h.run() } throws: { e in
       let d = "\(e)"
-      return d.contains("date_format DD/MM/YYYY contradicts the file") && d.contains("MM/DD/YYYY") && d.contains("line ")
+      return d.contains("date_format DD/MM/YYYY contradicts the file") && d.contains("MM/DD/YYYY")
+        && d.contains("line ")
     }
     #expect(try h.manifest("r1") == nil)
   }
 
   @Test func anOmittedDateOrderIsDetectedOrTheFileIsRefused() async throws {
     let dir = try TempDirectory()
-    let header = "\"Date\",\"Time\",\"TimeZone\",\"Name\",\"Type\",\"Status\",\"Currency\",\"Gross\",\"Transaction ID\"\n"
+    let header =
+      "\"Date\",\"Time\",\"TimeZone\",\"Name\",\"Type\",\"Status\",\"Currency\",\"Gross\",\"Transaction ID\"\n"
     func row(_ d: String, _ id: String) -> String {
       "\"\(d)\",\"10:00:00\",\"PST\",\"A\",\"Website Payment\",\"Completed\",\"USD\",\"1.00\",\"\(id)\"\n"
     }
@@ -67,14 +73,16 @@ import Testing
     #expect(try h.records("r1", "files").map { $0.origin["date_format"]?.stringValue } == ["MM/DD/YYYY", "MM/DD/YYYY"])
     let h2 = try ExtractHarness(sources: "  files:\n    - { format: paypal-activity-csv, path: \(ambiguous) }\n")
     await #expect { try await h2.run() } throws: { e in
-      "\(e)".contains("cannot decide the date order") && "\(e)".contains("line 2 '03/04/2026'") && "\(e)".contains("set date_format")
+      "\(e)".contains("cannot decide the date order") && "\(e)".contains("line 2 '03/04/2026'")
+        && "\(e)".contains("set date_format")
     }
     #expect(try h2.manifest("r1") == nil)
   }
 
   @Test func anOversizeRowIsRejectedWithItsLineAndReadingGoesOn() async throws {
     let dir = try TempDirectory()
-    let header = "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode,description\n"
+    let header =
+      "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode,description\n"
     func row(_ id: String, _ desc: String) -> String {
       "\(id),o,payment,SUCCESS,2026-01-02T00:00:00Z,1.00,EGP,u,a@example.com,live,\(desc)\n"
     }
@@ -90,7 +98,8 @@ import Testing
 
   @Test func controlBytesInIdentifiersAndEmailsAreRejectedElsewhereKept() async throws {
     let dir = try TempDirectory()
-    let header = "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode,description\n"
+    let header =
+      "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode,description\n"
     let path = try dir.write(
       "c.csv",
       header + "TX-1,o,payment,SUCCESS,2026-01-02T00:00:00Z,1.00,EGP,u,a\u{0}b@example.com,live,x\n"

@@ -40,7 +40,9 @@ struct ExtractHarness {
   }
 
   func context(_ runID: String) throws -> StageContext {
-    let run = FileSystem.isDirectory(area.runsDirectory + "/" + runID) ? try area.existingRun(runID) : try area.createRun(id: runID)
+    let run =
+      FileSystem.isDirectory(area.runsDirectory + "/" + runID)
+      ? try area.existingRun(runID) : try area.createRun(id: runID)
     return StageContext(
       pipeline: pipeline, environment: Environment([:]), area: area, run: run, logger: Logger(label: "test"))
   }

@@ -10,7 +10,8 @@ import Testing
     let server = try await CashierFixtureServer.start()
     defer { Task { await server.stop() } }
     let ex = RepositoryPaths.fixture("exports")
-    let h = try ExtractHarness(sources: """
+    let h = try ExtractHarness(
+      sources: """
           cashier: { api_key: \(CashierFixtureServer.apiKey), api_url: \(server.baseURL), since: 2025-09-01, requests_per_second: 50 }
           files:
             - { format: stripe-customers-csv, path: \(ex)/stripe/customers.csv }
@@ -33,7 +34,8 @@ import Testing
   @Test func unknownSourceNamesAndKeysFailEarlyWithFileAndLine() async throws {
     let typo = try ExtractHarness(sources: "  stripe: { api_key: x, since: 2025-01-01, lookback: 3 }\n")
     #expect { try ExtractStage.validateConfig(typo.pipeline, environment: Environment([:])) } throws: {
-      "\($0)".contains("pipeline.yaml:4") && "\($0)".contains("sources.stripe.lookback") && "\($0)".contains("lookback_days")
+      "\($0)".contains("pipeline.yaml:4") && "\($0)".contains("sources.stripe.lookback")
+        && "\($0)".contains("lookback_days")
     }
     let unknown = try ExtractHarness(sources: "  strpe: { api_key: x }\n")
     #expect { try ExtractStage.validateConfig(unknown.pipeline, environment: Environment([:])) } throws: {
@@ -44,7 +46,8 @@ import Testing
   }
 
   @Test func validationDoesNotNeedCredentialsButRunsDo() async throws {
-    let h = try ExtractHarness(sources: """
+    let h = try ExtractHarness(
+      sources: """
           stripe: { api_key: "${STRIPE_API_KEY}", since: 2025-01-01 }
           paypal: { client_id: "${PAYPAL_CLIENT_ID}", client_secret: "${PAYPAL_CLIENT_SECRET}", since: 2025-01-01 }
           cashier: { api_key: "${CASHIER_API_KEY}", api_url: "${CASHIER_API_URL}", since: 2025-01-01 }

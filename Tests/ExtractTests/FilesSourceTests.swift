@@ -8,7 +8,8 @@ import Testing
 @Suite struct FilesSourceTests {
   @Test func allFixtureExportsParseCleanlyWithOrigins() async throws {
     let ex = RepositoryPaths.fixture("exports")
-    let h = try ExtractHarness(sources: """
+    let h = try ExtractHarness(
+      sources: """
           files:
             - { format: stripe-payments-csv, path: \(ex)/stripe/payments.csv }
             - { format: stripe-customers-csv, path: \(ex)/stripe/customers.csv }
@@ -22,8 +23,12 @@ import Testing
     let recs = try h.records("r1", "files")
     #expect(result.accounting.rejected == 0 && result.accounting.skipped == 0)
     #expect(recs.count == result.accounting.output && recs.count > 60)
-    #expect(recs.allSatisfy { $0.source == "files" && $0.origin["file"]?.stringValue != nil && $0.origin["line"]?.int64Value != nil })
-    let eur = try #require(recs.first { $0.kind == "paypal-activity-csv" && $0.record["Currency"]?.stringValue == "EUR" })
+    #expect(
+      recs.allSatisfy {
+        $0.source == "files" && $0.origin["file"]?.stringValue != nil && $0.origin["line"]?.int64Value != nil
+      })
+    let eur = try #require(
+      recs.first { $0.kind == "paypal-activity-csv" && $0.record["Currency"]?.stringValue == "EUR" })
     #expect(eur.origin["date_format"]?.stringValue == "DD.MM.YYYY" && eur.origin["decimal"]?.stringValue == "comma")
     #expect(eur.gateway == "paypal")
     let refund = try #require(recs.first { $0.kind == "cashier-csv" && $0.record["type"]?.stringValue == "refund" })
@@ -39,7 +44,8 @@ import Testing
     let dir = try TempDirectory()
     // Reordered columns, an unknown column, a quoted comma, an embedded newline, CRLF, a BOM;
     // then a short row, text after a closing quote, and an unterminated quote at the end.
-    let csv = "\u{FEFF}mode,amount,created_at,transaction_id,type,status,currency,merchant_order_id,merchant_customer_id,customer_email,extra\r\n"
+    let csv =
+      "\u{FEFF}mode,amount,created_at,transaction_id,type,status,currency,merchant_order_id,merchant_customer_id,customer_email,extra\r\n"
       + "live,299.00,2026-03-01T10:15:22+02:00,TX-1,payment,SUCCESS,EGP,ord-1,u1,a@example.com,\"x, y\"\r\n"
       + "live,-99.50,2026-03-05T12:00:09+02:00,TX-2,refund,SUCCESS,EGP,ord-1,u1,a@example.com,\"two\r\nlines\"\r\n"
       + "live,1.00,2026-03-06T00:00:00Z,TX-3\r\n"
@@ -76,11 +82,13 @@ import Testing
 
   @Test func globsExpandSortedAndNoMatchIsAnError() async throws {
     let dir = try TempDirectory()
-    let header = "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode\n"
+    let header =
+      "transaction_id,merchant_order_id,type,status,created_at,amount,currency,merchant_customer_id,customer_email,mode\n"
     try dir.write("in/b-2.csv", header + "TX-B,o,payment,SUCCESS,2026-01-02T00:00:00Z,1.00,EGP,u,b@example.com,live\n")
     try dir.write("in/a-1.csv", header + "TX-A,o,payment,SUCCESS,2026-01-01T00:00:00Z,1.00,EGP,u,a@example.com,live\n")
     try dir.write("in/notes.txt", "ignored")
-    let h = try ExtractHarness(sources: "  files:\n    - { format: cashier-csv, path: \"\(dir.path)/in/[ab]-?.csv\" }\n")
+    let h = try ExtractHarness(
+      sources: "  files:\n    - { format: cashier-csv, path: \"\(dir.path)/in/[ab]-?.csv\" }\n")
     try await h.run()
     let recs = try h.records("r1", "files")
     #expect(recs.map { $0.record["transaction_id"]?.stringValue } == ["TX-A", "TX-B"])
@@ -93,7 +101,8 @@ import Testing
   @Test func ndjsonFilesNameTheirKind() async throws {
     let dir = try TempDirectory()
     let path = try dir.write("c.ndjson", "{\"transaction_id\":\"TX-1\",\"mode\":\"live\"}\n\nnot json\n[1]\n")
-    let h = try ExtractHarness(sources: "  files:\n    - { format: ndjson, kind: cashier.transaction, path: \(path) }\n")
+    let h = try ExtractHarness(
+      sources: "  files:\n    - { format: ndjson, kind: cashier.transaction, path: \(path) }\n")
     let r = try await h.run()
     #expect(r.accounting == Accounting(input: 3, output: 1, rejected: 2))
     let rec = try #require(try h.records("r1", "files").first)
@@ -117,7 +126,10 @@ import Testing
 
   @Test func paypalStatementLayoutIsRefused() async throws {
     let dir = try TempDirectory()
-    let path = try dir.write("s.csv", "\"Date\",\"Time\",\"Time Zone\",\"Description\",\"Currency\",\"Gross\"\n\"01/01/2026\",\"10:00:00\",\"PST\",\"x\",\"USD\",\"1.00\"\n")
+    let path = try dir.write(
+      "s.csv",
+      "\"Date\",\"Time\",\"Time Zone\",\"Description\",\"Currency\",\"Gross\"\n\"01/01/2026\",\"10:00:00\",\"PST\",\"x\",\"USD\",\"1.00\"\n"
+    )
     let h = try ExtractHarness(sources: "  files:\n    - { format: paypal-activity-csv, path: \(path) }\n")
     await #expect { try await h.run() } throws: { "\($0)".contains("statement CSV") }
   }

@@ -34,14 +34,23 @@ import Testing
       try $0 + FixtureData.list("gateways/stripe/\($1).json").count
     }
     #expect(recs.count == expected && result.accounting == Accounting(input: expected, output: expected))
-    #expect(Set(recs.map(\.kind)) == ["stripe.customer", "stripe.subscription", "stripe.invoice", "stripe.charge", "stripe.refund"])
-    #expect(recs.allSatisfy { $0.origin["endpoint"]?.stringValue?.hasPrefix("/v1/") == true && ($0.origin["page"]?.int64Value ?? 0) >= 1 })
+    #expect(
+      Set(recs.map(\.kind)) == [
+        "stripe.customer", "stripe.subscription", "stripe.invoice", "stripe.charge", "stripe.refund",
+      ])
+    #expect(
+      recs.allSatisfy {
+        $0.origin["endpoint"]?.stringValue?.hasPrefix("/v1/") == true && ($0.origin["page"]?.int64Value ?? 0) >= 1
+      })
     // canceled subscriptions are included (status=all) and test-mode objects are kept
     #expect(recs.contains { $0.kind == "stripe.subscription" && $0["status"] == "canceled" })
     #expect(recs.contains { $0.record["livemode"] == false })
     // lines truncated to 0 were completed from /v1/invoices/{id}/lines
     let invoices = recs.filter { $0.kind == "stripe.invoice" }
-    #expect(invoices.allSatisfy { $0.record["lines"]?["data"]?.arrayValue?.count == 1 && $0.record["lines"]?["has_more"] == false })
+    #expect(
+      invoices.allSatisfy {
+        $0.record["lines"]?["data"]?.arrayValue?.count == 1 && $0.record["lines"]?["has_more"] == false
+      })
     #expect(invoices.contains { $0.record["subscription"] != nil })  // the legacy-shape invoice
     #expect(invoices.contains { $0.record["parent"]?["subscription_details"]?["subscription"] != nil })
     let requests = await server.requests()
@@ -49,7 +58,10 @@ import Testing
     let invoiceCalls = requests.filter { $0.path == "/v1/invoices" }
     #expect(invoiceCalls.count > 1 && invoiceCalls.dropFirst().allSatisfy { $0.value("starting_after") != nil })
     #expect(invoiceCalls.allSatisfy { $0.value("created[gte]") == String(Timestamp.parse("2025-09-01")!.seconds) })
-    #expect(requests.filter { $0.path == "/v1/subscriptions" }.allSatisfy { $0.value("status") == "all" && $0.value("created[gte]") == nil })
+    #expect(
+      requests.filter { $0.path == "/v1/subscriptions" }.allSatisfy {
+        $0.value("status") == "all" && $0.value("created[gte]") == nil
+      })
     let cursor = try #require(try h.manifest("r1")?.details["proposed_cursors"]?["stripe"])
     #expect(cursor["created_lt"]?.int64Value == h.now.seconds)
   }
@@ -91,7 +103,8 @@ import Testing
     let server = try await StripeFixtureServer.start()
     defer { Task { await server.stop() } }
     let h = try harness(server)
-    await server.inject(InjectedFault(path: "/v1/charges", status: 500, body: "{\"error\":{\"type\":\"api_error\"}}", times: nil))
+    await server.inject(
+      InjectedFault(path: "/v1/charges", status: 500, body: "{\"error\":{\"type\":\"api_error\"}}", times: nil))
     await #expect {
       try await h.run()
     } throws: { e in
@@ -111,7 +124,8 @@ import Testing
       try await h.run()
     } throws: { e in
       let d = "\(e)"
-      return e is ConfigError && d.contains("sources.stripe.api_key") && d.contains("HTTP 401") && !d.contains("wrongKey")
+      return e is ConfigError && d.contains("sources.stripe.api_key") && d.contains("HTTP 401")
+        && !d.contains("wrongKey")
     }
   }
 

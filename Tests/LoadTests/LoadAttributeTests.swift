@@ -12,7 +12,11 @@ import Testing
   static func data(customers n: Int) -> LoadData {
     var d = LoadData.make(customers: n, invoicesPerCustomer: 2)
     d.cancellations = []
-    d.invoices = d.invoices.map { var i = $0; i.transactions = i.transactions.filter { $0.type == .payment }; return i }
+    d.invoices = d.invoices.map {
+      var i = $0
+      i.transactions = i.transactions.filter { $0.type == .payment }
+      return i
+    }
     return d
   }
 
@@ -32,7 +36,9 @@ import Testing
     #expect(attrs.count == d.attributes.count)
     #expect(attrs.allSatisfy { $0.status == .confirmed && $0.fields["in_bulk"] == true })
     let state = try await h.chartMogulState()
-    #expect(state.customers.filter { $0.contains("tags=[\"gateway:stripe\"]") && $0.contains("\"channel\":\"ads\"") }.count == 6)
+    #expect(
+      state.customers.filter { $0.contains("tags=[\"gateway:stripe\"]") && $0.contains("\"channel\":\"ads\"") }.count
+        == 6)
 
     // A new run with the same records sends nothing at all.
     await h.sandbox.resetRequestCounts()
@@ -69,7 +75,11 @@ import Testing
     #expect(counts["GET /v1/customers/{id}/attributes"] == nil, "the snapshots are remembered: \(counts)")
     #expect((counts["GET /v1/customers"] ?? 0) <= 3, "uuids: a lookup per changed customer at most: \(counts)")
     let state = try await h.chartMogulState()
-    #expect(state.customers.contains { $0.hasPrefix("user-0000 tags=[\"vip\"]") && $0.contains("\"channel\":\"referral\"") && $0.contains("\"projects\":4") })
+    #expect(
+      state.customers.contains {
+        $0.hasPrefix("user-0000 tags=[\"vip\"]") && $0.contains("\"channel\":\"referral\"")
+          && $0.contains("\"projects\":4")
+      })
     #expect(state.customers.contains { $0.hasPrefix("user-0002 tags=[\"beta\", \"gateway:stripe\"]") })
     #expect(state.customers.contains { $0.hasPrefix("user-0004 tags=[\"gateway:stripe\"] custom={}") })
 
@@ -116,7 +126,9 @@ import Testing
     let old = AttributeSnapshot(tags: ["A", "b"], custom: ["x": "1", "y": "\"s\""])
     let new = AttributeRecord(
       customerExternalID: "c", tags: ["a", "c"],
-      custom: [CustomAttribute(type: .integer, key: "x", value: .int(2)), CustomAttribute(type: .string, key: "z", value: "t")])
+      custom: [
+        CustomAttribute(type: .integer, key: "x", value: .int(2)), CustomAttribute(type: .string, key: "z", value: "t"),
+      ])
     let d = AttributeDiff.between(old, new)
     #expect(d.changedCustom.map(\.key) == ["x"])
     #expect(d.newCustom.map(\.key) == ["z"])

@@ -24,8 +24,11 @@ import Testing
     let sent = Timestamp(seconds: start.seconds + 1).iso8601
     #expect(c.fields["sent_cancelled_at"]?.stringValue == sent)
     let state = try await h.chartMogulState()
-    #expect(state.subscriptions.contains { $0.hasPrefix("user-0000/stripe_sub_0") && $0.contains(String(sent.prefix(19))) })
-    #expect(state.subscriptions.filter { $0.hasPrefix("user-0000/stripe_sub_0") }.first?.components(separatedBy: ",").count == 1)
+    #expect(
+      state.subscriptions.contains { $0.hasPrefix("user-0000/stripe_sub_0") && $0.contains(String(sent.prefix(19))) })
+    #expect(
+      state.subscriptions.filter { $0.hasPrefix("user-0000/stripe_sub_0") }.first?.components(separatedBy: ",").count
+        == 1)
 
     // Rerun of the same run after its ledger is gone (a lost answer): the history is set, not added to.
     try FileSystem.removeTree(run.path + "/load")

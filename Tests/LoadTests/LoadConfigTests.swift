@@ -6,13 +6,16 @@ import Testing
 
 @Suite struct LoadConfigTests {
   func pipeline(_ chartmogul: String, env: [String: String] = [:], sources: String = "") throws -> LoadConfig {
-    let yaml = "name: t\n\(sources)destination:\n  chartmogul:\n" + chartmogul.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
+    let yaml =
+      "name: t\n\(sources)destination:\n  chartmogul:\n"
+      + chartmogul.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
     let e = Environment(env)
     return try LoadConfig.parse(try PipelineFile(text: yaml, path: "p.yaml", environment: e), environment: e)
   }
 
   @Test func defaults() throws {
-    let c = try pipeline("api_key: ${CHARTMOGUL_API_KEY}\ndata_source_uuid: ds_1", env: ["CHARTMOGUL_API_KEY": "key-abcdef"])
+    let c = try pipeline(
+      "api_key: ${CHARTMOGUL_API_KEY}\ndata_source_uuid: ds_1", env: ["CHARTMOGUL_API_KEY": "key-abcdef"])
     #expect(c.apiURL.absoluteString == "https://api.chartmogul.com")
     #expect(c.requestsPerSecond == 20)
     #expect(c.maxConnections == 8)
@@ -38,10 +41,16 @@ import Testing
   }
 
   @Test func limitsAndUnknownKeys() throws {
-    #expect(throws: ConfigError.self) { try pipeline("api_key: k-123456\ndata_source_uuid: d\nrequests_per_second: 41") }
+    #expect(throws: ConfigError.self) {
+      try pipeline("api_key: k-123456\ndata_source_uuid: d\nrequests_per_second: 41")
+    }
     #expect(throws: ConfigError.self) { try pipeline("api_key: k-123456\ndata_source_uuid: d\nmax_connections: 21") }
-    #expect(throws: ConfigError.self) { try pipeline("api_key: k-123456\ndata_source_uuid: d\ncustomers_per_batch: 1001") }
-    let e = #expect(throws: ConfigError.self) { try pipeline("api_key: k-123456\ndata_source_uuid: d\nrequest_per_second: 5") }
+    #expect(throws: ConfigError.self) {
+      try pipeline("api_key: k-123456\ndata_source_uuid: d\ncustomers_per_batch: 1001")
+    }
+    let e = #expect(throws: ConfigError.self) {
+      try pipeline("api_key: k-123456\ndata_source_uuid: d\nrequest_per_second: 5")
+    }
     #expect(e?.description.contains("requests_per_second") == true)
   }
 
@@ -72,21 +81,31 @@ import Testing
   @Test func everyShapeInTheContract() {
     #expect(msg(#"{"errors":{"name":"Has already been taken."}}"#) == "name: Has already been taken.")
     #expect(msg(#"{"error":"Data source not found"}"#, 404) == "Data source not found")
-    #expect(msg(#"{"code":404,"message":"Can't find any customers","param":"email"}"#, 404) == "Can't find any customers (param email)")
-    #expect(msg(#"{"name":["is taken"],"error_details":[{"param":"name","code":"x","message":"is taken"}]}"#).contains("is taken"))
     #expect(
-      msg(#"{"error":"Invoice not found","error_details":[{"param":"invoice","code":"invalid","message":"Invoice not found"}]}"#)
+      msg(#"{"code":404,"message":"Can't find any customers","param":"email"}"#, 404)
+        == "Can't find any customers (param email)")
+    #expect(
+      msg(#"{"name":["is taken"],"error_details":[{"param":"name","code":"x","message":"is taken"}]}"#).contains(
+        "is taken"))
+    #expect(
+      msg(
+        #"{"error":"Invoice not found","error_details":[{"param":"invoice","code":"invalid","message":"Invoice not found"}]}"#
+      )
         == "Invoice not found")
     #expect(
-      msg(#"{"invoices":[{"external_id":"i1","errors":{"external_id":"The external ID for this invoice already exists in our system."}}]}"#)
-        .contains("invoice i1: external_id: The external ID"))
+      msg(
+        #"{"invoices":[{"external_id":"i1","errors":{"external_id":"The external ID for this invoice already exists in our system."}}]}"#
+      )
+      .contains("invoice i1: external_id: The external ID"))
     #expect(msg(#"{"message":"Status transition is not allowed"}"#) == "Status transition is not allowed")
     #expect(msg("500 Internal Server Error", 500) == "500 Internal Server Error")
     #expect(msg("", 502) == "HTTP 502 with an empty body")
   }
 
   @Test func duplicateMarkers() {
-    for s in ["A plan with this identifier already exists in our system.", "has already been taken", "Has already been taken."] {
+    for s in [
+      "A plan with this identifier already exists in our system.", "has already been taken", "Has already been taken.",
+    ] {
       #expect(ChartMogulError.isDuplicateText(s))
     }
     #expect(!ChartMogulError.isDuplicateText("must be positive"))
@@ -123,11 +142,13 @@ import Testing
         customerExternalID: c.externalID, customer: c, customerPending: true,
         invoices: d.invoices.filter { $0.customerExternalID == c.externalID })
     }
-    let byCount = BulkBatch.split(pipeline: "p", runID: "r", plans: d.plans, units: units, maxCustomers: 4, maxBytes: 4_500_000)
+    let byCount = BulkBatch.split(
+      pipeline: "p", runID: "r", plans: d.plans, units: units, maxCustomers: 4, maxBytes: 4_500_000)
     #expect(byCount.batches.map(\.units.count) == [4, 4, 2])
     #expect(byCount.batches[0].plans.count == 2 && byCount.batches[1].plans.isEmpty)
     let one = units[0].byteSize()
-    let bySize = BulkBatch.split(pipeline: "p", runID: "r", plans: [], units: units, maxCustomers: 100, maxBytes: one * 2 + 600)
+    let bySize = BulkBatch.split(
+      pipeline: "p", runID: "r", plans: [], units: units, maxCustomers: 100, maxBytes: one * 2 + 600)
     #expect(bySize.batches.allSatisfy { $0.units.count <= 2 })
     #expect(bySize.batches.reduce(0) { $0 + $1.units.count } == 10)
   }

@@ -26,7 +26,8 @@ import Testing
     #expect(try h.ledger(r1).count == Self.data.recordCount)
     var more = Self.data
     more.invoices[0].transactions.append(
-      TransactionRecord(externalID: "stripe_ch_0_0-refund-300", type: .refund, result: .successful,
+      TransactionRecord(
+        externalID: "stripe_ch_0_0-refund-300", type: .refund, result: .successful,
         date: Timestamp.utc(2025, 1, 5)!, amountInCents: 300))
     let r2 = try h.newRun(more, id: "p2")
     let second = try await h.load(r2)
@@ -57,7 +58,8 @@ import Testing
     _ = try await h.load(try h.newRun(Self.data, id: "m2"))
     #expect(await h.sandbox.requestCount() == before, "the run ledger of m1 still counts")
     let lines = try pipelineLedgerLines(h)
-    #expect(Set(lines.compactMap { $0["type"]?.stringValue == "run" ? $0["run_id"]?.stringValue : nil }) == ["m1", "m2"])
+    #expect(
+      Set(lines.compactMap { $0["type"]?.stringValue == "run" ? $0["run_id"]?.stringValue : nil }) == ["m1", "m2"])
     #expect(lines.filter { $0["type"]?.stringValue != "run" }.count == Self.data.recordCount)
     let needs = try LoadRetention.needs(area: h.area)
     #expect(needs.ledgerRuns.isEmpty && needs.retryRuns.isEmpty && needs.wholeRuns.isEmpty)

@@ -1,11 +1,11 @@
+import AppDatabase
+import ETLTestSupport
 import Foundation
 import Logging
-import AppDatabase
 import RevenueCore
 import Sandbox
 import Staging
 import Testing
-import ETLTestSupport
 
 @testable import Load
 
@@ -47,7 +47,9 @@ import ETLTestSupport
     let partial = run.path + "/load.partial/ledger.ndjson"
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline {
-      if let t = try? String(contentsOfFile: partial, encoding: .utf8), t.contains("\"confirmed\""), t.contains("\"submitting\"") {
+      if let t = try? String(contentsOfFile: partial, encoding: .utf8), t.contains("\"confirmed\""),
+        t.contains("\"submitting\"")
+      {
         let confirmedLines = t.split(separator: "\n").filter { $0.contains("\"status\":\"confirmed\"") }.count
         if confirmedLines >= 10 { break }
       }
@@ -98,22 +100,31 @@ import ETLTestSupport
     #expect(r.accounting.failed > 0)
     #expect(r.details["write_back"]?["error"] == nil, "\(r.lines)")
     let ours = "id::text LIKE '20000000-0000-4000-8000-%'"
-    let synced = try db.query("SELECT id::text AS id FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NOT NULL AND chartmogul_sync_error IS NULL")
+    let synced = try db.query(
+      "SELECT id::text AS id FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NOT NULL AND chartmogul_sync_error IS NULL"
+    )
     #expect(synced.count == txIDs.count - 2)
-    let failed = try db.query("SELECT chartmogul_sync_error AS e, chartmogul_sync_attempts AS a FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NULL")
+    let failed = try db.query(
+      "SELECT chartmogul_sync_error AS e, chartmogul_sync_attempts AS a FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NULL"
+    )
     #expect(failed.count == 2)
     #expect(failed.allSatisfy { ($0["e"] ?? nil)?.contains("XXX") == true && ($0["a"] ?? nil) == "1" })
-    let cancelled = try db.query("SELECT chartmogul_subscription_uuid AS u FROM subscriptions WHERE chartmogul_cancelled_at IS NOT NULL AND id::text LIKE '10000000-0000-4000-8000-%'")
+    let cancelled = try db.query(
+      "SELECT chartmogul_subscription_uuid AS u FROM subscriptions WHERE chartmogul_cancelled_at IS NOT NULL AND id::text LIKE '10000000-0000-4000-8000-%'"
+    )
     #expect(cancelled.count == data.cancellations.filter { $0.customerExternalID != "user-0001" }.count)
     #expect(cancelled.allSatisfy { ($0["u"] ?? nil)?.hasPrefix("sub_") == true })
-    let status = try db.query("SELECT sync_type, records_synced, records_failed FROM chartmogul_sync_status ORDER BY sync_type")
+    let status = try db.query(
+      "SELECT sync_type, records_synced, records_failed FROM chartmogul_sync_status ORDER BY sync_type")
     #expect(status.contains { $0["sync_type"] == "invoices" && $0["records_failed"] == "2" })
     // Rerun (e.g. after a crashed write-back): nothing is sent again and the rows stay confirmed.
     let before = await h.sandbox.requestCount()
     _ = try await LoadStage.retry(
-      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress())
+      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress()
+    )
     #expect(await h.sandbox.requestCount() > before)  // the failed customer was re-sent (and refused again)
-    let failedAgain = try db.query("SELECT chartmogul_sync_attempts AS a FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NULL")
+    let failedAgain = try db.query(
+      "SELECT chartmogul_sync_attempts AS a FROM transactions WHERE \(ours) AND chartmogul_synced_at IS NULL")
     #expect(failedAgain.allSatisfy { ($0["a"] ?? nil) == "2" })
     await h.stop()
   }

@@ -74,7 +74,8 @@ import Testing
     func load(_ id: String) async throws -> StageResult {
       let run = try h.newRun(Self.data, id: id)
       return try await LoadStage.run(
-        StageContext(pipeline: pipeline, environment: h.environment, area: h.area, run: run, logger: Logger(label: "t")),
+        StageContext(
+          pipeline: pipeline, environment: h.environment, area: h.area, run: run, logger: Logger(label: "t")),
         dryRun: false)
     }
     let before = await h.sandbox.requestCount()
@@ -85,7 +86,8 @@ import Testing
     #expect(ledger.count == Self.data.recordCount)
     #expect(ledger.allSatisfy { $0.dataSource == other && $0.status == .confirmed })
     let config = try LoadConfig.parse(pipeline, environment: h.environment)
-    let client = ChartMogulClient(config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "t"))
+    let client = ChartMogulClient(
+      config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "t"))
     let customers = try await client.expectSuccess(
       "GET", "/v1/customers", query: [("data_source_uuid", other), ("per_page", "200")])
     #expect(customers.json?["entries"]?.arrayValue?.count == Self.data.customers.count)
@@ -99,11 +101,17 @@ import Testing
   @Test func refundOnAnInvoiceLoadedInAnEarlierRun() async throws {
     let h = try await LoadHarness()
     var first = LoadData.make(customers: 2, invoicesPerCustomer: 1)
-    first.invoices = first.invoices.map { var i = $0; i.transactions = i.transactions.filter { $0.type == .payment }; return i }
+    first.invoices = first.invoices.map {
+      var i = $0
+      i.transactions = i.transactions.filter { $0.type == .payment }
+      return i
+    }
     _ = try await h.load(try h.newRun(first, id: "a"))
     var second = first
     second.invoices[1].transactions.append(
-      TransactionRecord(externalID: "stripe_ch_1_0-refund-700", type: .refund, result: .successful, date: Timestamp.utc(2025, 1, 9)!, amountInCents: 700))
+      TransactionRecord(
+        externalID: "stripe_ch_1_0-refund-700", type: .refund, result: .successful, date: Timestamp.utc(2025, 1, 9)!,
+        amountInCents: 700))
     let run = try h.newRun(second, id: "b")
     let r = try await h.load(run)
     #expect(r.accounting.failed == 0, "\(r.lines)")
@@ -168,12 +176,14 @@ import Testing
     let h = try await LoadHarness()
     let run = try h.newRun(LoadData.make(customers: 1, invoicesPerCustomer: 1), id: "e1")
     let badKey = StageContext(
-      pipeline: h.pipeline, environment: Environment(["CHARTMOGUL_API_KEY": "sk_wrong_key_000"]), area: h.area, run: run,
+      pipeline: h.pipeline, environment: Environment(["CHARTMOGUL_API_KEY": "sk_wrong_key_000"]), area: h.area,
+      run: run,
       logger: Logger(label: "t"))
     let pKey = try PipelineFile.load(path: h.pipelinePath, environment: badKey.environment)
     let e1 = await #expect(throws: LoadConfigurationError.self) {
       try await LoadStage.run(
-        StageContext(pipeline: pKey, environment: badKey.environment, area: h.area, run: run, logger: Logger(label: "t")),
+        StageContext(
+          pipeline: pKey, environment: badKey.environment, area: h.area, run: run, logger: Logger(label: "t")),
         dryRun: false)
     }
     #expect(e1?.description.contains("CHARTMOGUL_API_KEY") == true)
@@ -193,7 +203,8 @@ import Testing
     env.values["CHARTMOGUL_SYNC_ENABLED"] = "false"
     let before = await h.sandbox.requestCount()
     let off = try await LoadStage.run(
-      StageContext(pipeline: h.pipeline, environment: env, area: h.area, run: run, logger: Logger(label: "t")), dryRun: false)
+      StageContext(pipeline: h.pipeline, environment: env, area: h.area, run: run, logger: Logger(label: "t")),
+      dryRun: false)
     #expect(off.details["sync_enabled"]?.boolValue == false)
     #expect(off.lines.first?.contains("disabled") == true)
     #expect(await h.sandbox.requestCount() == before)
@@ -212,12 +223,14 @@ import Testing
     #expect(failed.contains { $0.kind == .invoice && $0.key == "stripe_ch_1_0" && $0.attempts == 1 })
     #expect(failed.allSatisfy { $0.error?.isEmpty == false })
     let retry1 = try await LoadStage.retry(
-      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress())
+      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress()
+    )
     #expect(retry1.accounting.input > 0 && retry1.accounting.failed > 0)
     #expect(try h.ledger(run).first { $0.key == "stripe_ch_1_0" && $0.kind == .invoice }?.attempts == 2)
     let before = await h.sandbox.requestCount()
     let retry2 = try await LoadStage.retry(
-      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress())
+      pipeline: h.pipeline, environment: h.environment, area: h.area, logger: Logger(label: "t"), progress: NoProgress()
+    )
     #expect(retry2.accounting.input == 0)
     #expect((retry2.details["gave_up"]?.int64Value ?? 0) > 0)
     #expect(await h.sandbox.requestCount() == before)

@@ -1,10 +1,11 @@
+import ETLTestSupport
 import Foundation
 import Logging
 import RevenueCore
 import Sandbox
 import Staging
 import Testing
-import ETLTestSupport
+import Transport
 
 @testable import Load
 
@@ -38,21 +39,29 @@ struct LoadData {
         let end = date.adding(months: 1)
         last = end
         let ext = "stripe_ch_\(i)_\(m)"
-        var txs = [TransactionRecord(externalID: "stripe_py_\(i)_\(m)", type: .payment, result: .successful, date: date)]
+        var txs = [
+          TransactionRecord(externalID: "stripe_py_\(i)_\(m)", type: .payment, result: .successful, date: date)
+        ]
         if i % 4 == 0 && m == k - 1 {
-          txs.append(TransactionRecord(externalID: "\(ext)-refund-500", type: .refund, result: .successful, date: date.adding(days: 3), amountInCents: 500))
+          txs.append(
+            TransactionRecord(
+              externalID: "\(ext)-refund-500", type: .refund, result: .successful, date: date.adding(days: 3),
+              amountInCents: 500))
         }
         d.invoices.append(
           InvoiceRecord(
             externalID: ext, customerExternalID: cid, date: date, currency: plan.currency,
             lineItems: [
               LineItemRecord(
-                type: .subscription, externalID: "stripe_li_\(i)_\(m)", amountInCents: 1900 + Int64(i), taxAmountInCents: 100,
-                subscriptionExternalID: sub, planExternalID: plan.externalID, servicePeriodStart: date, servicePeriodEnd: end)
+                type: .subscription, externalID: "stripe_li_\(i)_\(m)", amountInCents: 1900 + Int64(i),
+                taxAmountInCents: 100,
+                subscriptionExternalID: sub, planExternalID: plan.externalID, servicePeriodStart: date,
+                servicePeriodEnd: end)
             ], transactions: txs, gateway: "stripe", appTransactionID: appIDs.popFirst()))
       }
       if i % 3 == 0 {
-        d.cancellations.append(CancellationRecord(customerExternalID: cid, subscriptionExternalID: sub, cancelledAt: last))
+        d.cancellations.append(
+          CancellationRecord(customerExternalID: cid, subscriptionExternalID: sub, cancelledAt: last))
       }
       if i % 2 == 0 {
         d.attributes.append(
@@ -161,7 +170,8 @@ final class LoadHarness: @unchecked Sendable {
   /// ChartMogul's content as seen through the API, without uuids (comparable across sandboxes).
   func chartMogulState() async throws -> ChartMogulView {
     let config = try LoadConfig.parse(pipeline, environment: environment)
-    let client = ChartMogulClient(config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "view"))
+    let client = ChartMogulClient(
+      config: config, transport: URLSessionTransportForTests.make(), logger: Logger(label: "view"))
     var view = ChartMogulView()
     var cursor: String? = nil
     var customerUUIDs: [String: String] = [:]
@@ -193,7 +203,8 @@ final class LoadHarness: @unchecked Sendable {
       cursor = r.json?["has_more"]?.boolValue == true ? r.json?["cursor"]?.stringValue : nil
     } while cursor != nil
     for (ext, uuid) in customerUUIDs {
-      let r = try await client.expectSuccess("GET", "/v1/import/customers/\(uuid)/subscriptions", query: [("per_page", "200")])
+      let r = try await client.expectSuccess(
+        "GET", "/v1/import/customers/\(uuid)/subscriptions", query: [("per_page", "200")])
       for s in r.json?["subscriptions"]?.arrayValue ?? [] {
         let dates = (s["cancellation_dates"]?.arrayValue ?? []).compactMap(\.stringValue).sorted()
         view.subscriptions.append("\(ext)/\(s["external_id"]?.stringValue ?? "?") cancelled=\(dates)")
@@ -221,8 +232,6 @@ struct ChartMogulView: Equatable, CustomStringConvertible {
     "customers \(customers.count), plans \(plans.count), invoices \(invoices.count), subscriptions \(subscriptions.count)"
   }
 }
-
-import Transport
 
 enum URLSessionTransportForTests {
   static func make() -> any HTTPTransport { URLSessionTransport() }

@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Testing
@@ -64,9 +64,13 @@ struct AppQueryTests {
     // Every paid transaction except test users' (transform would drop them, so they would never be
     // confirmed and come back every night).
     let expected = try db.scalar(
-      "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE status IN ('completed','refunded') AND NOT u.is_test")
-    let testRows = Int(try db.scalar(
-      "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE status IN ('completed','refunded') AND u.is_test") ?? "") ?? 0
+      "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE status IN ('completed','refunded') AND NOT u.is_test"
+    )
+    let testRows =
+      Int(
+        try db.scalar(
+          "SELECT count(*) FROM transactions t JOIN users u ON u.id = t.user_id WHERE status IN ('completed','refunded') AND u.is_test"
+        ) ?? "") ?? 0
     #expect(testRows > 0, "the seed has test users' payments")
     #expect(String(all.count) == expected)
     #expect(all.allSatisfy { $0.string("status") == "completed" || $0.string("status") == "refunded" })
@@ -92,7 +96,9 @@ struct AppQueryTests {
     #expect(batch.map { $0.string("id")! } == all.prefix(5).map { $0.string("id")! })
     let wb = try SyncWriteBack(url: db.url)
     try wb.confirmTransactions(
-      batch.map { TransactionConfirmation(appTransactionID: $0.string("id")!, customerUUID: "cus_x", invoiceUUID: nil) },
+      batch.map {
+        TransactionConfirmation(appTransactionID: $0.string("id")!, customerUUID: "cus_x", invoiceUUID: nil)
+      },
       syncedAt: Timestamp.utc(2026, 11, 1)!)
     let next = try records(try extractLines(AppQueries.transactions, sql: sql, parameters: ["5"], url: db.url))
     #expect(next.map { $0.string("id")! } == all.dropFirst(5).prefix(5).map { $0.string("id")! })
@@ -113,7 +119,8 @@ struct AppQueryTests {
     ).map { $0["id"]!! }
     // Confirmed when the refund was already known: nothing to send.
     try wb.confirmTransactions(
-      ids.map { TransactionConfirmation(appTransactionID: $0, customerUUID: nil, invoiceUUID: nil) }, syncedAt: Timestamp.utc(2026, 7, 1)!)
+      ids.map { TransactionConfirmation(appTransactionID: $0, customerUUID: nil, invoiceUUID: nil) },
+      syncedAt: Timestamp.utc(2026, 7, 1)!)
     #expect(try extractLines(AppQueries.refunds, sql: AppQueries.refundsSQL, url: db.url).isEmpty)
     // A refund after the sync: ch_07a_03 grows to a full refund, ch_01a_01 gets its first refund.
     try db.execute(
@@ -126,7 +133,11 @@ struct AppQueryTests {
     #expect(recs[0]["refund_synced_cents"] == .number("2000") && recs[0]["refunded_amount_cents"] == .number("4900"))
     #expect(recs[1]["refund_synced_cents"] == .number("0"))
     #expect(Set(recs[0].keys) == Set(AppQueries.refunds.columns))
-    try wb.confirmRefunds(recs.map { RefundConfirmation(appTransactionID: $0.string("id")!, refundedAmountCents: $0["refunded_amount_cents"]!.int64Value!) })
+    try wb.confirmRefunds(
+      recs.map {
+        RefundConfirmation(
+          appTransactionID: $0.string("id")!, refundedAmountCents: $0["refunded_amount_cents"]!.int64Value!)
+      })
     #expect(try extractLines(AppQueries.refunds, sql: AppQueries.refundsSQL, url: db.url).isEmpty)
     // Confirming an older amount again never moves the mark back.
     try wb.confirmRefunds([RefundConfirmation(appTransactionID: recs[0].string("id")!, refundedAmountCents: 2000)])
@@ -138,7 +149,10 @@ struct AppQueryTests {
     defer { db.drop() }
     let sql = AppQueries.subscriptionsSQL(backfill: false)
     let recs = try records(try extractLines(AppQueries.subscriptions, sql: sql, url: db.url))
-    #expect(recs.map { $0.string("gateway_subscription_id")! } == ["sub_seed08", "sub_seed06", "I-SEED35", "csub_22", "I-SEED28", "sub_seed44"])
+    #expect(
+      recs.map { $0.string("gateway_subscription_id")! } == [
+        "sub_seed08", "sub_seed06", "I-SEED35", "csub_22", "I-SEED28", "sub_seed44",
+      ])
     let u06 = recs[1]
     #expect(u06.string("canceled_at") == "2026-04-20T19:25:00+00:00")
     #expect(u06.string("last_period_end") == "2026-05-05T12:10:00+00:00")
@@ -147,7 +161,8 @@ struct AppQueryTests {
     let wb = try SyncWriteBack(url: db.url)
     try wb.confirmCancellations([
       CancellationConfirmation(
-        appSubscriptionID: u06.string("id")!, subscriptionUUID: "sub_cm_1", planUUID: "pl_cm_1", cancelledAt: Timestamp.utc(2026, 5, 5, 12, 10)!)
+        appSubscriptionID: u06.string("id")!, subscriptionUUID: "sub_cm_1", planUUID: "pl_cm_1",
+        cancelledAt: Timestamp.utc(2026, 5, 5, 12, 10)!)
     ])
     let after = try records(try extractLines(AppQueries.subscriptions, sql: sql, url: db.url))
     #expect(after.count == 5 && !after.contains { $0.string("id") == u06.string("id") })
@@ -175,7 +190,8 @@ struct AppQueryTests {
     // An override with the same columns in another order is fine.
     let reordered = try extractLines(
       AppQueries.users,
-      sql: "SELECT avg_rating, ticket_count, last_event_at, projects_created, ai_generations, is_test, referrer_user_id, acquisition_channel, preferred_gateway, login_count, last_login_at, created_at, country, name, email, id FROM (\(AppQueries.usersSQL)) q",
+      sql:
+        "SELECT avg_rating, ticket_count, last_event_at, projects_created, ai_generations, is_test, referrer_user_id, acquisition_channel, preferred_gateway, login_count, last_login_at, created_at, country, name, email, id FROM (\(AppQueries.usersSQL)) q",
       url: db.url)
     #expect(reordered == (try extractLines(AppQueries.users, sql: AppQueries.usersSQL, url: db.url)))
   }

@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Testing
@@ -12,7 +12,9 @@ struct ConnectionTests {
     #expect(ConnectionURL.display(url) == "postgresql://etl@db.internal:5432/app?sslmode=verify-full")
     #expect(ConnectionURL.passwords(in: url).contains("s3cr/t"))
     #expect(ConnectionURL.passwords(in: url).contains("other1"))
-    #expect(ConnectionURL.withDatabase("postgres://u@h:1/postgres?host=/tmp/x", "etl_1") == "postgres://u@h:1/etl_1?host=/tmp/x")
+    #expect(
+      ConnectionURL.withDatabase("postgres://u@h:1/postgres?host=/tmp/x", "etl_1")
+        == "postgres://u@h:1/etl_1?host=/tmp/x")
     #expect(ConnectionURL.withDatabase("postgresql://u@/postgres?host=/tmp/x", "d") == "postgresql://u@/d?host=/tmp/x")
     #expect(!ConnectionURL.hasValidScheme("host=db user=etl password=x"))
   }
@@ -66,7 +68,8 @@ struct ConnectionTests {
     defer { try? admin.execute("DROP ROLE IF EXISTS \(role)", name: "cleanup") }
     let hba = data + "/pg_hba.conf"
     let original = try String(contentsOfFile: hba, encoding: .utf8)
-    try ("host all \(role) 127.0.0.1/32 scram-sha-256\n" + original).write(toFile: hba, atomically: false, encoding: .utf8)
+    try ("host all \(role) 127.0.0.1/32 scram-sha-256\n" + original).write(
+      toFile: hba, atomically: false, encoding: .utf8)
     defer {
       try? original.write(toFile: hba, atomically: false, encoding: .utf8)
       _ = try? admin.query("SELECT pg_reload_conf()", name: "cleanup")
@@ -146,7 +149,8 @@ struct ConnectionTests {
     #expect(r.rows.map { $0[0] } == [evil, nil])
     #expect(PostgresArray.literal(["a\"b", "c\\d", nil, "{x,y}"]) == #"{"a\"b","c\\d",NULL,"{x,y}"}"#)
     let arr = try conn.query(
-      "SELECT x FROM unnest($1::text[]) x", name: "array", parameters: [PostgresArray.literal(["a\"b", "c\\d", nil, "{x,y}", "é ✓"])])
+      "SELECT x FROM unnest($1::text[]) x", name: "array",
+      parameters: [PostgresArray.literal(["a\"b", "c\\d", nil, "{x,y}", "é ✓"])])
     #expect(arr.rows.map { $0[0] } == ["a\"b", "c\\d", nil, "{x,y}", "é ✓"])
   }
 }

@@ -1,10 +1,10 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
 import RevenueCore
 import Testing
 
 @testable import PostgresClient
-import AppDatabase
 
 /// Binary-capable queries stream as `COPY (…) TO STDOUT (FORMAT binary)`: the statement rewriting
 /// must touch only real parameter references, and the rows, errors and cancellation must be exactly
@@ -17,9 +17,13 @@ import AppDatabase
       PostgresCopy.statement("SELECT * FROM t LIMIT $1::bigint", parameters: [nil], parameterTypes: [Self.int8])
         == "COPY (\nSELECT * FROM t LIMIT (NULL::pg_catalog.int8)::bigint\n) TO STDOUT (FORMAT binary)")
     #expect(
-      PostgresCopy.statement("SELECT $2, $1 WHERE x>$1", parameters: ["-5", "12"], parameterTypes: [PostgresType.int4, Self.int8])
-        == "COPY (\nSELECT ('12'::pg_catalog.int8), ('-5'::pg_catalog.int4) WHERE x>('-5'::pg_catalog.int4)\n) TO STDOUT (FORMAT binary)")
-    #expect(PostgresCopy.statement("SELECT 1", parameters: [], parameterTypes: []) == "COPY (\nSELECT 1\n) TO STDOUT (FORMAT binary)")
+      PostgresCopy.statement(
+        "SELECT $2, $1 WHERE x>$1", parameters: ["-5", "12"], parameterTypes: [PostgresType.int4, Self.int8])
+        == "COPY (\nSELECT ('12'::pg_catalog.int8), ('-5'::pg_catalog.int4) WHERE x>('-5'::pg_catalog.int4)\n) TO STDOUT (FORMAT binary)"
+    )
+    #expect(
+      PostgresCopy.statement("SELECT 1", parameters: [], parameterTypes: [])
+        == "COPY (\nSELECT 1\n) TO STDOUT (FORMAT binary)")
   }
 
   /// `$1` inside strings, quoted identifiers, dollar-quoted bodies, comments or identifiers is text.
@@ -66,7 +70,8 @@ import AppDatabase
     var encoder: RowJSONEncoder? = nil
     var viaCopy = false
     try conn.stream(
-      sql, name: "q", parameters: parameters, binary: true, copy: copy, columns: { encoder = RowJSONEncoder(columns: $0) },
+      sql, name: "q", parameters: parameters, binary: true, copy: copy,
+      columns: { encoder = RowJSONEncoder(columns: $0) },
       row: { row in
         viaCopy = row.result == nil
         var bytes: [UInt8] = []
@@ -86,7 +91,8 @@ import AppDatabase
     // The users query has a numeric column (support_stats.avg_rating): text rows, never COPY.
     let queries: [(String, [String?], copies: Bool)] = [
       (AppQueries.usersSQL, [], false), (AppQueries.transactionsSQL(backfill: false), [nil], true),
-      (AppQueries.transactionsSQL(backfill: true), ["3"], true), (AppQueries.subscriptionsSQL(backfill: true), [], true),
+      (AppQueries.transactionsSQL(backfill: true), ["3"], true),
+      (AppQueries.subscriptionsSQL(backfill: true), [], true),
     ]
     for (sql, parameters, copies) in queries {
       let copied = try Self.lines(conn, sql, parameters: parameters)
@@ -164,7 +170,8 @@ import AppDatabase
     #expect(!r.viaCopy && r.lines == [#"{"s":"x'); DROP TABLE t; --"}"#])
     let semi = try Self.lines(conn, "SELECT 7::int AS n;")
     #expect(!semi.viaCopy && semi.lines == [#"{"n":7}"#])
-    let limited = try Self.lines(conn, "SELECT g AS n FROM generate_series(1, 100) g WHERE g > $1 LIMIT $2::bigint", parameters: ["90", nil])
+    let limited = try Self.lines(
+      conn, "SELECT g AS n FROM generate_series(1, 100) g WHERE g > $1 LIMIT $2::bigint", parameters: ["90", nil])
     #expect(limited.viaCopy && limited.lines.count == 10)
   }
 }

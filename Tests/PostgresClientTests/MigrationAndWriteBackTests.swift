@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Testing
@@ -20,7 +20,8 @@ struct MigrationAndWriteBackTests {
     #expect(first.applied.contains("created index idx_transactions_chartmogul_subscription"))
     // The new columns have planner statistics at once (migrate analyzes the tables it altered).
     #expect(
-      try db.scalar("SELECT count(*) FROM pg_stats WHERE tablename = 'transactions' AND attname = 'chartmogul_synced_at'")
+      try db.scalar(
+        "SELECT count(*) FROM pg_stats WHERE tablename = 'transactions' AND attname = 'chartmogul_synced_at'")
         == "1")
     let second = try Migrations.migrate(url: db.url)
     #expect(!second.changed)
@@ -32,8 +33,10 @@ struct MigrationAndWriteBackTests {
     // The partial index exists as designed; existing rows got the defaults.
     let idx = try db.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_transactions_chartmogul_sync'")
     #expect(idx?.contains("WHERE (chartmogul_synced_at IS NULL)") == true)
-    #expect(try db.scalar("SELECT count(*) FROM transactions WHERE chartmogul_sync_attempts = 0 AND chartmogul_refund_synced_cents = 0")
-      == (try db.scalar("SELECT count(*) FROM transactions")))
+    #expect(
+      try db.scalar(
+        "SELECT count(*) FROM transactions WHERE chartmogul_sync_attempts = 0 AND chartmogul_refund_synced_cents = 0")
+        == (try db.scalar("SELECT count(*) FROM transactions")))
   }
 
   /// The incremental transactions query's index: its columns and filter match the query's ORDER BY
@@ -113,14 +116,19 @@ struct MigrationAndWriteBackTests {
     let db = try migratedSeed()
     defer { db.drop() }
     let wb = try SyncWriteBack(url: db.url)
-    let a = try id(db, "ch_01a_01"), b = try id(db, "ch_02a_01"), c = try id(db, "CSH-19a-01")
+    let a = try id(db, "ch_01a_01")
+    let b = try id(db, "ch_02a_01")
+    let c = try id(db, "CSH-19a-01")
     let error = #"ChartMogul 422: {"errors":{"external_id":"The external ID for this invoice already exists"}} \ 'x'"#
-    try wb.failTransactions([TransactionFailure(appTransactionID: a, error: error), TransactionFailure(appTransactionID: b, error: "boom")])
+    try wb.failTransactions([
+      TransactionFailure(appTransactionID: a, error: error), TransactionFailure(appTransactionID: b, error: "boom"),
+    ])
     try wb.failTransactions([TransactionFailure(appTransactionID: a, error: "second try failed")])
     var rows = try db.query(
       "SELECT id::text AS id, chartmogul_sync_error AS e, chartmogul_sync_attempts::text AS n, chartmogul_synced_at AS s FROM transactions WHERE id IN ($1, $2) ORDER BY id",
       [a, b])
-    let ra = try #require(rows.first { $0["id"] == a }), rb = try #require(rows.first { $0["id"] == b })
+    let ra = try #require(rows.first { $0["id"] == a })
+    let rb = try #require(rows.first { $0["id"] == b })
     #expect(ra["e"] == "second try failed" && ra["n"] == "2" && ra["s"] == .some(nil))
     #expect(rb["e"] == "boom" && rb["n"] == "1")
     #expect(try wb.failedBacklog() == 2)
@@ -133,13 +141,17 @@ struct MigrationAndWriteBackTests {
 
     // Confirming clears the error; confirming again keeps the first timestamp.
     try wb.confirmTransactions(
-      [TransactionConfirmation(appTransactionID: a, customerUUID: "cus_1", invoiceUUID: "inv_1")], syncedAt: Timestamp.utc(2026, 11, 1, 2, 3, 4)!)
+      [TransactionConfirmation(appTransactionID: a, customerUUID: "cus_1", invoiceUUID: "inv_1")],
+      syncedAt: Timestamp.utc(2026, 11, 1, 2, 3, 4)!)
     try wb.confirmTransactions(
-      [TransactionConfirmation(appTransactionID: a, customerUUID: nil, invoiceUUID: nil)], syncedAt: Timestamp.utc(2026, 12, 1)!)
+      [TransactionConfirmation(appTransactionID: a, customerUUID: nil, invoiceUUID: nil)],
+      syncedAt: Timestamp.utc(2026, 12, 1)!)
     rows = try db.query(
       "SELECT chartmogul_synced_at::text AS s, chartmogul_customer_uuid AS cu, chartmogul_invoice_uuid AS inv, chartmogul_sync_error AS e FROM transactions WHERE id = $1",
       [a])
-    #expect(rows[0]["s"] == "2026-11-01 02:03:04" && rows[0]["cu"] == "cus_1" && rows[0]["inv"] == "inv_1" && rows[0]["e"] == .some(nil))
+    #expect(
+      rows[0]["s"] == "2026-11-01 02:03:04" && rows[0]["cu"] == "cus_1" && rows[0]["inv"] == "inv_1"
+        && rows[0]["e"] == .some(nil))
     // A late failure report cannot un-sync a confirmed transaction.
     try wb.failTransactions([TransactionFailure(appTransactionID: a, error: "late")])
     #expect(try db.scalar("SELECT chartmogul_sync_error FROM transactions WHERE id = $1", [a]) == nil)
@@ -151,11 +163,13 @@ struct MigrationAndWriteBackTests {
     let db = try migratedSeed()
     defer { db.drop() }
     let wb = try SyncWriteBack(url: db.url)
-    let full = try id(db, "ch_08a_02"), partial = try id(db, "ch_07a_03")
+    let full = try id(db, "ch_08a_02")
+    let partial = try id(db, "ch_07a_03")
     try wb.confirmTransactions(
       [
         TransactionConfirmation(appTransactionID: full, customerUUID: nil, invoiceUUID: nil),
-        TransactionConfirmation(appTransactionID: partial, customerUUID: nil, invoiceUUID: nil, refundedAmountCents: 1000),
+        TransactionConfirmation(
+          appTransactionID: partial, customerUUID: nil, invoiceUUID: nil, refundedAmountCents: 1000),
       ], syncedAt: Timestamp.utc(2026, 11, 1)!)
     #expect(try db.scalar("SELECT chartmogul_refund_synced_cents FROM transactions WHERE id = $1", [full]) == "1900")
     // Only 1000 of the 2000 refunded was sent with the invoice: the rest is a refund still to send.
@@ -167,17 +181,20 @@ struct MigrationAndWriteBackTests {
     let db = try migratedSeed()
     defer { db.drop() }
     let wb = try SyncWriteBack(url: db.url)
-    try wb.recordSyncStatus(runID: "20261101T020000Z", syncType: "invoices", synced: 10, failed: 2, errorDetails: ["failed": ["a", "b"]])
+    try wb.recordSyncStatus(
+      runID: "20261101T020000Z", syncType: "invoices", synced: 10, failed: 2, errorDetails: ["failed": ["a", "b"]])
     try wb.recordSyncStatus(runID: "20261101T020000Z", syncType: "customers", synced: 5, failed: 0, errorDetails: nil)
     // Rerun of the same run's load: updated, not duplicated.
     try wb.recordSyncStatus(runID: "20261101T020000Z", syncType: "invoices", synced: 12, failed: 0, errorDetails: nil)
-    try wb.recordSyncStatus(runID: "20261102T020000Z", syncType: "invoices", synced: 3, failed: 1, errorDetails: ["note": "x\\y \"z\""])
+    try wb.recordSyncStatus(
+      runID: "20261102T020000Z", syncType: "invoices", synced: 3, failed: 1, errorDetails: ["note": "x\\y \"z\""])
     let rows = try db.query(
       "SELECT run_id, sync_type, records_synced::text AS s, records_failed::text AS f, error_details::text AS d, last_sync_at IS NOT NULL AS t FROM chartmogul_sync_status ORDER BY run_id, sync_type"
     )
     #expect(rows.count == 3)
     #expect(rows[0]["sync_type"] == "customers" && rows[0]["s"] == "5" && rows[0]["d"] == .some(nil))
-    #expect(rows[1]["sync_type"] == "invoices" && rows[1]["s"] == "12" && rows[1]["f"] == "0" && rows[1]["d"] == .some(nil))
+    #expect(
+      rows[1]["sync_type"] == "invoices" && rows[1]["s"] == "12" && rows[1]["f"] == "0" && rows[1]["d"] == .some(nil))
     #expect(rows[2]["d"] == #"{"note": "x\\y \"z\""}"# && rows[2]["t"] == "t")
   }
 
@@ -188,6 +205,7 @@ struct MigrationAndWriteBackTests {
     let wb = try SyncWriteBack(url: db.url)
     let a = try id(db, "ch_02a_02")
     try wb.failTransactions([TransactionFailure(appTransactionID: a, error: "401 for key \(key.value)")])
-    #expect(try db.scalar("SELECT chartmogul_sync_error FROM transactions WHERE id = $1", [a]) == "401 for key [redacted]")
+    #expect(
+      try db.scalar("SELECT chartmogul_sync_error FROM transactions WHERE id = $1", [a]) == "401 for key [redacted]")
   }
 }

@@ -62,7 +62,8 @@ struct RowJSONTests {
     var out: [UInt8] = []
     var encoder: RowJSONEncoder? = nil
     try conn.stream(
-      "SELECT '2026-07-01 12:00:00+03'::timestamptz AS t", name: "tz", columns: { encoder = RowJSONEncoder(columns: $0) },
+      "SELECT '2026-07-01 12:00:00+03'::timestamptz AS t", name: "tz",
+      columns: { encoder = RowJSONEncoder(columns: $0) },
       row: { row in try encoder!.write(row, into: &out) })
     #expect(String(decoding: out, as: UTF8.self) == #"{"t":"2026-07-01T09:00:00+00:00"}"#)
   }

@@ -1,5 +1,5 @@
-import Foundation
 import AppDatabase
+import Foundation
 import PostgresClient
 import RevenueCore
 import Testing
@@ -49,14 +49,16 @@ struct SettingsTests {
     #expect(bad?.description.contains("CHARTMOGUL_SYNC_BATCH_SIZE='lots'") == true)
     #expect(throws: ConfigError.self) {
       try PostgresSourceSettings(
-        config: try postgresConfig("sources:\n  postgres: { url: 'postgresql://h/db', batch_size: 0 }"), environment: Environment([:]))
+        config: try postgresConfig("sources:\n  postgres: { url: 'postgresql://h/db', batch_size: 0 }"),
+        environment: Environment([:]))
     }
   }
 
   @Test func workMemDefaultsOverridesAndChecks() throws {
     func settings(_ extra: String) throws -> PostgresSourceSettings {
       try PostgresSourceSettings(
-        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n\(extra)"), environment: Environment([:]))
+        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n\(extra)"),
+        environment: Environment([:]))
     }
     #expect(try settings("").workMem == PostgresSourceSettings.defaultWorkMem)
     #expect(try settings("    work_mem: 64MB\n").workMem == "64MB")
@@ -69,7 +71,8 @@ struct SettingsTests {
 
   /// The session setting reaches the server on the extract connection (and `default` leaves it alone).
   @Test func workMemIsSetOnTheSession() throws {
-    let url = try #require(ProcessInfo.processInfo.environment["ETL_TEST_DATABASE_URL"], "run under scripts/with-postgres")
+    let url = try #require(
+      ProcessInfo.processInfo.environment["ETL_TEST_DATABASE_URL"], "run under scripts/with-postgres")
     let db = try PostgresConnection(url: url)
     let before = try db.query("SHOW work_mem", name: "show").rows.first?.first ?? nil
     try PostgresSourceSettings(url: Secret(url), workMem: nil).configureSession(db)
@@ -81,24 +84,28 @@ struct SettingsTests {
   @Test func unknownKeysAndQueryNamesAreErrors() throws {
     let e1 = #expect(throws: ConfigError.self) {
       try PostgresSourceSettings(
-        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n    batchsize: 5\n"), environment: Environment([:]))
+        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n    batchsize: 5\n"),
+        environment: Environment([:]))
     }
     #expect(e1?.description.contains("pipeline.yaml:4") == true)
     #expect(e1?.description.contains("sources.postgres.batchsize") == true)
     #expect(e1?.description.contains("did you mean 'batch_size'") == true)
     let e2 = #expect(throws: ConfigError.self) {
       try PostgresSourceSettings(
-        config: try postgresConfig("sources:\n  postgres:\n    url: postgresql://h/db\n    queries:\n      invoices: SELECT 1\n"),
+        config: try postgresConfig(
+          "sources:\n  postgres:\n    url: postgresql://h/db\n    queries:\n      invoices: SELECT 1\n"),
         environment: Environment([:]))
     }
     #expect(e2?.description.contains("sources.postgres.queries.invoices") == true)
     let e3 = #expect(throws: ConfigError.self) {
-      try PostgresSourceSettings(config: try postgresConfig("sources:\n  postgres: { backfill: true }"), environment: Environment([:]))
+      try PostgresSourceSettings(
+        config: try postgresConfig("sources:\n  postgres: { backfill: true }"), environment: Environment([:]))
     }
     #expect(e3?.description.contains("sources.postgres.url") == true)
     let e4 = #expect(throws: ConfigError.self) {
       try PostgresSourceSettings(
-        config: try postgresConfig("sources:\n  postgres: { url: 'mysql://u:topsecretpw@h/db' }"), environment: Environment([:]))
+        config: try postgresConfig("sources:\n  postgres: { url: 'mysql://u:topsecretpw@h/db' }"),
+        environment: Environment([:]))
     }
     #expect(e4?.description.contains("must be a postgresql:// or postgres:// URL") == true)
     #expect(e4?.description.contains("topsecretpw") == false)

@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 

@@ -7,18 +7,23 @@ import Testing
 /// for `localhost` signed by a CA made for the test.
 @Suite("libpq connection over TLS", .serialized)
 struct TLSTests {
-  @Test("sslmode=verify-full with the right CA connects encrypted; a wrong CA, a wrong host name and sslmode=require against a plain server are clear errors")
+  @Test(
+    "sslmode=verify-full with the right CA connects encrypted; a wrong CA, a wrong host name and sslmode=require against a plain server are clear errors"
+  )
   func tlsParametersArePassedThrough() throws {
     let pg = try PrivatePostgres.start(tls: true)
     defer { pg.stop() }
     let base = "postgresql://postgres:pw-not-needed-9@localhost:\(pg.port)/postgres"
 
     let verified = try PostgresConnection(url: base + "?sslmode=verify-full&sslrootcert=\(pg.caCertificate)")
-    let ssl = try verified.query("SELECT ssl::text, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", name: "ssl state")
+    let ssl = try verified.query(
+      "SELECT ssl::text, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", name: "ssl state")
     #expect(ssl.rows.first?.first == "true", "the session is encrypted")
     #expect(ssl.rows.first?.last??.hasPrefix("TLS") == true)
     let plain = try PostgresConnection(url: base + "?sslmode=disable")
-    #expect(try plain.query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()", name: "ssl state").rows.first?.first == "false")
+    #expect(
+      try plain.query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()", name: "ssl state").rows.first?
+        .first == "false")
 
     // A CA that did not sign the server's certificate.
     let other = try TempDirectory(prefix: "tls")

@@ -73,7 +73,11 @@ enum APICorpus {
     guard let k = path.first else { return value ?? .null }
     switch v {
     case .object(var o):
-      if path.count == 1 { o[k] = value } else { o[k] = set(o[k] ?? .object(JSONObject()), Array(path.dropFirst()), value) }
+      if path.count == 1 {
+        o[k] = value
+      } else {
+        o[k] = set(o[k] ?? .object(JSONObject()), Array(path.dropFirst()), value)
+      }
       return .object(o)
     case .array(var a):
       guard let i = Int(k), a.indices.contains(i) else { return v }
@@ -112,7 +116,10 @@ enum APICorpus {
 
   /// Mutations every page type gets: id removed, a huge text field, an unexpected extra field.
   static func common(id: String, text: String) -> [APISpec] {
-    [spec("NOID", true, [(id, nil)]), spec("LONGTEXT", false, [(text, longText)]), spec("EXTRA", false, [("x_unexpected", extra)])]
+    [
+      spec("NOID", true, [(id, nil)]), spec("LONGTEXT", false, [(text, longText)]),
+      spec("EXTRA", false, [("x_unexpected", extra)]),
+    ]
   }
 
   // MARK: - Stripe
@@ -212,7 +219,10 @@ enum APICorpus {
     subs += transactions.map { rename(activeSub, $0.marker) }
     let subscriptions = mutants(
       kind: "paypal.subscription", tag: "PPS", template: cancelledSub, idPath: "id",
-      [spec("LONGTEXT", false, [("subscriber.name.given_name", longText)]), spec("EXTRA", false, [("x_unexpected", extra)])] + [
+      [
+        spec("LONGTEXT", false, [("subscriber.name.given_name", longText)]),
+        spec("EXTRA", false, [("x_unexpected", extra)]),
+      ] + [
         spec("BADDATE", true, [("status_update_time", "yesterday")]),
         spec("BADPAYDATE", true, [("billing_info.last_payment.time", "2026-02-30T99:00:00Z")]),
         spec("FUTURE", false, [("status_update_time", "2100-01-01T00:00:00Z")]),
@@ -248,9 +258,11 @@ enum APICorpus {
 
   static func cashier() throws -> (rows: [JSONValue], mutants: [APIMutant]) {
     let rows = try FixtureData.list("gateways/cashier/transactions.json")
-    let template = try #require(rows.first {
-      $0["type"]?.stringValue == "payment" && $0["status"]?.stringValue == "SUCCESS" && $0["mode"]?.stringValue == "live"
-    })
+    let template = try #require(
+      rows.first {
+        $0["type"]?.stringValue == "payment" && $0["status"]?.stringValue == "SUCCESS"
+          && $0["mode"]?.stringValue == "live"
+      })
     let m = mutants(
       kind: "cashier.transaction", tag: "CSH", template: template, idPath: "transaction_id",
       common(id: "transaction_id", text: "description") + [

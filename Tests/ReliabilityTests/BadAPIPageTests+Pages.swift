@@ -22,12 +22,20 @@ extension BadAPIPageTests {
   static func target(_ gateway: String) -> (path: String, query: [String: String], after: Int, page: String) {
     switch gateway {
     case "stripe":
-      return ("/v1/invoices", [:], 1, #"{"object":"list","url":"/v1/invoices","has_more":false,"data":[{"id":"in_PAGEBAD","object":"invoice"}]}"#)
+      return (
+        "/v1/invoices", [:], 1,
+        #"{"object":"list","url":"/v1/invoices","has_more":false,"data":[{"id":"in_PAGEBAD","object":"invoice"}]}"#
+      )
     case "paypal":
-      return ("/v1/reporting/transactions", ["page": "2"], 0,
-        #"{"transaction_details":[{"transaction_info":{"transaction_id":"PAGEBAD"}}],"page":2,"total_items":3,"total_pages":2}"#)
+      return (
+        "/v1/reporting/transactions", ["page": "2"], 0,
+        #"{"transaction_details":[{"transaction_info":{"transaction_id":"PAGEBAD"}}],"page":2,"total_items":3,"total_pages":2}"#
+      )
     default:
-      return ("/v1/transactions", ["page": "2"], 0, #"{"data":[{"transaction_id":"TX-PAGEBAD"}],"page":2,"per_page":5,"next":null}"#)
+      return (
+        "/v1/transactions", ["page": "2"], 0,
+        #"{"data":[{"transaction_id":"TX-PAGEBAD"}],"page":2,"per_page":5,"next":null}"#
+      )
     }
   }
 
@@ -51,7 +59,8 @@ extension BadAPIPageTests {
     return InjectedFault(path: t.path, query: t.query, headers: headers, rawBody: body, times: 1, after: t.after)
   }
 
-  @Test("a malformed page stops the source with an error naming gateway, endpoint and page; nothing is published; a rerun succeeds",
+  @Test(
+    "a malformed page stops the source with an error naming gateway, endpoint and page; nothing is published; a rerun succeeds",
     arguments: pageCases)
   func malformedPage(_ c: PageCase) async throws {
     let dir = try TempDirectory(prefix: "rel-badpage")
@@ -65,10 +74,12 @@ extension BadAPIPageTests {
     #expect(failed.status == 1, "\(c): \(failed.transcript)")
     let message = failed.stderr.lowercased()
     let t = Self.target(c.gateway)
-    #expect(message.contains(c.gateway) && message.contains(t.path) && message.contains("page 2"),
+    #expect(
+      message.contains(c.gateway) && message.contains(t.path) && message.contains("page 2"),
       "\(c): the error names gateway, endpoint and page: \(failed.stderr)")
     #expect(!failed.stderr.contains("Fatal error") && !failed.stderr.contains("Stack dump"), "\(failed.stderr)")
-    #expect(await server.requests().contains { r in r.path == t.path && (t.query.isEmpty || r.value("page") == "2") },
+    #expect(
+      await server.requests().contains { r in r.path == t.path && (t.query.isEmpty || r.value("page") == "2") },
       "the broken page was asked for")
     let run = try RunFolder(area: try StagingArea(stagingRoot: dir.file("staging"), pipeline: "page"), id: "p")
     #expect(try run.manifest("extract") == nil, "\(c): a failed extract publishes nothing")

@@ -18,12 +18,15 @@ struct BadAPIPageTests {
     switch gateway {
     case "stripe":
       let key = StripeFixtureServer.Options().apiKey
-      return "stripe: { api_key: \(key), api_url: \"\(url)\", since: 2025-01-01, page_size: \(pageSize), requests_per_second: 80 }"
+      return
+        "stripe: { api_key: \(key), api_url: \"\(url)\", since: 2025-01-01, page_size: \(pageSize), requests_per_second: 80 }"
     case "paypal":
       let o = PayPalFixtureServer.Options()
-      return "paypal: { client_id: \(o.clientID), client_secret: \(o.clientSecret), api_url: \"\(url)\", since: 2025-09-01, page_size: \(pageSize), requests_per_second: 50 }"
+      return
+        "paypal: { client_id: \(o.clientID), client_secret: \(o.clientSecret), api_url: \"\(url)\", since: 2025-09-01, page_size: \(pageSize), requests_per_second: 50 }"
     default:
-      return "cashier: { api_key: \(CashierFixtureServer.apiKey), api_url: \"\(url)\", since: 2025-01-01, per_page: \(pageSize), requests_per_second: 50 }"
+      return
+        "cashier: { api_key: \(CashierFixtureServer.apiKey), api_url: \"\(url)\", since: 2025-01-01, per_page: \(pageSize), requests_per_second: 50 }"
     }
   }
 
@@ -46,11 +49,14 @@ struct BadAPIPageTests {
       return (try await StripeFixtureServer.start(objects: corpus ? c.objects : nil), corpus ? c.mutants : [])
     case "paypal":
       let c = try APICorpus.paypal()
-      return (try await PayPalFixtureServer.start(corpus ? c.options : PayPalFixtureServer.Options()), corpus ? c.mutants : [])
+      return (
+        try await PayPalFixtureServer.start(corpus ? c.options : PayPalFixtureServer.Options()), corpus ? c.mutants : []
+      )
     default:
       let c = try APICorpus.cashier()
       return (
-        try await CashierFixtureServer.start(rows: corpus ? c.rows : nil, undatedAt: Timestamp.parse("2025-10-15T00:00:00Z")),
+        try await CashierFixtureServer.start(
+          rows: corpus ? c.rows : nil, undatedAt: Timestamp.parse("2025-10-15T00:00:00Z")),
         corpus ? c.mutants : []
       )
     }
@@ -71,7 +77,8 @@ struct BadAPIPageTests {
   static func run(_ dir: TempDirectory, _ name: String) async throws -> Outcome {
     var transcript = ""
     for stage in ["extract", "transform"] {
-      let r = try await RelCLI.run([stage, "--pipeline", "\(name).yaml", "--run-id", "r"], environment: [:], directory: dir.path)
+      let r = try await RelCLI.run(
+        [stage, "--pipeline", "\(name).yaml", "--run-id", "r"], environment: [:], directory: dir.path)
       #expect(r.status == 0 || r.status == 1, "\(name) \(stage) must not crash: \(r.transcript)")
       transcript += "\(stage): \(r.transcript)\n"
     }
@@ -79,7 +86,8 @@ struct BadAPIPageTests {
     let extract = try #require(try run.manifest("extract"), "\(transcript)")
     let transform = try #require(try run.manifest("transform"), "\(transcript)")
     func lines(_ path: String) -> [String] {
-      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self).split(separator: "\n").map(String.init)
+      String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self).split(separator: "\n").map(
+        String.init)
     }
     var diagnostics: [(String, JSONValue)] = []
     var outputs: [String: [String]] = [:]
@@ -101,19 +109,28 @@ struct BadAPIPageTests {
       transcript: transcript)
   }
 
-  @Test("a corpus of malformed records in every API page type: refused ones named in the rejects, the rest processed", arguments: gateways)
+  @Test(
+    "a corpus of malformed records in every API page type: refused ones named in the rejects, the rest processed",
+    arguments: gateways)
   func records(_ gateway: String) async throws {
     let dir = try TempDirectory(prefix: "rel-badapi")
     let (good, _) = try await Self.server(gateway, corpus: false)
     let (bad, mutants) = try await Self.server(gateway, corpus: true)
-    defer { Task { await good.stop(); await bad.stop() } }
+    defer {
+      Task {
+        await good.stop()
+        await bad.stop()
+      }
+    }
     try dir.write("good.yaml", Self.pipeline("good", gateway, url: good.baseURL, pageSize: 100))
     try dir.write("bad.yaml", Self.pipeline("bad", gateway, url: bad.baseURL, pageSize: 100))
     let base = try await Self.run(dir, "good")
     let out = try await Self.run(dir, "bad")
     #expect(base.extract.accounting.rejected == 0, "the healthy fixtures extract cleanly: \(base.transcript)")
     for o in [base, out] {
-      #expect(o.extract.accounting.isBalanced && o.transform.accounting.isBalanced, "\(o.extract.accounting) \(o.transform.accounting)")
+      #expect(
+        o.extract.accounting.isBalanced && o.transform.accounting.isBalanced,
+        "\(o.extract.accounting) \(o.transform.accounting)")
     }
     #expect(out.extract.accounting.input >= base.extract.accounting.input + mutants.count, "every mutant was read")
     #expect(out.transform.accounting.input == out.extract.accounting.output, "transform reads every staged record")
@@ -122,17 +139,24 @@ struct BadAPIPageTests {
       let what = "\(m.kind) \(m.name) (\(m.probe ?? m.marker))"
       let named = out.diagnostics.filter { (d: (line: String, value: JSONValue)) -> Bool in
         guard let probe = m.probe else { return d.line.contains(m.marker) }
-        return (d.value["external_id"]?.stringValue ?? "").contains(probe) || (d.value["reason"]?.stringValue ?? "").contains(probe)
+        return (d.value["external_id"]?.stringValue ?? "").contains(probe)
+          || (d.value["reason"]?.stringValue ?? "").contains(probe)
       }
       for d in named {
-        #expect((d.value["reason"]?.stringValue ?? "").isEmpty == false, "\(what): a diagnostic without a reason: \(d.line.prefix(300))")
+        #expect(
+          (d.value["reason"]?.stringValue ?? "").isEmpty == false,
+          "\(what): a diagnostic without a reason: \(d.line.prefix(300))")
       }
       if m.refused {
-        #expect(!named.isEmpty, "\(what) must be refused with a reason naming it; processed: \(m.probe.map(processed.contains) ?? false)")
+        #expect(
+          !named.isEmpty,
+          "\(what) must be refused with a reason naming it; processed: \(m.probe.map(processed.contains) ?? false)")
         // Payments must not be invoiced; a refused subscription or plan may still be named by a
         // good payment that references it.
         if let probe = m.probe, !m.indexOnly, !m.kind.hasSuffix("subscription") {
-          #expect(!(out.outputs["invoices.ndjson"] ?? []).contains { $0.contains(probe) }, "\(what) was refused but still invoiced")
+          #expect(
+            !(out.outputs["invoices.ndjson"] ?? []).contains { $0.contains(probe) },
+            "\(what) was refused but still invoiced")
         }
       } else {
         let probe = m.probe ?? m.marker
@@ -144,10 +168,14 @@ struct BadAPIPageTests {
     for (file, lines) in base.outputs.sorted(by: { $0.key < $1.key }) where file != "customer-index.ndjson" {
       let have = Set(out.outputs[file] ?? [])
       let missing = lines.filter { !have.contains($0) }
-      #expect(missing.isEmpty, "\(gateway) \(file): \(missing.count) good records changed or lost, e.g. \(missing.first?.prefix(400) ?? "")")
+      #expect(
+        missing.isEmpty,
+        "\(gateway) \(file): \(missing.count) good records changed or lost, e.g. \(missing.first?.prefix(400) ?? "")")
       let baseSet = Set(lines)
       let foreign = (out.outputs[file] ?? []).filter { !baseSet.contains($0) && !$0.lowercased().contains("bad") }
-      #expect(foreign.isEmpty, "\(gateway) \(file): records not from a mutant appeared, e.g. \(foreign.first?.prefix(400) ?? "")")
+      #expect(
+        foreign.isEmpty,
+        "\(gateway) \(file): records not from a mutant appeared, e.g. \(foreign.first?.prefix(400) ?? "")")
     }
     ReliabilityFigures.add("bad-api-\(gateway)", ["bad_records": mutants.count])
   }

@@ -21,8 +21,11 @@ struct BadInputTests {
     Format(format: "stripe-customers-csv", fixture: "exports/stripe/customers.csv"),
     Format(format: "stripe-subscriptions-csv", fixture: "exports/stripe/subscriptions.csv"),
     Format(format: "stripe-refunds-csv", fixture: "exports/stripe/refunds.csv"),
-    Format(format: "paypal-activity-csv", fixture: "exports/paypal/activity-usd.csv", options: ", date_format: MM/DD/YYYY"),
-    Format(format: "paypal-activity-csv", fixture: "exports/paypal/activity-eur.csv", options: ", date_format: DD.MM.YYYY, decimal: comma"),
+    Format(
+      format: "paypal-activity-csv", fixture: "exports/paypal/activity-usd.csv", options: ", date_format: MM/DD/YYYY"),
+    Format(
+      format: "paypal-activity-csv", fixture: "exports/paypal/activity-eur.csv",
+      options: ", date_format: DD.MM.YYYY, decimal: comma"),
     Format(format: "cashier-csv", fixture: "exports/cashier/transactions.csv"),
   ]
 
@@ -58,12 +61,22 @@ struct BadInputTests {
     while i < it.count {
       let c = it[i]
       if quoted {
-        if c == "\"" && i + 1 < it.count && it[i + 1] == "\"" { cur.append("\""); i += 1 }
-        else if c == "\"" { quoted = false }
-        else { cur.append(c) }
-      } else if c == "\"" { quoted = true }
-      else if c == "," { out.append(cur); cur = "" }
-      else { cur.append(c) }
+        if c == "\"" && i + 1 < it.count && it[i + 1] == "\"" {
+          cur.append("\"")
+          i += 1
+        } else if c == "\"" {
+          quoted = false
+        } else {
+          cur.append(c)
+        }
+      } else if c == "\"" {
+        quoted = true
+      } else if c == "," {
+        out.append(cur)
+        cur = ""
+      } else {
+        cur.append(c)
+      }
       i += 1
     }
     it.removeAll()
@@ -104,7 +117,9 @@ struct BadInputTests {
     }
     if !currencies.isEmpty { row("CURRENCY", refused: true) { c in for a in currencies { c[a] = "QQQ" } } }
     if !dates.isEmpty {
-      row("FUTURE", refused: false) { c in for d in dates where c[d].hasPrefix("202") { c[d] = "2199" + c[d].dropFirst(4) } }
+      row("FUTURE", refused: false) { c in
+        for d in dates where c[d].hasPrefix("202") { c[d] = "2199" + c[d].dropFirst(4) }
+      }
       row("BADDATE", refused: true) { c in for d in dates { c[d] = "31/31/31 25:61" } }
     }
     row("MISSING", refused: true) { c in for i in c.indices where i != idColumn { c[i] = "" } }
@@ -118,11 +133,14 @@ struct BadInputTests {
     out.append(("UTF8", true, utf))
     // A field far too long for any real export.
     let longColumn = idColumn + 1 < good.count ? idColumn + 1 : 0
-    row("HUGEFIELD", refused: false) { c in if c.indices.contains(longColumn) { c[longColumn] = String(repeating: "x", count: 200_000) } }
+    row("HUGEFIELD", refused: false) { c in
+      if c.indices.contains(longColumn) { c[longColumn] = String(repeating: "x", count: 200_000) }
+    }
     return out
   }
 
-  @Test("a corpus of malformed rows in each export format: every bad row accounted for with a reason", arguments: formats)
+  @Test(
+    "a corpus of malformed rows in each export format: every bad row accounted for with a reason", arguments: formats)
   func exportFormat(_ f: Format) async throws {
     let dir = try TempDirectory(prefix: "rel-bad")
     let original = try String(contentsOfFile: RepositoryPaths.fixture(f.fixture), encoding: .utf8)
@@ -150,7 +168,8 @@ struct BadInputTests {
       \(ReliabilityWorld.planMapping)
       """)
     for stage in ["extract", "transform"] {
-      let r = try await RelCLI.run([stage, "--pipeline", "pipeline.yaml", "--run-id", "b"], environment: [:], directory: dir.path)
+      let r = try await RelCLI.run(
+        [stage, "--pipeline", "pipeline.yaml", "--run-id", "b"], environment: [:], directory: dir.path)
       #expect(r.status == 0 || r.status == 1, "\(f) \(stage) must not crash: \(r.transcript)")
     }
     let run = try RunFolder(area: try StagingArea(stagingRoot: dir.file("staging"), pipeline: "bad"), id: "b")
@@ -162,7 +181,8 @@ struct BadInputTests {
     func text(_ path: String) -> String {
       String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
     }
-    let diagnostics = (try FileManager.default.contentsOfDirectory(atPath: run.stagePath("extract")))
+    let diagnostics =
+      (try FileManager.default.contentsOfDirectory(atPath: run.stagePath("extract")))
       .filter { $0.hasPrefix("rejects") }.map { text(run.stagePath("extract") + "/" + $0) }.joined()
       + text(run.stagePath("transform") + "/rejects.ndjson") + text(run.stagePath("transform") + "/skipped.ndjson")
     let processed = (try FileManager.default.contentsOfDirectory(atPath: run.stagePath("transform")))
@@ -189,10 +209,12 @@ struct BadInputTests {
     let corpus = [
       "name: x\nsources: [unclosed\n", "name: x\nsources:\n  stripe:\n    api_kye: x\n", "name: \"\u{0}\"\n",
       "name: x\nsources:\n  files:\n    - { format: nope, path: a.csv }\n", "name: x\nsources: 12\n",
-      "name: x\nsources:\n  files: {}\n", ": : :\n", "name: x\ntransform:\n  plan_mapping:\n    p: { name: A, currency: ZZZ, interval: month }\n",
+      "name: x\nsources:\n  files: {}\n", ": : :\n",
+      "name: x\ntransform:\n  plan_mapping:\n    p: { name: A, currency: ZZZ, interval: month }\n",
       "name: x\ntransform:\n  plan_mapping:\n    p: { name: A, currency: USD, interval: fortnight }\n",
       "name: x\ndestination:\n  chartmogul:\n    requests_per_second: 1000\n    api_key: k\n    data_source_uuid: ds\n",
-      "name: " + String(repeating: "a", count: 300) + "\n", "name: x\nsources:\n  postgres:\n    url: ${NOPE_NOT_SET}\n",
+      "name: " + String(repeating: "a", count: 300) + "\n",
+      "name: x\nsources:\n  postgres:\n    url: ${NOPE_NOT_SET}\n",
       "name: x\nname: y\n", "- a\n- b\n", "name: x\nsources:\n  stripe: { api_key: k, since: 2024-13-45 }\n",
     ]
     for (i, text) in corpus.enumerated() {
@@ -208,27 +230,39 @@ struct BadInputTests {
   func postgresRows() async throws {
     let world = try await ReliabilityWorld.start(files: false)
     let odd = [
-      "currency = 'QQQ'", "amount_cents = -500", "amount_cents = 9223372036854775807", "transaction_date = '2199-01-01'",
-      "plan_name = NULL", "currency = '   '", "plan_name = 'no_such_plan'", "period_end = period_start - interval '40 days'",
+      "currency = 'QQQ'", "amount_cents = -500", "amount_cents = 9223372036854775807",
+      "transaction_date = '2199-01-01'",
+      "plan_name = NULL", "currency = '   '", "plan_name = 'no_such_plan'",
+      "period_end = period_start - interval '40 days'",
     ]
-    let ids = try world.db.query("SELECT id::text AS id FROM transactions WHERE status = 'completed' ORDER BY transaction_date, id")
-      .compactMap { $0["id"] ?? nil }
+    let ids = try world.db.query(
+      "SELECT id::text AS id FROM transactions WHERE status = 'completed' ORDER BY transaction_date, id"
+    )
+    .compactMap { $0["id"] ?? nil }
     try #require(ids.count >= odd.count + 2)
     for (i, set) in odd.enumerated() { try world.db.execute("UPDATE transactions SET \(set) WHERE id = '\(ids[i])'") }
-    try world.db.execute("UPDATE users SET name = NULL, country = NULL, last_login_at = NULL WHERE id IN (SELECT user_id FROM transactions WHERE id = '\(ids[odd.count])')")
+    try world.db.execute(
+      "UPDATE users SET name = NULL, country = NULL, last_login_at = NULL WHERE id IN (SELECT user_id FROM transactions WHERE id = '\(ids[odd.count])')"
+    )
     let r = try await world.cli(["run", "--pipeline", "pipeline.yaml", "--run-id", "odd"])
     #expect(r.status == 0 || r.status == 1, "\(r.transcript)")
     let run = try world.run("odd")
     let transform = try #require(try run.manifest("transform"))
     #expect(transform.accounting.isBalanced)
     #expect(try run.isComplete("load"))
-    let rejects = String(decoding: FileManager.default.contents(atPath: run.stagePath("transform") + "/rejects.ndjson") ?? Data(), as: UTF8.self)
-    for (i, set) in odd.enumerated() where ["currency = 'QQQ'", "currency = '   '", "plan_name = 'no_such_plan'", "plan_name = NULL"].contains(set) {
-      let gatewayID = try world.db.scalar("SELECT gateway_transaction_id FROM transactions WHERE id = '\(ids[i])'") ?? ids[i]
+    let rejects = String(
+      decoding: FileManager.default.contents(atPath: run.stagePath("transform") + "/rejects.ndjson") ?? Data(),
+      as: UTF8.self)
+    for (i, set) in odd.enumerated()
+    where ["currency = 'QQQ'", "currency = '   '", "plan_name = 'no_such_plan'", "plan_name = NULL"].contains(set) {
+      let gatewayID =
+        try world.db.scalar("SELECT gateway_transaction_id FROM transactions WHERE id = '\(ids[i])'") ?? ids[i]
       #expect(rejects.contains(gatewayID) || rejects.contains(ids[i]), "\(set) row \(ids[i]) is in the rejects")
     }
     // Nothing refused was written back as synced; the good rows were.
-    #expect(try world.db.scalar("SELECT count(*) FROM transactions WHERE id = '\(ids[0])' AND chartmogul_synced_at IS NOT NULL") == "0")
+    #expect(
+      try world.db.scalar(
+        "SELECT count(*) FROM transactions WHERE id = '\(ids[0])' AND chartmogul_synced_at IS NOT NULL") == "0")
     #expect(try world.db.scalar("SELECT count(*) FROM transactions WHERE chartmogul_synced_at IS NOT NULL") != "0")
     await world.stop()
     ReliabilityFigures.add("bad-postgres", ["bad_records": odd.count + 1])

@@ -34,7 +34,9 @@ struct CrashSafetyTests {
     return Reference(state: state, loadStatus: status, seconds: seconds)
   }
 
-  @Test("SIGKILL during extract, transform or load: the rerun ends where an uninterrupted run ends", arguments: Stage.allCases)
+  @Test(
+    "SIGKILL during extract, transform or load: the rerun ends where an uninterrupted run ends",
+    arguments: Stage.allCases)
   func killAndRerun(stage: Stage) async throws {
     let reference = try await Self.reference()
     #expect(reference.state.extract != nil && reference.state.transform != nil)
@@ -74,12 +76,18 @@ struct CrashSafetyTests {
       case .load:
         last = try await world.cli(["load"] + base)
       }
-      #expect(last.status == reference.loadStatus, "seed \(seed), point \(point), killed after \(delay) s: \(last.transcript)")
+      #expect(
+        last.status == reference.loadStatus, "seed \(seed), point \(point), killed after \(delay) s: \(last.transcript)"
+      )
       let state = try await FinalState.capture(world, run: id)
       #expect(state.extract == reference.state.extract, "extract differs (seed \(seed), point \(point))")
       #expect(state.transform == reference.state.transform, "transform differs (seed \(seed), point \(point))")
-      #expect(state.sandbox == reference.state.sandbox, "ChartMogul state differs (seed \(seed), point \(point), delay \(delay))")
-      #expect(state.writeBack == reference.state.writeBack, "write-back differs (seed \(seed), point \(point), delay \(delay))")
+      #expect(
+        state.sandbox == reference.state.sandbox,
+        "ChartMogul state differs (seed \(seed), point \(point), delay \(delay))")
+      #expect(
+        state.writeBack == reference.state.writeBack,
+        "write-back differs (seed \(seed), point \(point), delay \(delay))")
       let counted = FinalState.lostAndDuplicated(state.sandbox, reference: reference.state.sandbox)
       lost += counted.lost
       duplicated += counted.duplicated + (try world.duplicatedInvoiceUUIDs())

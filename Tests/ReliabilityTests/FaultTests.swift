@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Sandbox
@@ -63,7 +63,8 @@ struct FaultTests {
   /// Waits until a backend runs a statement containing `text` (false if `p` ends or time runs out).
   /// Only active statements count, and never a poll like this one: an earlier poll's backend may
   /// still be listed for a moment after it disconnected, with the pattern in its own query text.
-  static func waitForStatement(like text: String, in world: ReliabilityWorld, while p: Process, seconds: Double) async throws
+  static func waitForStatement(like text: String, in world: ReliabilityWorld, while p: Process, seconds: Double)
+    async throws
     -> Bool
   {
     let sql =
@@ -85,7 +86,9 @@ struct FaultTests {
         + "\n        ) AS u CROSS JOIN LATERAL (SELECT pg_sleep(0.15)) AS slow\n")
   }
 
-  @Test("Postgres restarted in the middle of extract: the extract stops with a clear error, publishes nothing, and the rerun equals an undisturbed extract")
+  @Test(
+    "Postgres restarted in the middle of extract: the extract stops with a clear error, publishes nothing, and the rerun equals an undisturbed extract"
+  )
   func postgresRestartDuringExtract() async throws {
     let pg = try PrivatePostgres.start()
     defer { pg.stop() }
@@ -110,7 +113,9 @@ struct FaultTests {
     ReliabilityFigures.add("postgres-restart-extract", ["faults": 1])
   }
 
-  @Test("Postgres restarted in the middle of write-back: load says so, exits 1, and the rerun writes back exactly what a clean load does")
+  @Test(
+    "Postgres restarted in the middle of write-back: load says so, exits 1, and the rerun writes back exactly what a clean load does"
+  )
   func postgresRestartDuringWriteBack() async throws {
     let pg = try PrivatePostgres.start()
     defer { pg.stop() }

@@ -20,13 +20,15 @@ struct HostileInputTests {
     """
   }
 
-  static func cli(_ dir: TempDirectory, _ args: [String], env: [String: String] = [:]) async throws -> CLIProcess.Result {
+  static func cli(_ dir: TempDirectory, _ args: [String], env: [String: String] = [:]) async throws -> CLIProcess.Result
+  {
     try await RelCLI.run(args, environment: env, directory: dir.path)
   }
 
   /// (name, pipeline text, what the error must say).
   static func hostileYAML() -> [(String, String, String)] {
-    var bomb = "name: laughs\nsources:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+    var bomb =
+      "name: laughs\nsources:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
     var previous = "a"
     for level in ["b", "c", "d", "e", "f", "g", "h", "i"] {
       bomb += "  \(level): &\(level) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
@@ -34,7 +36,9 @@ struct HostileInputTests {
     }
     let aliasKey = "name: k\ntransform: &t { unmapped_plans: reject }\nvalidate: *t\n"
     let mergeKey = "name: m\nbase: &b { x: 1 }\ntransform:\n  <<: *b\n"
-    let deep = "name: deep\ntransform:\n  plan_mapping: " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
+    let deep =
+      "name: deep\ntransform:\n  plan_mapping: " + String(repeating: "[", count: 200)
+      + String(repeating: "]", count: 200) + "\n"
     let huge = "name: huge\n# " + String(repeating: "x", count: YAMLLimits.maxFileBytes) + "\n"
     return [
       ("billion laughs", bomb, "anchors and aliases are not supported"),
@@ -78,7 +82,8 @@ struct HostileInputTests {
       "name: ${CHARTMOGUL_API_KEY}x/\n",
       Self.filesPipeline() + "\ntransform:\n  unmapped_plans: ${CHARTMOGUL_API_KEY}\n",
       Self.filesPipeline() + "\ntransform:\n  reject_amount_above: \"${CHARTMOGUL_API_KEY}\"\n",
-      Self.filesPipeline() + "\ndestination:\n  chartmogul:\n    api_key: k\n    api_url: \"${CHARTMOGUL_API_KEY}\"\n    data_source_uuid: ds_x\n",
+      Self.filesPipeline()
+        + "\ndestination:\n  chartmogul:\n    api_key: k\n    api_url: \"${CHARTMOGUL_API_KEY}\"\n    data_source_uuid: ds_x\n",
     ]
     var checked = 0
     for (i, text) in cases.enumerated() {
@@ -90,7 +95,8 @@ struct HostileInputTests {
         #expect(!r.output.contains(form), "case \(i): the secret is in the output: \(r.output)")
         checked += 1
       }
-      #expect(r.stderr.contains("${CHARTMOGUL_API_KEY}"), "case \(i): the error shows where the value came from: \(r.stderr)")
+      #expect(
+        r.stderr.contains("${CHARTMOGUL_API_KEY}"), "case \(i): the error shows where the value came from: \(r.stderr)")
     }
     ReliabilityFigures.add("config-redaction", ["secrets_checked": checked])
   }
@@ -106,7 +112,8 @@ struct HostileInputTests {
     try FileManager.default.createSymbolicLink(atPath: pipelineDir + "/lock", withDestinationPath: victim)
     let viaLock = try await Self.cli(dir, ["extract", "--pipeline", "p.yaml", "--run-id", "x"])
     #expect(viaLock.status != 0 && viaLock.stderr.contains("symbolic link"), "\(viaLock.transcript)")
-    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "the lock was written through the link")
+    #expect(
+      try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "the lock was written through the link")
     try FileManager.default.removeItem(atPath: pipelineDir + "/lock")
     // runs/, linked out of the staging root.
     let outside = dir.file("outside")
@@ -136,7 +143,8 @@ struct HostileInputTests {
     ReliabilityFigures.add("rigged-staging", ["tampered": refused])
   }
 
-  @Test("validate started during a load waits for the lock, then reports exactly what a validate after the load reports")
+  @Test(
+    "validate started during a load waits for the lock, then reports exactly what a validate after the load reports")
   func validateWaitsForLoad() async throws {
     let world = try await ReliabilityWorld.start(faults: SandboxFaults(latency: 0.05))
     for stage in ["extract", "transform"] {
@@ -156,7 +164,8 @@ struct HostileInputTests {
       r.stdout.split(separator: "\n").map(String.init).filter { $0.contains(" local ") && $0.contains("variance") }
     }
     #expect(!months(after).isEmpty, "\(after.transcript)")
-    #expect(months(validate) == months(after), "validate during the load saw a different ChartMogul: \(validate.transcript)")
+    #expect(
+      months(validate) == months(after), "validate during the load saw a different ChartMogul: \(validate.transcript)")
     #expect(validate.status == after.status, "\(validate.transcript)\n\(after.transcript)")
     await world.stop()
     ReliabilityFigures.add("validate-lock", [:])

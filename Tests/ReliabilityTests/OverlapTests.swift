@@ -50,7 +50,8 @@ struct OverlapTests {
     #expect(RunLock.currentHolder(area: area) == nil)
     let next = try await world.cli(["run", "--pipeline", "pipeline.yaml", "--run-id", "victim"])
     #expect(next.status == 0 || next.status == 1, "\(next.transcript)")
-    #expect(next.output.contains("took over a stale lock left by pid \(victim.processIdentifier)"), "\(next.transcript)")
+    #expect(
+      next.output.contains("took over a stale lock left by pid \(victim.processIdentifier)"), "\(next.transcript)")
     #expect(try world.run("victim").isComplete("load"))
     // Released at the end: the lock file is empty and free again.
     #expect(RunLock.currentHolder(area: area) == nil)

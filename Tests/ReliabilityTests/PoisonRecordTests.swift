@@ -10,7 +10,8 @@ import Testing
 struct PoisonRecordTests {
   /// Cashier rows (the fixture's header) that must be rejected by transform, each with its reason.
   static func poisonCSV() throws -> (text: String, ids: [String]) {
-    let fixture = try String(contentsOfFile: RepositoryPaths.fixture("exports/cashier/transactions.csv"), encoding: .utf8)
+    let fixture = try String(
+      contentsOfFile: RepositoryPaths.fixture("exports/cashier/transactions.csv"), encoding: .utf8)
     let lines = fixture.split(separator: "\n")
     let header = String(lines[0])
     let good = String(lines[1])
@@ -80,7 +81,8 @@ struct PoisonRecordTests {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     var manifest = try #require(try run.manifest("transform"))
     let index = try #require(manifest.files.firstIndex { $0.name == "invoices.ndjson" })
-    manifest.files[index] = FileEntry(name: "invoices.ndjson", lines: lines.count, bytes: Int64(bytes.count), sha256: SHA256.hex(bytes))
+    manifest.files[index] = FileEntry(
+      name: "invoices.ndjson", lines: lines.count, bytes: Int64(bytes.count), sha256: SHA256.hex(bytes))
     manifest.accounting.input += 1
     manifest.accounting.output += 1
     try AtomicFile.writeJSON(manifest.json, to: run.file("transform", Manifest.fileName))
@@ -90,7 +92,9 @@ struct PoisonRecordTests {
     let ledger = Self.text(run, "load", "ledger.ndjson")
     let failed = ledger.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
       .filter { $0["status"]?.stringValue == "failed" }
-    #expect(failed.contains { $0["key"]?.stringValue == victim && ($0["error"]?.stringValue ?? "").contains("timestamp") }, "\(failed)")
+    #expect(
+      failed.contains { $0["key"]?.stringValue == victim && ($0["error"]?.stringValue ?? "").contains("timestamp") },
+      "\(failed)")
     #expect(failed.contains { ($0["key"]?.stringValue ?? "").hasPrefix("transform/invoices.ndjson:") }, "\(failed)")
     let records = try #require(try run.manifest("load")?.details["records"]?["invoice"])
     // Every other invoice (all lines but the two poisoned) was confirmed.

@@ -14,8 +14,10 @@ struct ReaderFuzzTests {
 
   static func mutate(_ input: [UInt8], _ rng: inout SeededRandom) -> [UInt8] {
     var b = input
-    let specials: [[UInt8]] = [[0x22], [0x2C], [0x0A], [0x0D], [0x0D, 0x0A], [0xEF, 0xBB, 0xBF], [0xFF], [0xC3], [0x00],
-      [0x7B], [0x7D], [0x5C], Array("\"\"".utf8), Array("1e999999".utf8), Array("-0".utf8), [0xF0, 0x9F, 0x98]]
+    let specials: [[UInt8]] = [
+      [0x22], [0x2C], [0x0A], [0x0D], [0x0D, 0x0A], [0xEF, 0xBB, 0xBF], [0xFF], [0xC3], [0x00],
+      [0x7B], [0x7D], [0x5C], Array("\"\"".utf8), Array("1e999999".utf8), Array("-0".utf8), [0xF0, 0x9F, 0x98],
+    ]
     for _ in 0..<Int.random(in: 1...8, using: &rng) {
       let at = b.isEmpty ? 0 : Int.random(in: 0..<b.count, using: &rng)
       switch Int.random(in: 0..<6, using: &rng) {
@@ -48,7 +50,8 @@ struct ReaderFuzzTests {
     var rng = SeededRandom(seed: seed)
     let corpus = try Self.seeds()
     for i in 0..<Self.iterations {
-      let input = i % 5 == 4
+      let input =
+        i % 5 == 4
         ? (0..<Int.random(in: 0...2000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         : Self.mutate(corpus[i % corpus.count], &rng)
       let path = dir.file("f.csv")
@@ -77,13 +80,15 @@ struct ReaderFuzzTests {
     var rng = SeededRandom(seed: seed)
     var base: [UInt8] = []
     for i in 0..<40 {
-      base += JSONWriter.bytes([
-        "id": .string("tx_\(i)"), "amount": .number("\(i * 137).50"), "nested": ["a": [1, 2, .null], "ü": "ß"],
-        "flag": .bool(i % 2 == 0),
-      ]) + [0x0A]
+      base +=
+        JSONWriter.bytes([
+          "id": .string("tx_\(i)"), "amount": .number("\(i * 137).50"), "nested": ["a": [1, 2, .null], "ü": "ß"],
+          "flag": .bool(i % 2 == 0),
+        ]) + [0x0A]
     }
     for i in 0..<Self.iterations {
-      let input = i % 5 == 4
+      let input =
+        i % 5 == 4
         ? (0..<Int.random(in: 0...2000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         : Self.mutate(base, &rng)
       let path = dir.file("f.ndjson")
@@ -104,8 +109,11 @@ struct ReaderFuzzTests {
         continue
       }
       let lines = try NDJSONReader(path: path).countLines()
-      #expect(values + errors <= lines + 1, "seed \(seed) iteration \(i): \(values)+\(errors) values from \(lines) lines")
-      #expect(values + errors > 0 || input.allSatisfy { $0 == 0x0A || $0 == 0x0D || $0 == 0x20 } || input.isEmpty || lines == 0,
+      #expect(
+        values + errors <= lines + 1, "seed \(seed) iteration \(i): \(values)+\(errors) values from \(lines) lines")
+      #expect(
+        values + errors > 0 || input.allSatisfy { $0 == 0x0A || $0 == 0x0D || $0 == 0x20 } || input.isEmpty
+          || lines == 0,
         "seed \(seed) iteration \(i): a non-empty file gave nothing")
     }
     ReliabilityFigures.add("fuzz-ndjson", ["fuzz_inputs": Self.iterations])

@@ -105,7 +105,9 @@ final class ReliabilityWorld: @unchecked Sendable {
     """
   }
 
-  var area: StagingArea { get throws { try StagingArea(stagingRoot: dir.file("staging"), pipeline: Self.pipelineName) } }
+  var area: StagingArea {
+    get throws { try StagingArea(stagingRoot: dir.file("staging"), pipeline: Self.pipelineName) }
+  }
   func run(_ id: String) throws -> RunFolder { try RunFolder(area: try area, id: id) }
 
   func cli(_ arguments: [String], extra: [String: String] = [:]) async throws -> CLIProcess.Result {
@@ -142,17 +144,19 @@ final class ReliabilityWorld: @unchecked Sendable {
       FROM transactions ORDER BY 1, 2
       """)
     {
-      out.append("tx " + ["gateway", "gateway_transaction_id", "synced", "invoice", "customer", "error", "attempts", "refunded"]
-        .map { (row[$0] ?? nil) ?? "NULL" }.joined(separator: " | "))
+      out.append(
+        "tx "
+          + ["gateway", "gateway_transaction_id", "synced", "invoice", "customer", "error", "attempts", "refunded"]
+          .map { (row[$0] ?? nil) ?? "NULL" }.joined(separator: " | "))
     }
     for row in try db.query(
-      "SELECT gateway_subscription_id, (chartmogul_cancelled_at IS NOT NULL)::text AS cancelled FROM subscriptions ORDER BY 1")
-    {
+      "SELECT gateway_subscription_id, (chartmogul_cancelled_at IS NOT NULL)::text AS cancelled FROM subscriptions ORDER BY 1"
+    ) {
       out.append("sub \((row["gateway_subscription_id"] ?? nil) ?? "NULL") \((row["cancelled"] ?? nil) ?? "")")
     }
     for row in try db.query(
-      "SELECT sync_type, records_synced::text AS s, records_failed::text AS f FROM chartmogul_sync_status ORDER BY 1, 2, 3")
-    {
+      "SELECT sync_type, records_synced::text AS s, records_failed::text AS f FROM chartmogul_sync_status ORDER BY 1, 2, 3"
+    ) {
       out.append("status \((row["sync_type"] ?? nil) ?? "") \((row["s"] ?? nil) ?? "") \((row["f"] ?? nil) ?? "")")
     }
     return out
@@ -162,7 +166,8 @@ final class ReliabilityWorld: @unchecked Sendable {
   func duplicatedInvoiceUUIDs() throws -> Int {
     Int(
       try db.scalar(
-        "SELECT count(*) - count(DISTINCT chartmogul_invoice_uuid) FROM transactions WHERE chartmogul_invoice_uuid IS NOT NULL")
+        "SELECT count(*) - count(DISTINCT chartmogul_invoice_uuid) FROM transactions WHERE chartmogul_invoice_uuid IS NOT NULL"
+      )
         ?? "0") ?? 0
   }
 }

@@ -1,6 +1,6 @@
+import AppDatabase
 import ETLTestSupport
 import Foundation
-import AppDatabase
 import PostgresClient
 import RevenueCore
 import Staging
@@ -65,7 +65,9 @@ struct SecurityTests {
     world.environment["CASHIER_API_KEY"] = s["cashier"]!
     var outputs: [String] = []
     // The successful path, at the most verbose log level, with the report.
-    let ok = try await world.cli(["run", "--pipeline", "pipeline.yaml", "--run-id", "ok", "--log-level", "trace", "--report"])
+    let ok = try await world.cli([
+      "run", "--pipeline", "pipeline.yaml", "--run-id", "ok", "--log-level", "trace", "--report",
+    ])
     #expect(ok.status == 0 || ok.status == 1, "\(ok.transcript)")
     #expect(try world.run("ok").isComplete("load"))
     outputs.append(ok.output)
@@ -86,13 +88,17 @@ struct SecurityTests {
       #expect(r.status != 0, "\(variable) wrong: \(r.transcript)")
       outputs.append(r.output)
     }
-    let allSecrets = Array(s.values) + ["cmwrong_RELSECRET_y1", "skwrong_RELSECRET_y2", "ppwrong_RELSECRET_y3",
-      "cashwrong_RELSECRET_y4", "dbwrong_RELSECRET_y5"]
+    let allSecrets =
+      Array(s.values) + [
+        "cmwrong_RELSECRET_y1", "skwrong_RELSECRET_y2", "ppwrong_RELSECRET_y3",
+        "cashwrong_RELSECRET_y4", "dbwrong_RELSECRET_y5",
+      ]
     var checked = 0
     var leaks: [String] = []
     let produced = Self.files(under: world.dir.path).filter { !$0.hasSuffix("/pipeline.yaml") }
     #expect(produced.contains { $0.hasSuffix("ledger.ndjson") } && produced.contains { $0.hasSuffix("report.html") })
-    let texts = produced.map { ($0, String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self)) }
+    let texts =
+      produced.map { ($0, String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self)) }
       + outputs.enumerated().map { ("output #\($0.offset)", $0.element) }
     for secret in allSecrets {
       for form in Self.forms(secret) {
@@ -132,7 +138,9 @@ struct SecurityTests {
     await world.stop()
   }
 
-  @Test("run ids and pipeline names cannot leave the staging root", arguments: ["../evil", "..", "a/b", "/tmp/evil", ".hidden"])
+  @Test(
+    "run ids and pipeline names cannot leave the staging root",
+    arguments: ["../evil", "..", "a/b", "/tmp/evil", ".hidden"])
   func pathsStayInside(runID: String) async throws {
     let world = try await ReliabilityWorld.start(files: false)
     let before = Set(try FileManager.default.contentsOfDirectory(atPath: world.dir.path))
@@ -156,7 +164,8 @@ struct SecurityTests {
     let world = try await ReliabilityWorld.start(files: false)
     let evil = "Robert'); DROP TABLE transactions; -- \"{x,y}\\"
     try world.db.execute(
-      "UPDATE users SET name = \(Self.quote(evil)) WHERE id = (SELECT user_id FROM transactions ORDER BY transaction_date LIMIT 1)")
+      "UPDATE users SET name = \(Self.quote(evil)) WHERE id = (SELECT user_id FROM transactions ORDER BY transaction_date LIMIT 1)"
+    )
     let countBefore = try world.db.scalar("SELECT count(*) FROM transactions")
     // An override is a whole statement: the default query wrapped, its text used as given.
     try world.dir.write(
@@ -165,12 +174,14 @@ struct SecurityTests {
         of: "    url: ${DATABASE_URL}\n",
         with: "    url: ${DATABASE_URL}\n    queries:\n      users: |\n"
           + ("SELECT * FROM (\n" + AppQueries.usersSQL + "\n) AS u -- wrapped by the test")
-          .split(separator: "\n", omittingEmptySubsequences: false).map { "        " + $0 }.joined(separator: "\n") + "\n"))
+          .split(separator: "\n", omittingEmptySubsequences: false).map { "        " + $0 }.joined(separator: "\n")
+          + "\n"))
     let r = try await world.cli(["run", "--pipeline", "pipeline.yaml", "--run-id", "sql"])
     #expect(r.status == 0 || r.status == 1, "\(r.transcript)")
     #expect(try world.db.scalar("SELECT count(*) FROM transactions") == countBefore)
     let extracted = String(
-      decoding: FileManager.default.contents(atPath: try world.run("sql").stagePath("extract") + "/postgres.ndjson") ?? Data(),
+      decoding: FileManager.default.contents(atPath: try world.run("sql").stagePath("extract") + "/postgres.ndjson")
+        ?? Data(),
       as: UTF8.self)
     #expect(extracted.contains(JSONWriter.string(.string(evil))), "the name is staged exactly")
     #expect(try world.db.scalar("SELECT count(*) FROM transactions WHERE chartmogul_synced_at IS NOT NULL") != "0")

@@ -32,7 +32,9 @@ struct TamperTests {
     Tamper(name: "edited amount digit", stage: "transform", file: "invoices.ndjson") { path, _ in
       try rewrite(path) { text in
         // One amount, same length: 1490.00 EGP (149000) → 949000, or the first 5+ digit amount found.
-        guard let r = text.range(of: #""amount_in_cents":[1-9][0-9]{3,}"#, options: .regularExpression) else { return text }
+        guard let r = text.range(of: #""amount_in_cents":[1-9][0-9]{3,}"#, options: .regularExpression) else {
+          return text
+        }
         var s = text
         let digit = s.index(r.lowerBound, offsetBy: "\"amount_in_cents\":".count)
         s.replaceSubrange(digit...digit, with: s[digit] == "9" ? "8" : "9")
@@ -45,7 +47,8 @@ struct TamperTests {
         return lines.dropFirst(min(40, lines.count / 2)).joined(separator: "\n")
       }
     },
-    Tamper(name: "symlink to a 5-line file outside staging", stage: "transform", file: "invoices.ndjson") { path, scratch in
+    Tamper(name: "symlink to a 5-line file outside staging", stage: "transform", file: "invoices.ndjson") {
+      path, scratch in
       let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").prefix(5)
       let outside = scratch + "/outside-invoices.ndjson"
       try (lines.joined(separator: "\n") + "\n").write(toFile: outside, atomically: true, encoding: .utf8)
@@ -57,13 +60,17 @@ struct TamperTests {
     },
     Tamper(name: "edited extract record", stage: "extract", file: "files.ndjson") { path, _ in
       try rewrite(path) { text in
-        guard let r = text.range(of: "1490.00") else { return text.replacingOccurrences(of: "\"USD\"", with: "\"EUR\"") }
+        guard let r = text.range(of: "1490.00") else {
+          return text.replacingOccurrences(of: "\"USD\"", with: "\"EUR\"")
+        }
         return text.replacingCharacters(in: r, with: "9490.00")
       }
     },
   ]
 
-  @Test("every tampered staged file is refused with exit 4 before use; after restoring it, the sandbox equals a clean run's")
+  @Test(
+    "every tampered staged file is refused with exit 4 before use; after restoring it, the sandbox equals a clean run's"
+  )
   func tamperedFilesNeverReachTheSandbox() async throws {
     // The clean run, in its own world.
     let clean = try await ReliabilityWorld.start()
@@ -92,7 +99,8 @@ struct TamperTests {
       let r = try await world.cli([consumer, "--pipeline", "pipeline.yaml", "--run-id", "T"])
       #expect(r.status == StagedFileMismatch.exitCode, "\(t.name): \(r.transcript)")
       #expect(r.stderr.contains("\(t.stage)/\(t.file)"), "\(t.name): the message names the file: \(r.stderr)")
-      #expect(r.stderr.contains("rerun `\(t.stage) --run-id T`"), "\(t.name): the message says what to rerun: \(r.stderr)")
+      #expect(
+        r.stderr.contains("rerun `\(t.stage) --run-id T`"), "\(t.name): the message says what to rerun: \(r.stderr)")
       if r.status == StagedFileMismatch.exitCode { refused += 1 }
       // Nothing reached ChartMogul, and a refused transform left the published one alone.
       #expect(await world.sandbox.snapshot() == empty, "\(t.name): something reached the sandbox")

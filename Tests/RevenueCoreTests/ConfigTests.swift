@@ -14,7 +14,8 @@ struct ConfigTests {
         sources:
           stripe: { api_key: "${STRIPE_API_KEY}", api_url: "${STRIPE_API_URL:-https://api.stripe.com}" }
         """, path: "p.yaml", environment: env)
-    let stripe = try #require(try p.section("sources", allowed: ["stripe"])?.mapping("stripe", allowed: ["api_key", "api_url"]))
+    let stripe = try #require(
+      try p.section("sources", allowed: ["stripe"])?.mapping("stripe", allowed: ["api_key", "api_url"]))
     #expect(try stripe.string("api_url") == "https://api.stripe.com")
     #expect(try stripe.requiredSecret("api_key").value == "sk_test_123456")
     #expect(try stripe.requiredSecret("api_key").description == "[redacted]")
@@ -25,7 +26,8 @@ struct ConfigTests {
     let p = try PipelineFile(
       text: "name: x\ndestination:\n  chartmogul:\n    api_key: ${CHARTMOGUL_API_KEY}\n", path: "pipelines/x.yaml",
       environment: env)
-    let cm = try #require(try p.section("destination", allowed: ["chartmogul"])?.mapping("chartmogul", allowed: ["api_key"]))
+    let cm = try #require(
+      try p.section("destination", allowed: ["chartmogul"])?.mapping("chartmogul", allowed: ["api_key"]))
     let error = #expect(throws: ConfigError.self) { try cm.string("api_key") }
     let text = "\(error!)"
     #expect(text.contains("pipelines/x.yaml:4"))
@@ -52,13 +54,16 @@ struct ConfigTests {
 
   @Test("unsafe pipeline names cannot escape the staging root", arguments: ["../etc", ".hidden", "a/b", ""])
   func unsafeName(_ name: String) {
-    #expect(throws: ConfigError.self) { try PipelineFile(text: "name: \"\(name)\"\n", path: "p.yaml", environment: env) }
+    #expect(throws: ConfigError.self) {
+      try PipelineFile(text: "name: \"\(name)\"\n", path: "p.yaml", environment: env)
+    }
   }
 
   @Test("typed getters check types and ranges")
   func typed() throws {
     let p = try PipelineFile(
-      text: "name: x\nvalidate:\n  threshold: 2%\n  months: twelve\n  enabled: maybe\n", path: "p.yaml", environment: env)
+      text: "name: x\nvalidate:\n  threshold: 2%\n  months: twelve\n  enabled: maybe\n", path: "p.yaml",
+      environment: env)
     let v = try #require(try p.section("validate", allowed: ["threshold", "months", "enabled"]))
     #expect(try v.double("threshold", default: 0) == 0.02)
     #expect(throws: ConfigError.self) { try v.int("months", default: 1) }

@@ -20,7 +20,8 @@ struct MoneyTests {
     "refuses what is not an exact amount",
     arguments: [
       ("abc", "USD", DecimalStyle.dot), ("1.5", "JPY", .dot), ("1.234", "USD", .dot), ("", "USD", .dot),
-      ("1,188.00", "USD", .strictDot), ("1.2.3", "USD", .dot), ("99999999999999999999", "USD", .dot), ("12.", "USD", .dot),
+      ("1,188.00", "USD", .strictDot), ("1.2.3", "USD", .dot), ("99999999999999999999", "USD", .dot),
+      ("12.", "USD", .dot),
     ])
   func refuse(_ text: String, _ code: String, _ style: DecimalStyle) throws {
     let c = try #require(Currency(code))
@@ -52,7 +53,9 @@ struct TimestampTests {
     #expect(try #require(Timestamp.parse(text)).iso8601 == iso)
   }
 
-  @Test("refuses impossible dates and junk", arguments: ["2026-02-30", "2026-13-01", "yesterday", "2026-03-01T25:00:00Z", "2026-03-01Tx"])
+  @Test(
+    "refuses impossible dates and junk",
+    arguments: ["2026-02-30", "2026-13-01", "yesterday", "2026-03-01T25:00:00Z", "2026-03-01Tx"])
   func refuse(_ text: String) { #expect(Timestamp.parse(text) == nil) }
 
   @Test("adds calendar months clamping to the month's end")

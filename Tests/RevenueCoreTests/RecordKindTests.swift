@@ -11,7 +11,8 @@ struct RecordKindTests {
       let prefix = kind.isExportRow ? kind.rawValue.prefix { $0 != "-" } : kind.rawValue.prefix { $0 != "." }
       #expect(kind.gateway == String(prefix), "\(kind)")
     }
-    let line = ExtractedRecord(source: "files", kind: .paypalActivityCSV, origin: ["file": "a.csv", "line": 2], record: [:])
+    let line = ExtractedRecord(
+      source: "files", kind: .paypalActivityCSV, origin: ["file": "a.csv", "line": 2], record: [:])
     #expect(line.gateway == "paypal" && line.kind == "paypal-activity-csv" && line.recordKind == .paypalActivityCSV)
     #expect(ExtractedRecord(source: "s", gateway: "g", kind: "future.kind", origin: [:], record: [:]).recordKind == nil)
   }

@@ -27,7 +27,8 @@ struct SHA256Tests {
       #expect(SHA256.hex(Array(message.utf8), implementation: impl) == digest, "\(impl) \(message)")
     }
     let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-    #expect(SHA256.hex(million, implementation: impl) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    #expect(
+      SHA256.hex(million, implementation: impl) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
   }
 
   @Test("native and portable C match the Swift reference on random lengths 0…10,000")

@@ -14,7 +14,9 @@ import Testing
   static var venv: String { RepositoryPaths.root + "/.build/official-client/chartmogul-\(version)" }
 
   /// Runs a program to completion; output goes to a file so a chatty pip never blocks.
-  static func run(_ exe: String, _ args: [String], env: [String: String] = [:], in dir: String) throws -> CLIProcess.Result {
+  static func run(_ exe: String, _ args: [String], env: [String: String] = [:], in dir: String) throws
+    -> CLIProcess.Result
+  {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
@@ -39,19 +41,24 @@ import Testing
   static func python(scratch: String) throws -> String {
     let py = venv + "/bin/python"
     let probe = "import chartmogul, sys; sys.exit(0 if chartmogul.__version__ == '\(version)' else 3)"
-    if FileManager.default.isExecutableFile(atPath: py), try run(py, ["-c", probe], in: scratch).status == 0 { return py }
+    if FileManager.default.isExecutableFile(atPath: py), try run(py, ["-c", probe], in: scratch).status == 0 {
+      return py
+    }
     try? FileManager.default.removeItem(atPath: venv)
     try FileManager.default.createDirectory(atPath: venv, withIntermediateDirectories: true)
     let made = try run("/usr/bin/env", ["python3", "-m", "venv", venv], in: scratch)
     guard made.status == 0 else {
       throw SandboxHarnessError(
-        "python3 -m venv failed (exit \(made.status)): \(made.output.suffix(800)) — install python3 and python3-venv (scripts/setup)")
+        "python3 -m venv failed (exit \(made.status)): \(made.output.suffix(800)) — install python3 and python3-venv (scripts/setup)"
+      )
     }
     let pip = try run(
-      py, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "chartmogul==\(version)"], in: scratch)
+      py, ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-q", "chartmogul==\(version)"],
+      in: scratch)
     guard pip.status == 0, try run(py, ["-c", probe], in: scratch).status == 0 else {
       throw SandboxHarnessError(
-        "pip install chartmogul==\(version) failed (exit \(pip.status)): \(pip.output.suffix(1200)) — install python3-pip (scripts/setup) and make https://pypi.org reachable")
+        "pip install chartmogul==\(version) failed (exit \(pip.status)): \(pip.output.suffix(1200)) — install python3-pip (scripts/setup) and make https://pypi.org reachable"
+      )
     }
     return py
   }
@@ -88,7 +95,9 @@ import Testing
     }
     let r = try Self.run(
       py, [RepositoryPaths.fixture("official-client/drive_sandbox.py")],
-      env: ["SANDBOX_URL": url, "SANDBOX_API_KEY": key, "SANDBOX_DATA_SOURCE_UUID": ds, "PYTHONDONTWRITEBYTECODE": "1"],
+      env: [
+        "SANDBOX_URL": url, "SANDBOX_API_KEY": key, "SANDBOX_DATA_SOURCE_UUID": ds, "PYTHONDONTWRITEBYTECODE": "1",
+      ],
       in: dir.path)
     let failed = r.output.split(separator: "\n").filter { $0.contains("\"ok\": false") }
     #expect(failed.isEmpty, "calls the official client could not make:\n\(failed.joined(separator: "\n"))")

@@ -34,7 +34,10 @@ import Testing
         ],
       ],
       "transactions": [
-        ["invoice_external_id": "inv1", "external_id": "pay1", "type": "payment", "result": "successful", "date": "2025-01-01T06:41:00Z"]
+        [
+          "invoice_external_id": "inv1", "external_id": "pay1", "type": "payment", "result": "successful",
+          "date": "2025-01-01T06:41:00Z",
+        ]
       ],
       "subscription_events": [],
     ]
@@ -121,7 +124,9 @@ import Testing
       let unknown = try await sb.client.post(path, ["customers": [], "refunds": []])
       #expect(unknown.status == 422)
       #expect(unknown.json?["errors"]?["refunds"]?.stringValue?.contains("not a known field") == true)
-      #expect(try await sb.client.post("/v1/data_sources/ds_nope/json_imports", ["customers": [["external_id": "x"]]]).status == 404)
+      #expect(
+        try await sb.client.post("/v1/data_sources/ds_nope/json_imports", ["customers": [["external_id": "x"]]]).status
+          == 404)
       let events = try await sb.client.post(path, ["subscription_events": [["event_type": "subscription_start"]]])
       #expect(events.status == 422)
       // A body just over the limit: 413, connection still usable afterwards.
@@ -137,7 +142,8 @@ import Testing
     // Default limit (5,000,000 bytes): a ~6 MB body is read completely and refused with 413.
     try await withSandbox { sb in
       let filler = String(repeating: "y", count: 6_000_000)
-      let r = try await sb.client.post("/v1/data_sources/\(sb.dataSourceUUID)/json_imports", ["external_id": .string(filler)])
+      let r = try await sb.client.post(
+        "/v1/data_sources/\(sb.dataSourceUUID)/json_imports", ["external_id": .string(filler)])
       #expect(r.status == 413)
       // just under the limit: parsed and validated
       let under = String(repeating: "z", count: 4_900_000)

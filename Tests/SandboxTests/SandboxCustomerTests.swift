@@ -87,8 +87,10 @@ import Testing
           ]
         ])
       #expect(add.status == 200)
-      #expect(sameJSON(add.json, ["custom": ["channel": "ads", "vip": true, "first_seen": "2025-01-31T00:00:00.000Z"]]))
-      let put = try await sb.client.send("PUT", "/v1/customers/\(uuid)/attributes/custom", json: ["custom": ["vip": false]])
+      #expect(
+        sameJSON(add.json, ["custom": ["channel": "ads", "vip": true, "first_seen": "2025-01-31T00:00:00.000Z"]]))
+      let put = try await sb.client.send(
+        "PUT", "/v1/customers/\(uuid)/attributes/custom", json: ["custom": ["vip": false]])
       #expect(put.status == 200)
       #expect(put.json?["custom"]?["vip"] == false)
       let undefined = try await sb.client.send(
@@ -99,7 +101,8 @@ import Testing
         "/v1/customers/\(uuid)/attributes/custom", ["custom": [["type": "Integer", "key": "channel", "value": 3]]])
       #expect(retype.status == 422)
       let badValue = try await sb.client.post(
-        "/v1/customers/\(uuid)/attributes/custom", ["custom": [["type": "Integer", "key": "seats", "value": .number("1.5")]]])
+        "/v1/customers/\(uuid)/attributes/custom",
+        ["custom": [["type": "Integer", "key": "seats", "value": .number("1.5")]]])
       #expect(badValue.status == 422)
 
       let tags = try await sb.client.post("/v1/customers/\(uuid)/attributes/tags", ["tags": ["a", "b"]])
@@ -110,7 +113,8 @@ import Testing
       let attrs = try await sb.client.get("/v1/customers/\(uuid)/attributes")
       #expect(attrs.json?["tags"] == ["a", "b", "c"])
       #expect(attrs.json?["attributes"] == nil)
-      let removed = try await sb.client.send("DELETE", "/v1/customers/\(uuid)/attributes/tags", json: ["tags": ["b", "zz"]])
+      let removed = try await sb.client.send(
+        "DELETE", "/v1/customers/\(uuid)/attributes/tags", json: ["tags": ["b", "zz"]])
       #expect(removed.json == ["tags": ["a", "c"]])
     }
   }
@@ -121,11 +125,19 @@ import Testing
       let a = try await sb.customer("stripe:cus_1")
       let b = try await sb.customer("9")
       let imp = try await sb.importInvoices(
-        a, [invoice("inv_a", date: "2025-01-01", lines: [subLine(plan: plan, sub: "s1", start: "2025-01-01", end: "2025-02-01", amount: 1000)])])
+        a,
+        [
+          invoice(
+            "inv_a", date: "2025-01-01",
+            lines: [subLine(plan: plan, sub: "s1", start: "2025-01-01", end: "2025-02-01", amount: 1000)])
+        ])
       #expect(imp.status == 201)
       let merge = try await sb.client.post(
         "/v1/customers/merges",
-        ["from": ["customer_uuid": .string(a)], "into": ["external_id": "9", "data_source_uuid": .string(sb.dataSourceUUID)]])
+        [
+          "from": ["customer_uuid": .string(a)],
+          "into": ["external_id": "9", "data_source_uuid": .string(sb.dataSourceUUID)],
+        ])
       #expect(merge.status == 202)
       #expect(merge.json == [:])
       #expect(try await sb.client.get("/v1/customers/\(a)").status == 404)

@@ -47,7 +47,8 @@ import Testing
   @Test func injected429And5xxAreDeterministicPerSeed() async throws {
     func run(_ seed: UInt64) async throws -> [Int] {
       var out: [Int] = []
-      try await withSandbox(SandboxOptions(faults: SandboxFaults(probability429: 0.3, probability5xx: 0.3, seed: seed))) { sb in
+      try await withSandbox(SandboxOptions(faults: SandboxFaults(probability429: 0.3, probability5xx: 0.3, seed: seed)))
+      { sb in
         for _ in 0..<30 { out.append(try await sb.client.get("/v1/ping").status) }
       }
       return out

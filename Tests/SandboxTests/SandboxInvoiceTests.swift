@@ -13,10 +13,14 @@ import Testing
       let inv = invoice(
         "stripe_ch_1", date: "2025-01-05T10:12:00+02:00",
         lines: [
-          subLine(plan: plan, sub: "stripe_sub_1", start: "2025-01-05", end: "2025-02-05", amount: 11900, tax: 1900, ext: "li_1"),
+          subLine(
+            plan: plan, sub: "stripe_sub_1", start: "2025-01-05", end: "2025-02-05", amount: 11900, tax: 1900,
+            ext: "li_1"),
           ["type": "one_time", "amount_in_cents": 5000, "description": "Setup"],
         ],
-        transactions: [["type": "payment", "date": "2025-01-05T10:13:00Z", "result": "successful", "external_id": "tx_1"]])
+        transactions: [
+          ["type": "payment", "date": "2025-01-05T10:13:00Z", "result": "successful", "external_id": "tx_1"]
+        ])
       let r = try await sb.importInvoices(cus, [inv])
       #expect(r.status == 201)
       let stored = try #require(r.json?["invoices"]?.arrayValue?.first)
@@ -48,13 +52,16 @@ import Testing
     try await withSandbox { sb in
       let plan = try await sb.plan("p")
       let cus = try await sb.customer("2")
-      let good = invoice("ok_1", date: "2025-02-01", lines: [subLine(plan: plan, sub: "s", start: "2025-02-01", end: "2025-03-01", amount: 100)])
+      let good = invoice(
+        "ok_1", date: "2025-02-01",
+        lines: [subLine(plan: plan, sub: "s", start: "2025-02-01", end: "2025-03-01", amount: 100)])
       let bad: JSONValue = [
         "external_id": "bad_1", "date": "2025-02-01", "currency": "usd", "discount": 3,
         "line_items": [
           [
             "type": "subscription", "plan_uuid": "pl_unknown", "subscription_external_id": "s2",
-            "service_period_start": "2025-03-01", "service_period_end": "2025-02-01", "amount_in_cents": .number("10.5"),
+            "service_period_start": "2025-03-01", "service_period_end": "2025-02-01",
+            "amount_in_cents": .number("10.5"),
           ],
           ["type": "one_time", "amount_in_cents": 100, "tax_amount_in_cents": 200, "plan_uuid": .string(plan)],
         ],
@@ -80,7 +87,17 @@ import Testing
       #expect(me["line_items"] == "must contain at least one line item")
 
       let noPlan = try await sb.importInvoices(
-        cus, [invoice("np", date: "2025-01-01", lines: [["type": "subscription", "amount_in_cents": 1, "subscription_external_id": "s", "service_period_start": "2025-01-01", "service_period_end": "2025-02-01"]])])
+        cus,
+        [
+          invoice(
+            "np", date: "2025-01-01",
+            lines: [
+              [
+                "type": "subscription", "amount_in_cents": 1, "subscription_external_id": "s",
+                "service_period_start": "2025-01-01", "service_period_end": "2025-02-01",
+              ]
+            ])
+        ])
       #expect(noPlan.json?["invoices"]?.arrayValue?.first?["errors"]?["line_items.plan_uuid"] == "is required")
 
       let wrongCustomer = try await sb.importInvoices("cus_0001", [good])
@@ -94,24 +111,42 @@ import Testing
       let plan = try await sb.plan("p")
       let cus = try await sb.customer("3")
       let r = try await sb.importInvoices(
-        cus, [invoice("inv_r", date: "2025-01-01", lines: [subLine(plan: plan, sub: "s", start: "2025-01-01", end: "2025-02-01", amount: 10000)])])
+        cus,
+        [
+          invoice(
+            "inv_r", date: "2025-01-01",
+            lines: [subLine(plan: plan, sub: "s", start: "2025-01-01", end: "2025-02-01", amount: 10000)])
+        ])
       let inv = try #require(r.json?["invoices"]?.arrayValue?.first?["uuid"]?.stringValue)
       let path = "/v1/import/invoices/\(inv)/transactions"
       let partial = try await sb.client.post(
-        path, ["type": "refund", "date": "2025-01-10", "result": "successful", "external_id": "re_1", "amount_in_cents": 4000])
+        path,
+        [
+          "type": "refund", "date": "2025-01-10", "result": "successful", "external_id": "re_1",
+          "amount_in_cents": 4000,
+        ])
       #expect(partial.status == 201)
       #expect(partial.json?["amount_in_cents"] == 4000)
       #expect(partial.json?["date"] == "2025-01-10T00:00:00.000Z")
       let dup = try await sb.client.post(
-        path, ["type": "refund", "date": "2025-01-11", "result": "successful", "external_id": "re_1", "amount_in_cents": 1])
+        path,
+        ["type": "refund", "date": "2025-01-11", "result": "successful", "external_id": "re_1", "amount_in_cents": 1])
       #expect(dup.status == 422)
       #expect(dup.json?["errors"]?["external_id"] == "has already been taken")
       let over = try await sb.client.post(
-        path, ["type": "refund", "date": "2025-01-12", "result": "successful", "external_id": "re_2", "amount_in_cents": 6001])
+        path,
+        [
+          "type": "refund", "date": "2025-01-12", "result": "successful", "external_id": "re_2",
+          "amount_in_cents": 6001,
+        ])
       #expect(over.status == 422)
       #expect(over.json?["errors"]?["amount_in_cents"]?.stringValue?.contains("exceed the invoiced amount") == true)
       let rest = try await sb.client.post(
-        path, ["type": "refund", "date": "2025-01-12", "result": "successful", "external_id": "re_3", "amount_in_cents": 6000])
+        path,
+        [
+          "type": "refund", "date": "2025-01-12", "result": "successful", "external_id": "re_3",
+          "amount_in_cents": 6000,
+        ])
       #expect(rest.status == 201)
       let invalid = try await sb.client.post(path, ["type": "chargeback", "date": "2025-01-12", "result": "ok"])
       #expect(invalid.json?["errors"]?["type"]?.stringValue?.contains("payment, refund") == true)
@@ -130,7 +165,9 @@ import Testing
         cus,
         [
           invoice("i1", date: start, lines: [subLine(plan: plan, sub: "sub_a", start: start, end: mid, amount: 5000)]),
-          invoice("i2", date: mid, lines: [subLine(plan: plan, sub: "sub_a", start: mid, end: end, amount: 5000, quantity: 2)]),
+          invoice(
+            "i2", date: mid, lines: [subLine(plan: plan, sub: "sub_a", start: mid, end: end, amount: 5000, quantity: 2)]
+          ),
         ])
       let subs = try await sb.client.get("/v1/import/customers/\(cus)/subscriptions")
       let list = try #require(subs.json?["subscriptions"]?.arrayValue)
@@ -145,11 +182,13 @@ import Testing
       #expect(entry["quantity"] == 2)
       #expect(try await sb.client.get("/v1/customers/\(cus)").json?["mrr"] == 5000)
 
-      let future = try await sb.client.send("PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(isoDays(5))])
+      let future = try await sb.client.send(
+        "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(isoDays(5))])
       #expect(future.status == 422)
       #expect(future.json?["errors"]?["cancelled_at"] == "must be in the past")
       let cancelAt = isoDays(-1)
-      let cancel = try await sb.client.send("PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(cancelAt)])
+      let cancel = try await sb.client.send(
+        "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(cancelAt)])
       #expect(cancel.status == 202)
       #expect(cancel.json?["cancellation_dates"]?.arrayValue?.count == 1)
       #expect(cancel.json?["customer_uuid"]?.stringValue == cus)
@@ -161,7 +200,9 @@ import Testing
       let both = try await sb.client.send(
         "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(cancelAt), "cancellation_dates": []])
       #expect(both.status == 422)
-      #expect(try await sb.client.send("PATCH", "/v1/import/subscriptions/sub_x", json: ["cancellation_dates": []]).status == 404)
+      #expect(
+        try await sb.client.send("PATCH", "/v1/import/subscriptions/sub_x", json: ["cancellation_dates": []]).status
+          == 404)
       let snap = await sb.snapshot()
       #expect(snap["cancellations"] == [])
     }

@@ -37,20 +37,48 @@ import Testing
             subLine(plan: monthly, sub: "a-sub", start: "2025-01-01", end: "2025-02-01", amount: 12000, tax: 2000),
             ["type": "one_time", "amount_in_cents": 5000, "description": "Onboarding"],
           ]),
-        invoice("a2", date: "2025-02-01", lines: [subLine(plan: monthly, sub: "a-sub", start: "2025-02-01", end: "2025-03-01", amount: 12000, tax: 2000)]),
-        invoice("a3", date: "2025-03-01", lines: [subLine(plan: monthly, sub: "a-sub", start: "2025-03-01", end: "2025-04-01", amount: 12000, tax: 2000)]),
-        invoice("a4", date: "2025-05-20", lines: [subLine(plan: monthly, sub: "a-sub-2", start: "2025-05-20", end: "2025-06-20", amount: 12000, tax: 2000)]),
+        invoice(
+          "a2", date: "2025-02-01",
+          lines: [
+            subLine(plan: monthly, sub: "a-sub", start: "2025-02-01", end: "2025-03-01", amount: 12000, tax: 2000)
+          ]),
+        invoice(
+          "a3", date: "2025-03-01",
+          lines: [
+            subLine(plan: monthly, sub: "a-sub", start: "2025-03-01", end: "2025-04-01", amount: 12000, tax: 2000)
+          ]),
+        invoice(
+          "a4", date: "2025-05-20",
+          lines: [
+            subLine(plan: monthly, sub: "a-sub-2", start: "2025-05-20", end: "2025-06-20", amount: 12000, tax: 2000)
+          ]),
       ])
     try ok(a1)
     try ok(
       try await sb.importInvoices(
         b,
-        [invoice("b1", date: "2025-01-15", currency: "EUR", lines: [subLine(plan: yearly, sub: "b-sub", start: "2025-01-15", end: "2026-01-15", amount: 132000, tax: 12000)])]))
+        [
+          invoice(
+            "b1", date: "2025-01-15", currency: "EUR",
+            lines: [
+              subLine(plan: yearly, sub: "b-sub", start: "2025-01-15", end: "2026-01-15", amount: 132000, tax: 12000)
+            ])
+        ]))
     let c1 = try await sb.importInvoices(
       c,
       [
-        invoice("c1", date: "2025-02-10", lines: [subLine(plan: quarterly, sub: "c-sub", start: "2025-02-10", end: "2025-05-10", amount: 36000, tax: 6000)]),
-        invoice("c2", date: "2025-05-10", lines: [subLine(plan: quarterly, sub: "c-sub", start: "2025-05-10", end: "2025-08-10", amount: 66000, tax: 6000, quantity: 2)]),
+        invoice(
+          "c1", date: "2025-02-10",
+          lines: [
+            subLine(plan: quarterly, sub: "c-sub", start: "2025-02-10", end: "2025-05-10", amount: 36000, tax: 6000)
+          ]),
+        invoice(
+          "c2", date: "2025-05-10",
+          lines: [
+            subLine(
+              plan: quarterly, sub: "c-sub", start: "2025-05-10", end: "2025-08-10", amount: 66000, tax: 6000,
+              quantity: 2)
+          ]),
       ])
     try ok(c1)
     let c1uuid = try #require(c1.json?["invoices"]?.arrayValue?.first?["uuid"]?.stringValue)
@@ -60,13 +88,22 @@ import Testing
     try #require(refund.status == 201)
     try ok(
       try await sb.importInvoices(
-        d, [invoice("d1", date: "2025-01-01", lines: [subLine(plan: monthly, sub: "d-sub", start: "2025-01-01", end: "2025-02-01", amount: 5000)])]))
+        d,
+        [
+          invoice(
+            "d1", date: "2025-01-01",
+            lines: [subLine(plan: monthly, sub: "d-sub", start: "2025-01-01", end: "2025-02-01", amount: 5000)])
+        ]))
     try ok(
       try await sb.importInvoices(
         e,
         [
-          invoice("e1", date: "2025-03-01", lines: [subLine(plan: monthly, sub: "e-sub", start: "2025-03-01", end: "2025-04-01", amount: 8000)]),
-          invoice("e2", date: "2025-04-01", lines: [subLine(plan: monthly, sub: "e-sub", start: "2025-04-01", end: "2025-05-01", amount: 5000)]),
+          invoice(
+            "e1", date: "2025-03-01",
+            lines: [subLine(plan: monthly, sub: "e-sub", start: "2025-03-01", end: "2025-04-01", amount: 8000)]),
+          invoice(
+            "e2", date: "2025-04-01",
+            lines: [subLine(plan: monthly, sub: "e-sub", start: "2025-04-01", end: "2025-05-01", amount: 5000)]),
         ]))
     let subs = try await sb.client.get("/v1/import/customers/\(a)/subscriptions")
     let aSub = try #require(
@@ -91,7 +128,10 @@ import Testing
           e[$0]?.int64Value ?? -999_999
         }
       }
-      #expect(entries.map { $0["date"]?.stringValue ?? "" } == ["2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31"])
+      #expect(
+        entries.map { $0["date"]?.stringValue ?? "" } == [
+          "2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31",
+        ])
       #expect(row(entries[0]) == [26000, 26000, 0, 0, 0, 0])
       #expect(row(entries[1]) == [31000, 10000, 0, 0, -5000, 0])
       #expect(row(entries[2]) == [29000, 8000, 0, 0, -10000, 0])
@@ -121,11 +161,14 @@ import Testing
       #expect(entries[1]["customer-churn-rate"]?.doubleValue == 33.33)
       #expect(r.json?["summary"]?["current-mrr"] == 41000)
 
-      let quarter = try await sb.client.get("/v1/metrics/mrr?start-date=2025-01-01&end-date=2025-06-30&interval=quarter")
+      let quarter = try await sb.client.get(
+        "/v1/metrics/mrr?start-date=2025-01-01&end-date=2025-06-30&interval=quarter")
       #expect(quarter.json?["entries"]?.arrayValue?.map { $0["date"] } == ["2025-03-31", "2025-06-30"])
       #expect(try await sb.client.get("/v1/metrics/mrr?end-date=2025-01-01").status == 400)
       #expect(try await sb.client.get("/v1/metrics/mrr?start-date=2025-02-01&end-date=2025-01-01").status == 400)
-      #expect(try await sb.client.get("/v1/metrics/mrr?start-date=2025-01-01&end-date=2025-02-01&interval=hour").status == 400)
+      #expect(
+        try await sb.client.get("/v1/metrics/mrr?start-date=2025-01-01&end-date=2025-02-01&interval=hour").status == 400
+      )
       #expect(try await sb.client.get("/v1/metrics/nope?start-date=2025-01-01&end-date=2025-02-01").status == 404)
     }
   }
@@ -139,8 +182,12 @@ import Testing
       let r = try await sb.importInvoices(
         cus,
         [
-          invoice("eur", date: start, currency: "EUR", lines: [subLine(plan: plan, sub: "s-eur", start: start, end: end, amount: 1190, tax: 190)]),
-          invoice("jpy", date: start, currency: "JPY", lines: [subLine(plan: plan, sub: "s-jpy", start: start, end: end, amount: 10000)]),
+          invoice(
+            "eur", date: start, currency: "EUR",
+            lines: [subLine(plan: plan, sub: "s-eur", start: start, end: end, amount: 1190, tax: 190)]),
+          invoice(
+            "jpy", date: start, currency: "JPY",
+            lines: [subLine(plan: plan, sub: "s-jpy", start: start, end: end, amount: 10000)]),
         ])
       try #require(r.status == 201, "\(r.text)")
       // 10.00 EUR → 11.00 USD = 1100; ¥10,000 (exponent 0) × 0.0065 = 65.00 USD = 6500.
@@ -149,9 +196,16 @@ import Testing
       #expect(c.json?["arr"] == 91200)
       #expect(c.json?["status"] == "Active")
       let unknownFX = try await sb.importInvoices(
-        cus, [invoice("gbp", date: start, currency: "GBP", lines: [subLine(plan: plan, sub: "s-gbp", start: start, end: end, amount: 100)])])
+        cus,
+        [
+          invoice(
+            "gbp", date: start, currency: "GBP",
+            lines: [subLine(plan: plan, sub: "s-gbp", start: start, end: end, amount: 100)])
+        ])
       #expect(unknownFX.status == 422)
-      #expect(unknownFX.json?["invoices"]?.arrayValue?.first?["errors"]?["currency"]?.stringValue?.contains("exchange rate") == true)
+      #expect(
+        unknownFX.json?["invoices"]?.arrayValue?.first?["errors"]?["currency"]?.stringValue?.contains("exchange rate")
+          == true)
     }
   }
 }

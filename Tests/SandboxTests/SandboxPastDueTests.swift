@@ -40,7 +40,10 @@ import Testing
   @Test func byDefaultAPastDueSubscriptionKeepsItsMRRUntilCancelled() async throws {
     try await withSandbox { sb in
       let cus = try await paidJanuaryToMarch(sb)
-      #expect(try await months(sb) == [[5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0]])
+      #expect(
+        try await months(sb) == [
+          [5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0],
+        ])
       let c = try await sb.client.get("/v1/customers/\(cus)")
       #expect(c.json?["status"] == "Past Due")
       #expect(c.json?["mrr"] == 5000)
@@ -54,7 +57,10 @@ import Testing
       let cancel = try await sb.client.send(
         "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": "2026-05-15T00:00:00Z"])
       #expect(cancel.status == 202)
-      #expect(try await months(sb) == [[5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [0, 0, -5000], [0, 0, 0]])
+      #expect(
+        try await months(sb) == [
+          [5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [5000, 0, 0], [0, 0, -5000], [0, 0, 0],
+        ])
       #expect(try await sb.client.get("/v1/customers/\(cus)").json?["status"] == "Cancelled")
 
       // The full cancellation history replaces it; an empty one un-cancels (past due again).
@@ -62,7 +68,8 @@ import Testing
         "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancellation_dates": ["2026-04-01T00:00:00Z"]])
       #expect(moved.json?["cancellation_dates"] == ["2026-04-01T00:00:00.000Z"])
       #expect(try await months(sb)[3] == [0, 0, -5000])
-      let cleared = try await sb.client.send("PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancellation_dates": []])
+      let cleared = try await sb.client.send(
+        "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancellation_dates": []])
       #expect(cleared.json?["cancellation_dates"] == [])
       #expect(try await months(sb).map { $0[0] } == [5000, 5000, 5000, 5000, 5000, 5000])
       #expect(try await sb.client.get("/v1/customers/\(cus)").json?["status"] == "Past Due")
@@ -72,7 +79,10 @@ import Testing
   @Test func autoChurnCancelsAtTheEndOfTheLastPaidPeriod() async throws {
     try await withSandbox(SandboxOptions(autoChurnDays: 30)) { sb in
       let cus = try await paidJanuaryToMarch(sb)
-      #expect(try await months(sb) == [[5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [0, 0, -5000], [0, 0, 0], [0, 0, 0]])
+      #expect(
+        try await months(sb) == [
+          [5000, 5000, 0], [5000, 0, 0], [5000, 0, 0], [0, 0, -5000], [0, 0, 0], [0, 0, 0],
+        ])
       let c = try await sb.client.get("/v1/customers/\(cus)")
       #expect(c.json?["status"] == "Cancelled")
       #expect(c.json?["mrr"] == 0)
@@ -92,8 +102,12 @@ import Testing
         let r = try await sb.importInvoices(
           cus,
           [
-            invoice("l1", date: "2026-01-01", lines: [subLine(plan: plan, sub: "s", start: "2026-01-01", end: "2026-02-01", amount: 5000)]),
-            invoice("l2", date: "2026-02-20", lines: [subLine(plan: plan, sub: "s", start: "2026-02-20", end: "2026-03-20", amount: 5000)]),
+            invoice(
+              "l1", date: "2026-01-01",
+              lines: [subLine(plan: plan, sub: "s", start: "2026-01-01", end: "2026-02-01", amount: 5000)]),
+            invoice(
+              "l2", date: "2026-02-20",
+              lines: [subLine(plan: plan, sub: "s", start: "2026-02-20", end: "2026-03-20", amount: 5000)]),
           ])
         try #require(r.status == 201, "\(r.text)")
         let d = try await sb.client.get("/v1/metrics/mrr?start-date=2026-02-10&end-date=2026-02-20&interval=day")
@@ -116,10 +130,16 @@ import Testing
         let cus = try await sb.customer("instant")
         let start = "2026-06-01T10:00:00Z"
         let r = try await sb.importInvoices(
-          cus, [invoice("i1", date: start, lines: [subLine(plan: plan, sub: "s", start: start, end: "2026-07-01T10:00:00Z", amount: 5000)])])
+          cus,
+          [
+            invoice(
+              "i1", date: start,
+              lines: [subLine(plan: plan, sub: "s", start: start, end: "2026-07-01T10:00:00Z", amount: 5000)])
+          ])
         try #require(r.status == 201, "\(r.text)")
         let sub = try await subscriptionUUID(sb, cus)
-        let cancel = try await sb.client.send("PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(start)])
+        let cancel = try await sb.client.send(
+          "PATCH", "/v1/import/subscriptions/\(sub)", json: ["cancelled_at": .string(start)])
         #expect(cancel.status == 202, "\(cancel.text)")
         let days = try await sb.client.get("/v1/metrics/mrr?start-date=2026-06-01&end-date=2026-06-03&interval=day")
         #expect(days.json?["entries"]?.arrayValue?.map { $0["mrr"] } == [0, 0, 0])

@@ -33,7 +33,9 @@ extension SandboxHarness {
 
   /// Creates a customer and returns its uuid.
   func customer(_ ext: String, email: String? = nil) async throws -> String {
-    var body: JSONObject = ["data_source_uuid": .string(dataSourceUUID), "external_id": .string(ext), "name": "Test Co"]
+    var body: JSONObject = [
+      "data_source_uuid": .string(dataSourceUUID), "external_id": .string(ext), "name": "Test Co",
+    ]
     body.set("email", .optional(email))
     let r = try await client.post("/v1/customers", .object(body))
     try #require(r.status == 201, "customer create: \(r.text)")

@@ -1,6 +1,6 @@
-import Logging
 import ETLTestSupport
 import Foundation
+import Logging
 import RevenueCore
 import Testing
 
@@ -33,7 +33,8 @@ struct ContractTests {
     #expect(CountedSection.parses == 1)
 
     let bad = PipelineConfiguration(
-      pipeline: try PipelineFile(text: "name: p\nalerts:\n  limit: 30\n", path: "p.yaml", environment: Environment([:])),
+      pipeline: try PipelineFile(
+        text: "name: p\nalerts:\n  limit: 30\n", path: "p.yaml", environment: Environment([:])),
       environment: Environment([:]))
     for _ in 0..<2 {
       #expect { try bad.section(CountedSection.self) } throws: { error in
@@ -50,9 +51,13 @@ struct ContractTests {
     let area = try StagingArea(stagingRoot: dir.path, pipeline: "p")
     let run = try area.createRun(id: "r1")
     let pipeline = try PipelineFile(text: "name: p\n", path: "p.yaml", environment: Environment(["A": "1"]))
-    let ctx = StageContext(pipeline: pipeline, environment: Environment(["A": "1"]), area: area, run: run, logger: .init(label: "t"))
+    let ctx = StageContext(
+      pipeline: pipeline, environment: Environment(["A": "1"]), area: area, run: run, logger: .init(label: "t"))
     #expect(ctx.pipeline.name == "p" && ctx.environment["A"] == "1")
-    #expect(ctx.configuration === StageContext(configuration: ctx.configuration, area: area, run: run, logger: .init(label: "t")).configuration)
+    #expect(
+      ctx.configuration
+        === StageContext(configuration: ctx.configuration, area: area, run: run, logger: .init(label: "t"))
+        .configuration)
   }
 
   @Test("the runner's decisions come from typed fields, not details keys")
@@ -76,9 +81,9 @@ struct ContractTests {
   @Test("run.json decodes into a typed run status; unknown outcomes are kept as written")
   func runStatusDecodes() throws {
     let record = try JSONParser.parse(
-      #"{"run_id":"r1","outcome":"completed_with_failures","started_at":"2026-12-08T01:00:00Z","stages":{"# +
-        #""extract":{"outcome":"succeeded","complete":true,"duration_s":1.5,"accounting":{"failed":0,"in":3,"out":2,"rejected":1,"skipped":0}},"# +
-        #""load":{"outcome":"paused","complete":false,"error":"boom"}}}"#
+      #"{"run_id":"r1","outcome":"completed_with_failures","started_at":"2026-12-08T01:00:00Z","stages":{"#
+        + #""extract":{"outcome":"succeeded","complete":true,"duration_s":1.5,"accounting":{"failed":0,"in":3,"out":2,"rejected":1,"skipped":0}},"#
+        + #""load":{"outcome":"paused","complete":false,"error":"boom"}}}"#
     ).objectValue!
     let s = RunStatus(record: record)
     #expect(s.runID == "r1" && s.outcome == .completedWithFailures && s.finishedAt == nil)

@@ -11,7 +11,9 @@ struct NDJSONTests {
   func chunkBoundaries() throws {
     let dir = try TempDirectory()
     var text = ""
-    for i in 1...500 { text += i % 50 == 0 ? "\r\n" : "{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: i % 37))\"}\r\n" }
+    for i in 1...500 {
+      text += i % 50 == 0 ? "\r\n" : "{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: i % 37))\"}\r\n"
+    }
     let path = try dir.write("a.ndjson", text + "{\"last\":true}")  // no trailing newline
     var seen: [Int] = []
     // A 64-byte chunk forces lines to straddle reads and the buffer to grow.

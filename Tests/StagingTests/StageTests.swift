@@ -23,10 +23,12 @@ struct StageTests {
     #expect(run.isComplete("transform"))
     #expect(m.file("customers.ndjson")?.lines == 1)
     #expect(m.verify(stageDirectory: run.stagePath("transform")).isEmpty)
-    let dirMode = try FileManager.default.attributesOfItem(atPath: run.stagePath("transform"))[.posixPermissions] as? Int
+    let dirMode =
+      try FileManager.default.attributesOfItem(atPath: run.stagePath("transform"))[.posixPermissions] as? Int
     #expect(dirMode == 0o700)
-    let fileMode = try FileManager.default.attributesOfItem(atPath: run.file("transform", "customers.ndjson"))[
-      .posixPermissions] as? Int
+    let fileMode =
+      try FileManager.default.attributesOfItem(atPath: run.file("transform", "customers.ndjson"))[
+        .posixPermissions] as? Int
     #expect(fileMode == 0o600)
   }
 

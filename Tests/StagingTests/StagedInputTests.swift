@@ -35,7 +35,8 @@ struct StagedInputTests {
   func intact() throws {
     let dir = try TempDirectory()
     let (run, m) = try published(dir)
-    let got = try StagedInput.verify(run: run, stage: "transform", manifest: m, names: ["plans.ndjson", "invoices.ndjson", "cancellations.ndjson"])
+    let got = try StagedInput.verify(
+      run: run, stage: "transform", manifest: m, names: ["plans.ndjson", "invoices.ndjson", "cancellations.ndjson"])
     #expect(got == [m.file("plans.ndjson")!, m.file("invoices.ndjson")!])
   }
 
@@ -46,7 +47,8 @@ struct StagedInputTests {
     let path = run.file("transform", "invoices.ndjson")
     let text = try String(contentsOfFile: path, encoding: .utf8)
     try text.replacingOccurrences(of: "79900", with: "99900").write(toFile: path, atomically: false, encoding: .utf8)
-    expectMismatch(run, m, ["invoices.ndjson"], contains: "transform/invoices.ndjson does not match its manifest (sha256 ")
+    expectMismatch(
+      run, m, ["invoices.ndjson"], contains: "transform/invoices.ndjson does not match its manifest (sha256 ")
     expectMismatch(run, m, ["invoices.ndjson"], contains: "expected \(m.file("invoices.ndjson")!.sha256)")
   }
 
@@ -76,7 +78,8 @@ struct StagedInputTests {
   func unlisted() throws {
     let dir = try TempDirectory()
     let (run, m) = try published(dir)
-    try "{\"external_id\":\"x\"}\n".write(toFile: run.file("transform", "cancellations.ndjson"), atomically: false, encoding: .utf8)
+    try "{\"external_id\":\"x\"}\n".write(
+      toFile: run.file("transform", "cancellations.ndjson"), atomically: false, encoding: .utf8)
     expectMismatch(run, m, ["cancellations.ndjson"], contains: "is not listed in transform/manifest.json")
     var forged = m
     forged.files.append(FileEntry(name: "../../x.ndjson", lines: 1, bytes: 2, sha256: "00"))

@@ -59,14 +59,24 @@ import Testing
     var s = Self.cancelled()
     s.appUserID = "qa"
     let customers = F.index(users: [F.user("qa", email: "qa@x.io", created: "2025-01-01T00:00:00Z", test: true)])
-    guard case .skip(let code, _) = Cancellations.cancellation(
-      key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(), state: Self.invoiced(s))
-    else { Issue.record("expected a skip"); return }
+    guard
+      case .skip(let code, _) = Cancellations.cancellation(
+        key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(),
+        state: Self.invoiced(s))
+    else {
+      Issue.record("expected a skip")
+      return
+    }
     #expect(code == "test_data")
     s.appUserID = nil
-    guard case .reject(let rc, _) = Cancellations.cancellation(
-      key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(), state: Self.invoiced(s))
-    else { Issue.record("expected a reject"); return }
+    guard
+      case .reject(let rc, _) = Cancellations.cancellation(
+        key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(),
+        state: Self.invoiced(s))
+    else {
+      Issue.record("expected a reject")
+      return
+    }
     #expect(rc == "no_customer")
   }
 
@@ -79,15 +89,23 @@ import Testing
     var s = Self.cancelled()
     s.appUserID = "u1"
     let customers = F.index(users: [F.user("u1", email: "u1@x.io", created: "2025-01-01T00:00:00Z", test: false)])
-    guard case .skip(let code, let reason) = Cancellations.cancellation(
-      key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(), state: nil)
-    else { Issue.record("expected a skip"); return }
+    guard
+      case .skip(let code, let reason) = Cancellations.cancellation(
+        key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(), state: nil)
+    else {
+      Issue.record("expected a skip")
+      return
+    }
     #expect(code == "subscription_never_invoiced")
     #expect(reason.contains("nothing to cancel"))
-    guard case .cancellation(let rec) = Cancellations.cancellation(
-      key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(),
-      state: Self.invoiced(s))
-    else { Issue.record("expected a cancellation"); return }
+    guard
+      case .cancellation(let rec) = Cancellations.cancellation(
+        key: s.key, group: [s], customers: customers, planIntervals: [:], trackers: BuildTrackers(),
+        state: Self.invoiced(s))
+    else {
+      Issue.record("expected a cancellation")
+      return
+    }
     #expect(rec.cancellationDates == nil)
   }
 }

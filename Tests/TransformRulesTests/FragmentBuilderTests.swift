@@ -22,7 +22,10 @@ import Testing
   }
 
   @Test func aMonthlyPaymentBecomesAnInvoiceWithOnePlanPeriod() throws {
-    guard case .fragment(let f, let facts) = Self.build(F.appPayment()) else { Issue.record("no fragment"); return }
+    guard case .fragment(let f, let facts) = Self.build(F.appPayment()) else {
+      Issue.record("no fragment")
+      return
+    }
     let inv = try #require(f.invoice)
     #expect(inv.externalID == "stripe_pi_1" && inv.customerExternalID == "u1")
     #expect(inv.lineItems[0].planExternalID == F.growthUSD.plan.externalID)
@@ -51,13 +54,19 @@ import Testing
     p.cumulativeRefund = 1500
     #expect(Self.reject(Self.build(p)) == "refund_exceeds_payment")
     p.cumulativeRefund = 400
-    guard case .fragment(let f, _) = Self.build(p) else { Issue.record("no fragment"); return }
+    guard case .fragment(let f, _) = Self.build(p) else {
+      Issue.record("no fragment")
+      return
+    }
     #expect(f.invoice?.transactions.last?.externalID == "stripe_pi_1-refund-400")
   }
 
   @Test func testCustomersAreSkippedAndUnknownPayersRejected() {
     let qa = F.index(users: [F.user("u1", email: "qa@x.io", created: "2025-01-01T00:00:00Z", test: true)])
-    guard case .skip(let code, _) = Self.build(F.appPayment(), customers: qa) else { Issue.record("no skip"); return }
+    guard case .skip(let code, _) = Self.build(F.appPayment(), customers: qa) else {
+      Issue.record("no skip")
+      return
+    }
     #expect(code == "test_data")
     var anonymous = F.appPayment()
     anonymous.appUserID = nil

@@ -8,7 +8,8 @@ import Testing
 /// (https://developer.paypal.com/docs/transaction-search/transaction-event-codes/).
 @Suite struct PayPalEventCodeTests {
   /// One `transaction_details[]` element as Transaction Search returns it.
-  static func detail(_ code: String, _ value: String, id: String = "7KF12345AB678901C", ref: String? = nil) -> JSONValue {
+  static func detail(_ code: String, _ value: String, id: String = "7KF12345AB678901C", ref: String? = nil) -> JSONValue
+  {
     var info: JSONObject = [
       "transaction_id": .string(id), "transaction_event_code": .string(code),
       "transaction_initiation_date": "2026-05-02T10:00:00+0000", "transaction_status": "S",
@@ -23,10 +24,12 @@ import Testing
 
   let reader = PayPalCashierReaders(subscriptions: nil)
 
-  @Test("holds, hold releases, payouts and payments sent are skipped as not revenue", arguments: [
-    ("T1110", "-49.00"), ("T1111", "49.00"), ("T1105", "120.00"), ("T1503", "-300.00"), ("T0001", "-300.00"),
-    ("T0400", "-500.00"), ("T0006", "-12.00"), ("T0200", "-10.00"), ("T1108", "1.72"),
-  ])
+  @Test(
+    "holds, hold releases, payouts and payments sent are skipped as not revenue",
+    arguments: [
+      ("T1110", "-49.00"), ("T1111", "49.00"), ("T1105", "120.00"), ("T1503", "-300.00"), ("T0001", "-300.00"),
+      ("T0400", "-500.00"), ("T0006", "-12.00"), ("T0200", "-10.00"), ("T1108", "1.72"),
+    ])
   func accountActivityIsSkipped(code: String, value: String) {
     guard case .skip(let reason, let why) = reader.transaction(Self.detail(code, value)) else {
       Issue.record("\(code) \(value) should be skipped")
@@ -44,7 +47,9 @@ import Testing
     }
     #expect(p.role == .gatewayPayment && p.total == 4900)
     for code in ["T1107", "T1106", "T1201"] {
-      guard case .payment(let r) = reader.transaction(Self.detail(code, "-49.00", id: "REF" + code, ref: "7KF12345AB678901C"))
+      guard
+        case .payment(let r) = reader.transaction(
+          Self.detail(code, "-49.00", id: "REF" + code, ref: "7KF12345AB678901C"))
       else {
         Issue.record("\(code) takes revenue back")
         continue

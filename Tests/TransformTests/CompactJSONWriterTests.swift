@@ -30,7 +30,8 @@ import Testing
         LineItemRecord(
           type: .subscription, externalID: "l1", amountInCents: -1234, quantity: 3, taxAmountInCents: Int64.max,
           discountAmountInCents: Int64.min, discountCode: "D\t", description: "d/", subscriptionExternalID: "s",
-          planExternalID: "p", servicePeriodStart: t, servicePeriodEnd: Timestamp(seconds: 253_402_300_799), prorated: true),
+          planExternalID: "p", servicePeriodStart: t, servicePeriodEnd: Timestamp(seconds: 253_402_300_799),
+          prorated: true),
         LineItemRecord(type: .oneTime, amountInCents: 0),
       ],
       transactions: [

@@ -1,8 +1,8 @@
-import SystemShims
 import ETLTestSupport
 import Foundation
 import RevenueCore
 import Staging
+import SystemShims
 import Testing
 
 @testable import Transform
@@ -71,7 +71,8 @@ import Testing
   @Test func readerErrorReachesTheCaller() throws {
     #expect(throws: StagingError.self) {
       try ReadAheadLines.run(
-        path: "/nonexistent/extract.ndjson", threaded: true, progress: NoProgress(), read: { _, l in l }, use: { _, _, _ in })
+        path: "/nonexistent/extract.ndjson", threaded: true, progress: NoProgress(), read: { _, l in l },
+        use: { _, _, _ in })
     }
   }
 
@@ -145,7 +146,8 @@ import Testing
     let m = try #require(midway)
     #expect(m.size == before.size)
     if canPunch {
-      #expect(m.allocated < m.size / 2, "runs still hold \(m.allocated) of \(m.size) bytes three quarters through the merge")
+      #expect(
+        m.allocated < m.size / 2, "runs still hold \(m.allocated) of \(m.size) bytes three quarters through the merge")
     }
     #expect(try FileManager.default.contentsOfDirectory(atPath: runDir).isEmpty)
   }
@@ -196,7 +198,9 @@ import Testing
     let whole = try TransformHarness.fixture("basic")
     try await whole.transform()
     let details = try Self.sections()
-    let kinds = details["sources"]?["postgres"]?[FileSection.detailsKey]?.arrayValue?.compactMap { $0["kind"]?.stringValue }
+    let kinds = details["sources"]?["postgres"]?[FileSection.detailsKey]?.arrayValue?.compactMap {
+      $0["kind"]?.stringValue
+    }
     #expect(kinds == ["app.user", "app.transaction", "app.refund", "app.subscription"])
     let skipping = try TransformHarness.fixture("basic", details: details)
     try await skipping.transform()
@@ -207,8 +211,15 @@ import Testing
     var details = try Self.sections()
     // Shift the first boundary by one byte (totals unchanged): the file is read whole.
     var list = details["sources"]!["postgres"]![FileSection.detailsKey]!.arrayValue!
-    list[0] = FileSection(kind: "app.user", lines: list[0]["lines"]!.int64Value.map(Int.init)!, bytes: list[0]["bytes"]!.int64Value! - 1).json
-    list[1] = FileSection(kind: "app.transaction", lines: list[1]["lines"]!.int64Value.map(Int.init)!, bytes: list[1]["bytes"]!.int64Value! + 1).json
+    list[0] =
+      FileSection(
+        kind: "app.user", lines: list[0]["lines"]!.int64Value.map(Int.init)!, bytes: list[0]["bytes"]!.int64Value! - 1
+      ).json
+    list[1] =
+      FileSection(
+        kind: "app.transaction", lines: list[1]["lines"]!.int64Value.map(Int.init)!,
+        bytes: list[1]["bytes"]!.int64Value! + 1
+      ).json
     details["sources"] = ["postgres": [FileSection.detailsKey: .array(list)]]
     let whole = try TransformHarness.fixture("basic")
     try await whole.transform()

@@ -20,15 +20,24 @@ import Testing
     [
       "postgres.ndjson": [
         R.appUser(lina, email: "lina@example.com", name: "Lina Haddad", created: "2025-11-02T10:00:00+00:00"),
-        R.appPayPalPayment(user: lina, email: "lina@example.com", id: "PAYID-LINA0001", date: "2026-01-10T09:00:00+00:00", country: "JO"),
+        R.appPayPalPayment(
+          user: lina, email: "lina@example.com", id: "PAYID-LINA0001", date: "2026-01-10T09:00:00+00:00", country: "JO"),
       ],
       "stripe.ndjson": [
-        R.stripeCustomer("cus_Lina", email: "lina@example.com", name: "Lina Haddad", created: "2026-02-01T08:00:00Z", appUser: lina, country: nil),
-        R.stripeCustomer("cus_Gus", email: "gus@example.org", name: "Gus Meyer", created: "2026-02-03T08:00:00Z", appUser: nil, country: nil),
+        R.stripeCustomer(
+          "cus_Lina", email: "lina@example.com", name: "Lina Haddad", created: "2026-02-01T08:00:00Z", appUser: lina,
+          country: nil),
+        R.stripeCustomer(
+          "cus_Gus", email: "gus@example.org", name: "Gus Meyer", created: "2026-02-03T08:00:00Z", appUser: nil,
+          country: nil),
         R.stripeSubscription("sub_Lina", customer: "cus_Lina", started: "2026-02-01T08:00:00Z"),
         R.stripeSubscription("sub_Gus", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"),
-        R.stripeInvoice("in_Lina1", customer: "cus_Lina", subscription: "sub_Lina", paid: "2026-02-01T08:00:00Z", email: "lina@example.com", country: nil),
-        R.stripeInvoice("in_Gus1", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-02-03T08:00:00Z", email: "gus@example.org", country: "DE"),
+        R.stripeInvoice(
+          "in_Lina1", customer: "cus_Lina", subscription: "sub_Lina", paid: "2026-02-01T08:00:00Z",
+          email: "lina@example.com", country: nil),
+        R.stripeInvoice(
+          "in_Gus1", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-02-03T08:00:00Z",
+          email: "gus@example.org", country: "DE"),
       ],
     ]
   }
@@ -41,23 +50,34 @@ import Testing
         R.appUser(lina, email: "lina@example.com", name: "Lina Haddad", created: "2025-11-02T10:00:00+00:00")
       ],
       "stripe.ndjson": [
-        R.stripeCustomer("cus_Nia", email: "nia@example.net", name: "Nia Okafor", created: "2026-03-02T08:00:00Z", appUser: nil, country: "NG"),
+        R.stripeCustomer(
+          "cus_Nia", email: "nia@example.net", name: "Nia Okafor", created: "2026-03-02T08:00:00Z", appUser: nil,
+          country: "NG"),
         R.stripeSubscription("sub_Lina", customer: "cus_Lina", started: "2026-02-01T08:00:00Z"),
         R.stripeSubscription("sub_Gus", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"),
         R.stripeSubscription("sub_Nia", customer: "cus_Nia", started: "2026-03-02T08:00:00Z"),
-        R.stripeInvoice("in_Lina2", customer: "cus_Lina", subscription: "sub_Lina", paid: "2026-03-01T08:00:00Z", email: nil, country: nil),
-        R.stripeInvoice("in_Nia1", customer: "cus_Nia", subscription: "sub_Nia", paid: "2026-03-02T08:00:00Z", email: "nia@example.net", country: nil),
+        R.stripeInvoice(
+          "in_Lina2", customer: "cus_Lina", subscription: "sub_Lina", paid: "2026-03-01T08:00:00Z", email: nil,
+          country: nil),
+        R.stripeInvoice(
+          "in_Nia1", customer: "cus_Nia", subscription: "sub_Nia", paid: "2026-03-02T08:00:00Z",
+          email: "nia@example.net", country: nil),
       ],
     ]
   }
 
   func customers(_ h: TransformHarness) throws -> [String: CustomerRecord] {
-    Dictionary(uniqueKeysWithValues: try h.lines("customers.ndjson").map { try CustomerRecord(json: $0) }.map { ($0.externalID, $0) })
+    Dictionary(
+      uniqueKeysWithValues: try h.lines("customers.ndjson").map { try CustomerRecord(json: $0) }.map {
+        ($0.externalID, $0)
+      })
   }
 
   func attributes(_ h: TransformHarness) throws -> [String: String] {
     var out: [String: String] = [:]
-    for v in try h.lines("attributes.ndjson") { out[v["customer_external_id"]?.stringValue ?? ""] = JSONWriter.string(v) }
+    for v in try h.lines("attributes.ndjson") {
+      out[v["customer_external_id"]?.stringValue ?? ""] = JSONWriter.string(v)
+    }
     return out
   }
 
@@ -118,7 +138,9 @@ import Testing
 
   @Test("rerunning transform of a run, alone or after later runs, is byte-identical")
   func rerunsAreDeterministic() async throws {
-    let files = ["customers.ndjson", "attributes.ndjson", "invoices.ndjson", "cancellations.ndjson", CustomerHistory.fileName]
+    let files = [
+      "customers.ndjson", "attributes.ndjson", "invoices.ndjson", "cancellations.ndjson", CustomerHistory.fileName,
+    ]
     let first = try TransformHarness(pipelineYAML: R.pipeline, files: Self.run1)
     try await first.transform()
     let r1 = try files.map { try first.bytes($0) }

@@ -33,19 +33,29 @@ import Testing
   }
 
   @Test func paymentAndInvoiceRowsAreOneSubscriptionInvoiceAndUnchargedRowsAreSkipped() async throws {
-    let pay = ["id": "ch_1", "Created date (UTC)": "2026-11-20 09:00:05", "Amount": "49.00", "Amount Refunded": "10.00",
+    let pay = [
+      "id": "ch_1", "Created date (UTC)": "2026-11-20 09:00:05", "Amount": "49.00", "Amount Refunded": "10.00",
       "Refunded date (UTC)": "2026-11-22 10:00:00", "Currency": "usd", "Captured": "true", "Status": "Paid",
-      "Customer ID": "cus_1", "Customer Email": "a@example.com", "Invoice ID": "in_1"]
-    let never = ["id": "", "Created date (UTC)": "2026-11-21 09:00:05", "Amount": "49.00", "Currency": "usd",
-      "Captured": "false", "Status": "requires_payment_method", "Customer ID": "cus_1"]
-    let failed = ["id": "ch_2", "Created date (UTC)": "2026-11-21 09:00:05", "Amount": "49.00", "Currency": "usd",
-      "Captured": "false", "Status": "Failed", "Decline Reason": "card_declined", "Customer ID": "cus_1"]
-    let inv = ["id": "in_1", "Customer": "cus_1", "Customer Email": "a@example.com", "Status": "paid", "Currency": "usd",
+      "Customer ID": "cus_1", "Customer Email": "a@example.com", "Invoice ID": "in_1",
+    ]
+    let never = [
+      "id": "", "Created date (UTC)": "2026-11-21 09:00:05", "Amount": "49.00", "Currency": "usd",
+      "Captured": "false", "Status": "requires_payment_method", "Customer ID": "cus_1",
+    ]
+    let failed = [
+      "id": "ch_2", "Created date (UTC)": "2026-11-21 09:00:05", "Amount": "49.00", "Currency": "usd",
+      "Captured": "false", "Status": "Failed", "Decline Reason": "card_declined", "Customer ID": "cus_1",
+    ]
+    let inv = [
+      "id": "in_1", "Customer": "cus_1", "Customer Email": "a@example.com", "Status": "paid", "Currency": "usd",
       "Amount Paid": "49.00", "Tax": "4.00", "Paid At (UTC)": "2026-11-20 09:00", "Subscription": "sub_1",
       "Subscription Period Start (UTC)": "2026-11-20 09:00", "Subscription Period End (UTC)": "2026-12-20 09:00",
-      "Charge": "ch_1", "Price ID": "price_growth_usd"]
-    let draft = ["id": "in_2", "Customer": "cus_1", "Status": "draft", "Currency": "usd", "Amount Paid": "0.00",
-      "Date (UTC)": "2026-12-01 09:00"]
+      "Charge": "ch_1", "Price ID": "price_growth_usd",
+    ]
+    let draft = [
+      "id": "in_2", "Customer": "cus_1", "Status": "draft", "Currency": "usd", "Amount Paid": "0.00",
+      "Date (UTC)": "2026-12-01 09:00",
+    ]
     let guest = ["id": "", "Email": "guest@example.com", "Name": "Guest", "Created (UTC)": "2026-11-01 10:00"]
     let h = try TransformHarness(
       pipelineYAML: Self.pipeline,
@@ -62,7 +72,8 @@ import Testing
     #expect(invoices.count == 1)
     let i = try #require(invoices.values.first)
     #expect(i.lineItems.count == 1 && i.lineItems[0].type == .subscription)
-    #expect(i.lineItems[0].subscriptionExternalID == "stripe_sub_1" && i.lineItems[0].planExternalID == "growth_usd_1month")
+    #expect(
+      i.lineItems[0].subscriptionExternalID == "stripe_sub_1" && i.lineItems[0].planExternalID == "growth_usd_1month")
     #expect(i.lineItems[0].amountInCents == 4900 && i.lineItems[0].taxAmountInCents == 400)
     #expect(i.lineItems[0].servicePeriodEnd == ts("2026-12-20T09:00:00Z"))
     #expect(i.transactions.contains { $0.type == .refund && $0.amountInCents == 1000 })
@@ -72,9 +83,13 @@ import Testing
   }
 
   @Test func aPaymentsOnlyBackfillWarnsThatItYieldsNoSubscriptionMRR() async throws {
-    let pay = ["id": "ch_1", "Created date (UTC)": "2026-11-20 09:00:05", "Amount": "49.00", "Currency": "usd",
-      "Captured": "true", "Status": "Paid", "Customer ID": "cus_1", "Customer Email": "a@example.com", "Invoice ID": "in_1"]
-    let h = try TransformHarness(pipelineYAML: Self.pipeline, files: ["files.ndjson": [Self.row("stripe-payments-csv", pay, line: 2)]])
+    let pay = [
+      "id": "ch_1", "Created date (UTC)": "2026-11-20 09:00:05", "Amount": "49.00", "Currency": "usd",
+      "Captured": "true", "Status": "Paid", "Customer ID": "cus_1", "Customer Email": "a@example.com",
+      "Invoice ID": "in_1",
+    ]
+    let h = try TransformHarness(
+      pipelineYAML: Self.pipeline, files: ["files.ndjson": [Self.row("stripe-payments-csv", pay, line: 2)]])
     let result = try await h.transform()
     #expect(try h.invoices().values.first?.lineItems.first?.type == .oneTime)
     let warning = try #require(result.lines.first { $0.hasPrefix("warning:") })
@@ -82,11 +97,15 @@ import Testing
     #expect(result.details["warnings"]?.arrayValue?.count == 1)
   }
 
-  static let testCharge = #"{"id":"ch_t","object":"charge","amount":1900,"amount_captured":1900,"amount_refunded":0,"captured":true,"created":1796292000,"currency":"usd","customer":"cus_t","livemode":false,"status":"succeeded","billing_details":{"email":"t@example.com"}}"#
-  static let testRefund = #"{"id":"re_t","object":"refund","amount":500,"charge":"ch_t","created":1796299000,"currency":"usd","status":"succeeded"}"#
+  static let testCharge =
+    #"{"id":"ch_t","object":"charge","amount":1900,"amount_captured":1900,"amount_refunded":0,"captured":true,"created":1796292000,"currency":"usd","customer":"cus_t","livemode":false,"status":"succeeded","billing_details":{"email":"t@example.com"}}"#
+  static let testRefund =
+    #"{"id":"re_t","object":"refund","amount":500,"charge":"ch_t","created":1796299000,"currency":"usd","status":"succeeded"}"#
 
   @Test func aRefundOfATestModeChargeIsSkippedWithItUnlessTestDataIsIncluded() async throws {
-    let files = ["stripe.ndjson": [Self.api("stripe.refund", Self.testRefund), Self.api("stripe.charge", Self.testCharge)]]
+    let files = [
+      "stripe.ndjson": [Self.api("stripe.refund", Self.testRefund), Self.api("stripe.charge", Self.testCharge)]
+    ]
     let off = try TransformHarness(pipelineYAML: Self.pipeline, files: files)
     let r = try await off.transform()
     #expect(r.accounting.rejected == 0 && r.accounting.skipped == 2)
@@ -102,18 +121,25 @@ import Testing
   }
 
   @Test func includeTestDataNeedsTheDestinationToAllowIt() throws {
-    let yaml = Self.pipeline + "  include_test_data: true\ndestination:\n  chartmogul:\n    api_key: k\n    data_source_uuid: ds_1\n"
+    let yaml =
+      Self.pipeline
+      + "  include_test_data: true\ndestination:\n  chartmogul:\n    api_key: k\n    data_source_uuid: ds_1\n"
     let p = try PipelineFile(text: yaml, path: "p.yaml", environment: Environment([:]))
-    #expect { try TransformConfig(pipeline: p) } throws: { "\($0)".contains("allow_test_data") && "\($0)".contains("include_test_data") }
+    #expect { try TransformConfig(pipeline: p) } throws: {
+      "\($0)".contains("allow_test_data") && "\($0)".contains("include_test_data")
+    }
     let ok = try PipelineFile(text: yaml + "    allow_test_data: true\n", path: "p.yaml", environment: Environment([:]))
     #expect(try TransformConfig(pipeline: ok).includeTestData)
   }
 
   @Test func aControlByteInAnAPIRecordsIdOrEmailIsRejectedNamingTheField() async throws {
-    let customer = #"{"id":"cus_n","object":"customer","email":"a\u0000b@example.com","created":1796292000,"livemode":true}"#
-    let charge = #"{"id":"ch_n","object":"charge","amount":100,"captured":true,"created":1796292000,"currency":"usd","livemode":true,"status":"succeeded","billing_details":{"email":"x\u0007@example.com"}}"#
+    let customer =
+      #"{"id":"cus_n","object":"customer","email":"a\u0000b@example.com","created":1796292000,"livemode":true}"#
+    let charge =
+      #"{"id":"ch_n","object":"charge","amount":100,"captured":true,"created":1796292000,"currency":"usd","livemode":true,"status":"succeeded","billing_details":{"email":"x\u0007@example.com"}}"#
     let h = try TransformHarness(
-      pipelineYAML: Self.pipeline, files: ["stripe.ndjson": [Self.api("stripe.customer", customer), Self.api("stripe.charge", charge)]])
+      pipelineYAML: Self.pipeline,
+      files: ["stripe.ndjson": [Self.api("stripe.customer", customer), Self.api("stripe.charge", charge)]])
     let r = try await h.transform()
     #expect(r.accounting.rejected == 2)
     let rejects = try h.diagnostics("rejects.ndjson")
@@ -123,10 +149,14 @@ import Testing
   }
 
   @Test func thePayPalSandboxIsTestDataAndNeedsTheSwitch() throws {
-    let yaml = "name: t\nsources:\n  paypal: { client_id: c, client_secret: s, api_url: https://api-m.sandbox.paypal.com, since: 2026-01-01 }\n"
+    let yaml =
+      "name: t\nsources:\n  paypal: { client_id: c, client_secret: s, api_url: https://api-m.sandbox.paypal.com, since: 2026-01-01 }\n"
     let p = try PipelineFile(text: yaml, path: "p.yaml", environment: Environment([:]))
-    #expect { try TransformConfig(pipeline: p) } throws: { "\($0)".contains("sources.paypal.api_url") && "\($0)".contains("include_test_data") }
-    let ok = try PipelineFile(text: yaml + "transform:\n  include_test_data: true\n", path: "p.yaml", environment: Environment([:]))
+    #expect { try TransformConfig(pipeline: p) } throws: {
+      "\($0)".contains("sources.paypal.api_url") && "\($0)".contains("include_test_data")
+    }
+    let ok = try PipelineFile(
+      text: yaml + "transform:\n  include_test_data: true\n", path: "p.yaml", environment: Environment([:]))
     #expect(try TransformConfig(pipeline: ok).includeTestData)
   }
 

@@ -40,7 +40,10 @@ extension FastPathTests {
     let gateways = ["stripe", "paypal", "cashier"]
     for _ in 0..<5_000 {
       let user = "u\(rng.next() % 12)"
-      let payer = plain.payer(of: RawPayment(role: .appTransaction, gateway: "stripe", id: "x", appUserID: user, currencyCode: "USD", date: Timestamp(seconds: 0)))!
+      let payer = plain.payer(
+        of: RawPayment(
+          role: .appTransaction, gateway: "stripe", id: "x", appUserID: user, currencyCode: "USD",
+          date: Timestamp(seconds: 0)))!
       let route = slots.route(user, key: UserKey(user), customers: fast)
       #expect(route.customer == payer.customer && route.isTest == payer.isTest)
       let facts = CustomerFacts(
@@ -57,7 +60,10 @@ extension FastPathTests {
   }
 
   @Test func userKeysAreEqualExactlyWhenTheirTextsAre() {
-    let ids = ["8f14e45f-ceea-467a-9b36-1c2b3d4e5f60", "8F14E45F-CEEA-467A-9B36-1C2B3D4E5F60", "u1", "", "8f14e45f-ceea-467a-9b36-1c2b3d4e5f6"]
+    let ids = [
+      "8f14e45f-ceea-467a-9b36-1c2b3d4e5f60", "8F14E45F-CEEA-467A-9B36-1C2B3D4E5F60", "u1", "",
+      "8f14e45f-ceea-467a-9b36-1c2b3d4e5f6",
+    ]
     for a in ids {
       for b in ids { #expect((UserKey(a) == UserKey(b)) == (a == b), "\(a) vs \(b)") }
     }
@@ -68,7 +74,8 @@ extension FastPathTests {
     let alphabet: [String] = ["a", "b", "Z", "_", ":", "é", "ß", "😀", "\u{0301}", "0"]
     func word() -> String { (0..<Int(rng.next() % 6)).map { _ in alphabet[Int(rng.next() % 10)] }.joined() }
     for _ in 0..<5_000 {
-      let a = word(), b = word()
+      let a = word()
+      let b = word()
       #expect(utf8Less(a, b) == a.utf8.lexicographicallyPrecedes(b.utf8), "\(a) vs \(b)")
     }
   }

@@ -42,7 +42,8 @@ import Testing
   static func fixtureLines() throws -> [[UInt8]] {
     let text = try String(contentsOfFile: RepositoryPaths.fixture("extract/basic/postgres.ndjson"), encoding: .utf8)
     return text.split(separator: "\n").map { Array($0.utf8) }.filter {
-      String(decoding: $0, as: UTF8.self).contains("\"app.transaction\"") || String(decoding: $0, as: UTF8.self).contains("\"app.refund\"")
+      String(decoding: $0, as: UTF8.self).contains("\"app.transaction\"")
+        || String(decoding: $0, as: UTF8.self).contains("\"app.refund\"")
     }
   }
 
@@ -79,15 +80,19 @@ import Testing
     }
     #expect(accepted > 40)
     // Invalid UTF-8 inside a string is refused by both paths.
-    var bad = Array(base.replacingOccurrences(of: "PLAN", with: "\"x\"").replacingOccurrences(of: "META", with: "{}").utf8)
+    var bad = Array(
+      base.replacingOccurrences(of: "PLAN", with: "\"x\"").replacingOccurrences(of: "META", with: "{}").utf8)
     bad.insert(0xFF, at: bad.firstIndex(of: UInt8(ascii: "x"))!)
     #expect(Self.fast(bad) == nil && Self.generic(bad) == nil)
     // Duplicate keys: envelope keeps the first kind; the record keeps the last value (as the generic path).
-    let dup = Array(base.replacingOccurrences(of: "PLAN", with: #""a","plan_name":"b""#).replacingOccurrences(of: "META", with: "{}").utf8)
+    let dup = Array(
+      base.replacingOccurrences(of: "PLAN", with: #""a","plan_name":"b""#).replacingOccurrences(of: "META", with: "{}")
+        .utf8)
     #expect(Self.fast(dup)?.1.planName == "b")
     Self.check(dup)
-    let kind2 = Array(base.replacingOccurrences(of: #""kind":"app.transaction""#, with: #""kind":"app.user","kind":"app.transaction""#)
-      .replacingOccurrences(of: "PLAN", with: "null").replacingOccurrences(of: "META", with: "{}").utf8)
+    let kind2 = Array(
+      base.replacingOccurrences(of: #""kind":"app.transaction""#, with: #""kind":"app.user","kind":"app.transaction""#)
+        .replacingOccurrences(of: "PLAN", with: "null").replacingOccurrences(of: "META", with: "{}").utf8)
     #expect(Self.fast(kind2) == nil && Self.generic(kind2) == nil)
   }
 
@@ -95,14 +100,20 @@ import Testing
   /// at any offset of a long string (in either half of an 8-byte word, or straddling one) must still
   /// be seen exactly as the byte-wise checks see it.
   @Test func specialBytesAtEveryOffsetOfALongString() throws {
-    let head = Array(#"{"gateway":"app","kind":"app.transaction","origin":{"query":"q","row":1},"record":{"id":"X","user_id":"U","gateway":"stripe","gateway_transaction_id":"GT","product_type":"one_time","plan_name":""#.utf8)
-    let tail = Array(#"","amount_cents":100,"currency":"USD","status":"completed","transaction_date":"2026-01-01T00:00:00Z"},"source":"postgres"}"#.utf8)
+    let head = Array(
+      #"{"gateway":"app","kind":"app.transaction","origin":{"query":"q","row":1},"record":{"id":"X","user_id":"U","gateway":"stripe","gateway_transaction_id":"GT","product_type":"one_time","plan_name":""#
+        .utf8)
+    let tail = Array(
+      #"","amount_cents":100,"currency":"USD","status":"completed","transaction_date":"2026-01-01T00:00:00Z"},"source":"postgres"}"#
+        .utf8)
     let valid: [(String, [UInt8])] = [
-      ("escaped quote", Array(#"\""#.utf8)), ("escaped backslash", Array(#"\\"#.utf8)), ("newline escape", Array(#"\n"#.utf8)),
+      ("escaped quote", Array(#"\""#.utf8)), ("escaped backslash", Array(#"\\"#.utf8)),
+      ("newline escape", Array(#"\n"#.utf8)),
       ("2-byte UTF-8", [0xC3, 0xA9]), ("3-byte UTF-8", [0xE6, 0x97, 0xA5]), ("DEL", [0x7F]), ("space", [0x20]),
     ]
     let invalid: [(String, [UInt8])] = [
-      ("NUL", [0x00]), ("unit separator", [0x1F]), ("raw tab", [0x09]), ("invalid UTF-8", [0xFF]), ("lone lead byte", [0xC3]),
+      ("NUL", [0x00]), ("unit separator", [0x1F]), ("raw tab", [0x09]), ("invalid UTF-8", [0xFF]),
+      ("lone lead byte", [0xC3]),
       ("bad escape", Array(#"\x"#.utf8)),
     ]
     for length in [7, 8, 9, 16, 23, 31] {
@@ -153,7 +164,9 @@ import Testing
     let badStart = try outcome(line(#""2026-01-01T10:00:00Z""#, start: #""soon""#))
     #expect(badStart.fast == badStart.generic)
     let reason: String? = {
-      if case .reject(_, let r) = AppMapping.payment(Self.fast(line(#""2026-01-01T10:00:00Z""#, start: #""soon""#))!.1, refundRow: false) {
+      if case .reject(_, let r) = AppMapping.payment(
+        Self.fast(line(#""2026-01-01T10:00:00Z""#, start: #""soon""#))!.1, refundRow: false)
+      {
         return r
       }
       return nil

@@ -54,7 +54,9 @@ enum IncrementalRecords {
       ])
   }
 
-  static func stripeCustomer(_ id: String, email: String, name: String, created: String, appUser: String?, country: String?)
+  static func stripeCustomer(
+    _ id: String, email: String, name: String, created: String, appUser: String?, country: String?
+  )
     -> String
   {
     var metadata = JSONObject()
@@ -83,7 +85,10 @@ enum IncrementalRecords {
         "id": .string(id), "object": "subscription", "customer": .string(customer), "status": "active",
         "livemode": true, "currency": "usd", "created": .int(start), "start_date": .int(start),
         "cancel_at_period_end": false, "canceled_at": nil, "ended_at": nil, "cancel_at": nil,
-        "items": ["object": "list", "data": [["id": .string("si_" + id), "current_period_end": .int(start + 2_678_400), "price": price()]]],
+        "items": [
+          "object": "list",
+          "data": [["id": .string("si_" + id), "current_period_end": .int(start + 2_678_400), "price": price()]],
+        ],
       ])
   }
 

@@ -19,14 +19,19 @@ import Testing
   static var gusPaysFebruary: [String: [String]] {
     [
       "stripe.ndjson": [
-        R.stripeCustomer("cus_Gus", email: "gus@example.org", name: "Gus Meyer", created: "2026-02-03T08:00:00Z", appUser: nil, country: nil),
+        R.stripeCustomer(
+          "cus_Gus", email: "gus@example.org", name: "Gus Meyer", created: "2026-02-03T08:00:00Z", appUser: nil,
+          country: nil),
         R.stripeSubscription("sub_Gus", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"),
-        R.stripeInvoice("in_Gus1", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-02-03T08:00:00Z", email: "gus@example.org", country: nil),
+        R.stripeInvoice(
+          "in_Gus1", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-02-03T08:00:00Z",
+          email: "gus@example.org", country: nil),
       ]
     ]
   }
 
-  static func harness(_ files: [String: [String]], asOf: String?, yaml: String = R.pipeline) throws -> TransformHarness {
+  static func harness(_ files: [String: [String]], asOf: String?, yaml: String = R.pipeline) throws -> TransformHarness
+  {
     try TransformHarness(pipelineYAML: yaml, files: files, details: asOf.map(Self.asOf) ?? JSONObject())
   }
 
@@ -58,7 +63,8 @@ import Testing
 
   @Test("churn_recognition: cancel_date dates a lapse when it became certain (period end + lapse_after_days)")
   func lapseOnCancelDate() async throws {
-    let yaml = R.pipeline.replacingOccurrences(of: "churn_recognition: period_end", with: "churn_recognition: cancel_date\n  lapse_after_days: 10")
+    let yaml = R.pipeline.replacingOccurrences(
+      of: "churn_recognition: period_end", with: "churn_recognition: cancel_date\n  lapse_after_days: 10")
     let h = try Self.harness(Self.gusPaysFebruary, asOf: "2026-04-15T00:00:00Z", yaml: yaml)
     try await h.transform()
     #expect(try cancellations(h).map(\.cancelledAt) == [ts("2026-03-16T08:00:00Z")])
@@ -97,7 +103,9 @@ import Testing
     #expect(try cancellations(r1).first?.lapsed == true)
     let june = [
       "stripe.ndjson": [
-        R.stripeInvoice("in_Gus2", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-06-01T08:00:00Z", email: nil, country: nil)
+        R.stripeInvoice(
+          "in_Gus2", customer: "cus_Gus", subscription: "sub_Gus", paid: "2026-06-01T08:00:00Z", email: nil,
+          country: nil)
       ]
     ]
     let r2 = try r1.nextRun("r2", files: june, details: Self.asOf("2026-06-10T00:00:00Z"))
@@ -127,9 +135,12 @@ import Testing
     let files = [
       "postgres.ndjson": [
         R.appUser(lina, email: "lina@example.com", name: "Lina Haddad", created: "2025-11-02T10:00:00+00:00"),
-        R.appPayPalPayment(user: lina, email: "lina@example.com", id: "PAYID-1", date: "2026-01-10T09:00:00+00:00", country: "JO"),
-        R.appPayPalPayment(user: lina, email: "lina@example.com", id: "PAYID-2", date: "2026-02-10T09:00:00+00:00", country: "JO"),
-        R.appPayPalPayment(user: lina, email: "lina@example.com", id: "PAYID-3", date: "2026-03-10T09:00:00+00:00", country: "JO"),
+        R.appPayPalPayment(
+          user: lina, email: "lina@example.com", id: "PAYID-1", date: "2026-01-10T09:00:00+00:00", country: "JO"),
+        R.appPayPalPayment(
+          user: lina, email: "lina@example.com", id: "PAYID-2", date: "2026-02-10T09:00:00+00:00", country: "JO"),
+        R.appPayPalPayment(
+          user: lina, email: "lina@example.com", id: "PAYID-3", date: "2026-03-10T09:00:00+00:00", country: "JO"),
       ]
     ]
     let h = try Self.harness(files, asOf: "2026-08-01T00:00:00Z")
@@ -142,7 +153,8 @@ import Testing
 
   /// A Stripe subscription cancelled at period end, with only a test-mode invoice.
   static var cancelledTestModeOnly: [String: [String]] {
-    var sub = try! JSONParser.parse(R.stripeSubscription("sub_Test", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"))
+    var sub = try! JSONParser.parse(
+      R.stripeSubscription("sub_Test", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"))
     var record = sub["record"]!.objectValue!
     record["status"] = "canceled"
     record["canceled_at"] = .int(R.time("2026-02-20T08:00:00Z"))
@@ -151,16 +163,21 @@ import Testing
     envelope["record"] = .object(record)
     sub = .object(envelope)
     var invoice = try! JSONParser.parse(
-      R.stripeInvoice("in_Test", customer: "cus_Gus", subscription: "sub_Test", paid: "2026-02-03T08:00:00Z", email: nil, country: nil))
+      R.stripeInvoice(
+        "in_Test", customer: "cus_Gus", subscription: "sub_Test", paid: "2026-02-03T08:00:00Z", email: nil, country: nil
+      ))
     var inv = invoice["record"]!.objectValue!
     inv["livemode"] = false
     var env2 = invoice.objectValue!
     env2["record"] = .object(inv)
     invoice = .object(env2)
-    return ["stripe.ndjson": Self.gusPaysFebruary["stripe.ndjson"]! + [JSONWriter.string(sub), JSONWriter.string(invoice)]]
+    return [
+      "stripe.ndjson": Self.gusPaysFebruary["stripe.ndjson"]! + [JSONWriter.string(sub), JSONWriter.string(invoice)]
+    ]
   }
 
-  @Test("a cancellation of a subscription that never had an invoice (test mode only) is skipped with a reason, never sent")
+  @Test(
+    "a cancellation of a subscription that never had an invoice (test mode only) is skipped with a reason, never sent")
   func neverInvoicedCancellationIsSkipped() async throws {
     let h = try Self.harness(Self.cancelledTestModeOnly, asOf: "2026-03-01T00:00:00Z")
     try await h.transform()
@@ -175,7 +192,8 @@ import Testing
   func sourceCancellationReplacesLapse() async throws {
     let r1 = try Self.harness(Self.gusPaysFebruary, asOf: "2026-05-01T00:00:00Z")
     try await r1.transform()
-    var sub = try JSONParser.parse(R.stripeSubscription("sub_Gus", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"))
+    var sub = try JSONParser.parse(
+      R.stripeSubscription("sub_Gus", customer: "cus_Gus", started: "2026-02-03T08:00:00Z"))
     var record = sub["record"]!.objectValue!
     record["status"] = "canceled"
     record["canceled_at"] = .int(R.time("2026-02-25T08:00:00Z"))
@@ -183,7 +201,8 @@ import Testing
     var envelope = sub.objectValue!
     envelope["record"] = .object(record)
     sub = .object(envelope)
-    let r2 = try r1.nextRun("r2", files: ["stripe.ndjson": [JSONWriter.string(sub)]], details: Self.asOf("2026-05-02T00:00:00Z"))
+    let r2 = try r1.nextRun(
+      "r2", files: ["stripe.ndjson": [JSONWriter.string(sub)]], details: Self.asOf("2026-05-02T00:00:00Z"))
     try await r2.transform()
     let c = try cancellations(r2)
     #expect(c.count == 1)

@@ -10,7 +10,9 @@ import Testing
 /// cent; one-time lines excluded; refunds do not change MRR; a cancelled subscription stops counting
 /// at `cancelled_at`. A tiny local helper so this test does not depend on the shared MRR engine.
 @Suite struct MRRFromOutputTests {
-  static func mrr(at date: Timestamp, invoices: [InvoiceRecord], plans: [PlanRecord], cancellations: [CancellationRecord])
+  static func mrr(
+    at date: Timestamp, invoices: [InvoiceRecord], plans: [PlanRecord], cancellations: [CancellationRecord]
+  )
     -> [String: Int64]
   {
     let planByID = Dictionary(uniqueKeysWithValues: plans.map { ($0.externalID, $0) })

@@ -32,7 +32,10 @@ let nour = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"
     #expect(l.servicePeriodStart == ts("2026-03-01T08:00:00Z"))
     #expect(l.servicePeriodEnd == ts("2026-04-01T08:00:00Z"))
     // Payment + the Stripe refund object (itemised wins over the export's cumulative 20.00).
-    #expect(inv.transactions.map(\.externalID) == ["stripe_in_1RnC4aB7cD8eF9gH-payment", "stripe_re_3RnC4eLm2Nb3Vc4X0aB1cD2e"])
+    #expect(
+      inv.transactions.map(\.externalID) == [
+        "stripe_in_1RnC4aB7cD8eF9gH-payment", "stripe_re_3RnC4eLm2Nb3Vc4X0aB1cD2e",
+      ])
     #expect(inv.transactions[1].type == .refund)
     #expect(inv.transactions[1].amountInCents == 2000)
     #expect(inv.transactions[1].date == Timestamp(seconds: 1_774_017_112))
@@ -66,8 +69,9 @@ let nour = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"
     let yearly = try #require(plans.first { $0.externalID == "growth_egp_1year" })
     #expect(yearly.intervalUnit == .year && yearly.intervalCount == 1 && yearly.currency == "EGP")
     // One plan per name + currency + interval: Stripe and PayPal Growth USD share one plan.
-    #expect(plans.filter { $0.name == "Growth" }.map(\.externalID).sorted()
-      == ["growth_egp_1month", "growth_egp_1year", "growth_usd_1month"])
+    #expect(
+      plans.filter { $0.name == "Growth" }.map(\.externalID).sorted()
+        == ["growth_egp_1month", "growth_egp_1year", "growth_usd_1month"])
   }
 
   @Test func kwdAmountKeepsThreeDecimalsAndQuarterlyPlan() async throws {
@@ -111,7 +115,10 @@ let nour = "3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"
     // The app says 10.00 USD, Stripe's charge 12.00 USD: both records rejected, both values named.
     let conflict = try #require(byID["stripe_ch_conflict"])
     #expect(conflict.count == 2)
-    #expect(conflict.allSatisfy { $0.code == "amount_conflict" && $0.reason.contains("10.00 USD") && $0.reason.contains("12.00 USD") })
+    #expect(
+      conflict.allSatisfy {
+        $0.code == "amount_conflict" && $0.reason.contains("10.00 USD") && $0.reason.contains("12.00 USD")
+      })
     let skipped = try h.diagnostics("skipped.ndjson")
     let codes = Dictionary(grouping: skipped, by: \.code).mapValues(\.count)
     // users.is_test user + its row, livemode false row, test_emails user + its row, Stripe

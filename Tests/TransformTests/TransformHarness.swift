@@ -19,7 +19,8 @@ struct TransformHarness {
   init(pipelineYAML: String, files: [String: [String]], details: JSONObject = JSONObject()) throws {
     let temp = try TempDirectory(prefix: "transform-test")
     let pipeline = try PipelineFile(text: pipelineYAML, path: "pipeline.yaml", environment: Environment([:]))
-    try self.init(temp: temp, pipeline: pipeline, area: try StagingArea(stagingRoot: temp.path, pipeline: pipeline.name),
+    try self.init(
+      temp: temp, pipeline: pipeline, area: try StagingArea(stagingRoot: temp.path, pipeline: pipeline.name),
       runID: "r1", files: files, details: details)
   }
 
@@ -114,7 +115,8 @@ extension TransformHarness {
   /// Copies the transform output to `dir` (used to refresh fixtures/transform goldens on request).
   func export(to dir: String) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    for f in try FileManager.default.contentsOfDirectory(atPath: run.stagePath("transform")) where f.hasSuffix(".ndjson") {
+    for f in try FileManager.default.contentsOfDirectory(atPath: run.stagePath("transform"))
+    where f.hasSuffix(".ndjson") {
       let dst = dir + "/" + f
       try? FileManager.default.removeItem(atPath: dst)
       try FileManager.default.copyItem(atPath: run.file("transform", f), toPath: dst)

@@ -82,18 +82,22 @@ import Testing
     }
     // Diagnostics carry line numbers; the same records are rejected/skipped for the same reasons.
     func summary(_ h: TransformHarness, _ n: String) throws -> [String] {
-      try h.diagnostics(n).map { "\($0.source)|\($0.code)|\($0.externalID ?? "")|\($0.record.map { JSONWriter.string($0) } ?? "")" }.sorted()
+      try h.diagnostics(n).map {
+        "\($0.source)|\($0.code)|\($0.externalID ?? "")|\($0.record.map { JSONWriter.string($0) } ?? "")"
+      }.sorted()
     }
     #expect(try summary(a, "rejects.ndjson").count == summary(b, "rejects.ndjson").count)
-    #expect(try summary(a, "skipped.ndjson").map { $0.split(separator: "|").prefix(3).joined() }
-      == summary(b, "skipped.ndjson").map { $0.split(separator: "|").prefix(3).joined() })
+    #expect(
+      try summary(a, "skipped.ndjson").map { $0.split(separator: "|").prefix(3).joined() }
+        == summary(b, "skipped.ndjson").map { $0.split(separator: "|").prefix(3).joined() })
     // A rerun on the same input is byte-identical, manifest included.
     try await a.transform()
     let first = try a.bytes("invoices.ndjson")
     try await a.transform()
     #expect(try a.bytes("invoices.ndjson") == first)
-    #expect(try Data(contentsOf: URL(fileURLWithPath: a.run.file("transform", "manifest.json")))
-      == Data(contentsOf: URL(fileURLWithPath: a.run.file("transform", "manifest.json"))))
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: a.run.file("transform", "manifest.json")))
+        == Data(contentsOf: URL(fileURLWithPath: a.run.file("transform", "manifest.json"))))
   }
 
   @Test func smallSortChunksGiveTheSameOutput() async throws {
@@ -129,12 +133,15 @@ import Testing
     #expect {
       try TransformStage.validateConfig(try PipelineFile(text: typo, path: "p.yaml", environment: Environment([:])))
     } throws: { e in "\(e)".contains("p.yaml:3") && "\(e)".contains("churn_recognition") }
-    let zero = "name: t\ntransform:\n  plan_mapping:\n    p: { name: A, currency: USD, interval: month, interval_count: 0 }\n"
+    let zero =
+      "name: t\ntransform:\n  plan_mapping:\n    p: { name: A, currency: USD, interval: month, interval_count: 0 }\n"
     #expect(throws: ConfigError.self) {
       try TransformStage.validateConfig(try PipelineFile(text: zero, path: "p.yaml", environment: Environment([:])))
     }
-    let week = "name: t\ntransform:\n  plan_mapping:\n    p: { name: A, currency: usd, interval: week, interval_count: 2 }\n"
-    let c = try TransformStage.validateConfig(try PipelineFile(text: week, path: "p.yaml", environment: Environment([:])))
+    let week =
+      "name: t\ntransform:\n  plan_mapping:\n    p: { name: A, currency: usd, interval: week, interval_count: 2 }\n"
+    let c = try TransformStage.validateConfig(
+      try PipelineFile(text: week, path: "p.yaml", environment: Environment([:])))
     #expect(c.planMapping["p"]?.plan.externalID == "a_usd_14day")
   }
 }

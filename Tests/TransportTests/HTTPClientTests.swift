@@ -24,7 +24,8 @@ struct HTTPClientTests {
   func retryAfter() async throws {
     let server = try await FixtureServer.start { _ in .json(["ok": true]) }
     defer { Task { await server.stop() } }
-    await server.inject(InjectedFault(path: "/v1/thing", status: 429, headers: [("Retry-After", "2")], body: "{}", times: 1))
+    await server.inject(
+      InjectedFault(path: "/v1/thing", status: 429, headers: [("Retry-After", "2")], body: "{}", times: 1))
     let sleeper = RecordingSleeper()
     let http = client(sleeper)
     let r = try await http.send(HTTPRequest(method: "GET", url: URL(string: server.baseURL + "/v1/thing")!))
@@ -44,7 +45,8 @@ struct HTTPClientTests {
     defer { Task { await server.stop() } }
     await server.inject(InjectedFault(path: "/v1/x", status: 503, body: "down", times: 2))
     let http = client(RecordingSleeper())
-    let r = try await http.send(HTTPRequest(method: "POST", url: URL(string: server.baseURL + "/v1/x")!, body: Array("{}".utf8)))
+    let r = try await http.send(
+      HTTPRequest(method: "POST", url: URL(string: server.baseURL + "/v1/x")!, body: Array("{}".utf8)))
     #expect(r.status == 200)
     let seen = await server.requests(path: "/v1/x").count
     #expect(seen == 3)
@@ -67,7 +69,8 @@ struct HTTPClientTests {
 
   @Test("other 4xx are returned at once, never retried")
   func noRetryOn4xx() async throws {
-    let server = try await FixtureServer.start { _ in FixtureResponse(status: 422, body: Array("{\"errors\":{}}".utf8)) }
+    let server = try await FixtureServer.start { _ in FixtureResponse(status: 422, body: Array("{\"errors\":{}}".utf8))
+    }
     defer { Task { await server.stop() } }
     let http = client(RecordingSleeper())
     let r = try await http.send(HTTPRequest(method: "POST", url: URL(string: server.baseURL + "/v1/customers")!))

@@ -1,9 +1,9 @@
 import FlyingFox
 import Foundation
 import Logging
-import Validate
 import RevenueCore
 import Testing
+import Validate
 
 /// A webhook receiver on 127.0.0.1 (FlyingFox) that records every POST body.
 actor WebhookReceiver {
@@ -45,7 +45,8 @@ actor WebhookReceiver {
     let url = try await receiver.start()
     defer { Task { await receiver.stop() } }
     _ = Secret("sk_live_do_not_leak_42")
-    let alert = Alert.runFailed(pipeline: "nightly", runID: "20261127T020000Z", reason: "load failed: key sk_live_do_not_leak_42 rejected")
+    let alert = Alert.runFailed(
+      pipeline: "nightly", runID: "20261127T020000Z", reason: "load failed: key sk_live_do_not_leak_42 rejected")
     let ok = await AlertSender(webhookURL: url).send(alert)
     #expect(ok)
     let bodies = await receiver.bodies

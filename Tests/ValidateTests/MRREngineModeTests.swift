@@ -15,7 +15,9 @@ extension MRREngineTests {
 
   func janToMar(_ sub: String = "s1", customer: String = "c1") -> [InvoiceRecord] {
     (1...3).map { m in
-      invoice("in_\(sub)_\(m)", customer, "2026-0\(m)-01", [self.sub(monthly, sub, "2026-0\(m)-01", "2026-0\(m + 1)-01", amount: 1000)])
+      invoice(
+        "in_\(sub)_\(m)", customer, "2026-0\(m)-01",
+        [self.sub(monthly, sub, "2026-0\(m)-01", "2026-0\(m + 1)-01", amount: 1000)])
     }
   }
 
@@ -43,12 +45,17 @@ extension MRREngineTests {
     #expect(r.monthly(Self.firstHalf).map(\.customers) == [1, 1, 1, 1, 1, 1])
     #expect(
       e.pastDue(at: Self.asOf, mode: mode)
-        == [.init(customerExternalID: "c1", subscriptionExternalID: "s1", since: Self.t("2026-04-01"), mrr: 1000, currency: "USD")])
+        == [
+          .init(
+            customerExternalID: "c1", subscriptionExternalID: "s1", since: Self.t("2026-04-01"), mrr: 1000,
+            currency: "USD")
+        ])
     // Still covered on March 31: not past due yet.
     #expect(e.pastDue(at: Self.t("2026-03-31T23:59:59Z"), mode: mode).isEmpty)
 
     // A cancellation (May 15) ends it, and it is no longer past due after that.
-    let cancel = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-05-15"))
+    let cancel = CancellationRecord(
+      customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-05-15"))
     let cancelled = engine(janToMar(), cancellations: [cancel], mode: mode)
     #expect(monthEnds(cancelled.finish(), Self.firstHalf) == [1000, 1000, 1000, 1000, 0, 0])
     #expect(cancelled.finish().monthly(Self.firstHalf)[4].movements[.churn] == -1000)
@@ -82,7 +89,9 @@ extension MRREngineTests {
     let start = "2026-06-01T10:00:00Z"
     let lines = [invoice("i1", "c1", start, [sub(monthly, "s1", start, "2026-07-01T10:00:00Z", amount: 1000)])]
     let cancel = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t(start))
-    for mode in [MRRMode.businessTruth, .chartMogulDefault(asOf: Self.asOf), .chartMogul(autoChurnDays: 30, asOf: Self.asOf)] {
+    for mode in [
+      MRRMode.businessTruth, .chartMogulDefault(asOf: Self.asOf), .chartMogul(autoChurnDays: 30, asOf: Self.asOf),
+    ] {
       let r = engine(lines, cancellations: [cancel], mode: mode).finish()
       #expect(r.mrr(at: Self.t(start)) == 0)
       #expect(r.mrr(at: Self.t("2026-06-15")) == 0)

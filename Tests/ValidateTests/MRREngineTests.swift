@@ -22,7 +22,8 @@ import Testing
   ) -> LineItemRecord {
     LineItemRecord(
       type: .subscription, amountInCents: amount, taxAmountInCents: tax, subscriptionExternalID: sub,
-      planExternalID: plan.externalID, servicePeriodStart: Self.t(start), servicePeriodEnd: Self.t(end), prorated: prorated)
+      planExternalID: plan.externalID, servicePeriodStart: Self.t(start), servicePeriodEnd: Self.t(end),
+      prorated: prorated)
   }
 
   func invoice(_ id: String, _ customer: String, _ date: String, _ lines: [LineItemRecord], currency: String = "USD")
@@ -30,7 +31,9 @@ import Testing
   {
     InvoiceRecord(
       externalID: id, customerExternalID: customer, date: Self.t(date), currency: currency, lineItems: lines,
-      transactions: [TransactionRecord(externalID: "tx_" + id, type: .payment, result: .successful, date: Self.t(date))],
+      transactions: [
+        TransactionRecord(externalID: "tx_" + id, type: .payment, result: .successful, date: Self.t(date))
+      ],
       gateway: "stripe")
   }
 
@@ -46,25 +49,36 @@ import Testing
 
   @Test func lineRulesTaxIntervalsAndRounding() {
     // (1190 − 190) × 1 = 1000
-    #expect(MRRRules.lineMRR(sub(monthly, "s", "2026-01-01", "2026-02-01", amount: 1190, tax: 190), plan: monthly) == 1000)
+    #expect(
+      MRRRules.lineMRR(sub(monthly, "s", "2026-01-01", "2026-02-01", amount: 1190, tax: 190), plan: monthly) == 1000)
     // yearly 120000 / 12 = 10000; 1002 / 12 = 83.5 → 84 (half away from zero); 1000 / 12 = 83.33 → 83
     #expect(MRRRules.lineMRR(sub(yearly, "s", "2026-01-01", "2027-01-01", amount: 120_000), plan: yearly) == 10_000)
     #expect(MRRRules.lineMRR(sub(yearly, "s", "2026-01-01", "2027-01-01", amount: 1002), plan: yearly) == 84)
     #expect(MRRRules.lineMRR(sub(yearly, "s", "2026-01-01", "2027-01-01", amount: 1000), plan: yearly) == 83)
     #expect(MRRRules.roundedDivision(-1002, 12) == -84)
     // quarterly (33000 − 3000) / 3 = 10000
-    #expect(MRRRules.lineMRR(sub(quarterly, "s", "2026-01-01", "2026-04-01", amount: 33_000, tax: 3000), plan: quarterly) == 10_000)
+    #expect(
+      MRRRules.lineMRR(sub(quarterly, "s", "2026-01-01", "2026-04-01", amount: 33_000, tax: 3000), plan: quarterly)
+        == 10_000)
     // 7-day plan: 700 × 30 / 7 = 3000
     #expect(MRRRules.lineMRR(sub(weekly, "s", "2026-01-01", "2026-01-08", amount: 700), plan: weekly) == 3000)
     // one-time lines have no MRR
     #expect(MRRRules.lineMRR(LineItemRecord(type: .oneTime, amountInCents: 5000), plan: monthly) == nil)
     // prorated: 1548 for Jan 16 → Feb 1 (16 days) of a 31-day period: 1548 × 31 / 16 = 2999.25 → 2999
-    #expect(MRRRules.lineMRR(sub(monthly, "s", "2026-01-16", "2026-02-01", amount: 1548, prorated: true), plan: monthly) == 2999)
+    #expect(
+      MRRRules.lineMRR(sub(monthly, "s", "2026-01-16", "2026-02-01", amount: 1548, prorated: true), plan: monthly)
+        == 2999)
   }
 
   @Test func monthlyWithTaxRunsUntilLastPeriodEnds() {
     let lines = ["01", "02", "03"].map { m in
-      invoice("in_\(m)", "c1", "2026-\(m)-01", [sub(monthly, "sub1", "2026-\(m)-01", "2026-\(m)-01".replacingOccurrences(of: "-\(m)-", with: "-0\(Int(m)! + 1)-"), amount: 1190, tax: 190)])
+      invoice(
+        "in_\(m)", "c1", "2026-\(m)-01",
+        [
+          sub(
+            monthly, "sub1", "2026-\(m)-01",
+            "2026-\(m)-01".replacingOccurrences(of: "-\(m)-", with: "-0\(Int(m)! + 1)-"), amount: 1190, tax: 190)
+        ])
     }
     let r = engine(lines).finish()
     #expect(monthEnds(r, YearMonth.range(Self.month(2025, 12), Self.month(2026, 4))) == [0, 1000, 1000, 1000, 0])
@@ -79,16 +93,21 @@ import Testing
   @Test func yearlyAndQuarterlyPlansSpreadOverTheirPeriod() {
     let r = engine([
       invoice("in_y", "c1", "2026-01-10", [sub(yearly, "sy", "2026-01-10", "2027-01-10", amount: 120_000)]),
-      invoice("in_q", "c2", "2026-02-01", [sub(quarterly, "sq", "2026-02-01", "2026-05-01", amount: 33_000, tax: 3000)]),
+      invoice(
+        "in_q", "c2", "2026-02-01", [sub(quarterly, "sq", "2026-02-01", "2026-05-01", amount: 33_000, tax: 3000)]),
     ]).finish()
     // Jan: 10000; Feb–Apr: 10000 + 10000; May: the quarter ended without renewal.
-    #expect(monthEnds(r, YearMonth.range(Self.month(2026, 1), Self.month(2026, 5))) == [10_000, 20_000, 20_000, 20_000, 10_000])
+    #expect(
+      monthEnds(r, YearMonth.range(Self.month(2026, 1), Self.month(2026, 5))) == [
+        10_000, 20_000, 20_000, 20_000, 10_000,
+      ])
     #expect(r.mrr(at: Self.t("2027-01-09T23:59:59Z")) == 10_000)
     #expect(r.mrr(at: Self.t("2027-01-10T00:00:00Z")) == 0)
   }
 
   @Test func cancellationMidPeriodStopsMRRAtTheCancellation() {
-    let c = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "sub1", cancelledAt: Self.t("2026-02-15T12:00:00Z"))
+    let c = CancellationRecord(
+      customerExternalID: "c1", subscriptionExternalID: "sub1", cancelledAt: Self.t("2026-02-15T12:00:00Z"))
     let r = engine(
       [
         invoice("in_1", "c1", "2026-01-01", [sub(monthly, "sub1", "2026-01-01", "2026-02-01", amount: 5000)]),
@@ -110,7 +129,8 @@ import Testing
         LineItemRecord(type: .oneTime, amountInCents: 20_000, description: "Onboarding"),
       ])
     inv.transactions.append(
-      TransactionRecord(externalID: "re_1", type: .refund, result: .successful, date: Self.t("2026-01-20"), amountInCents: 1000))
+      TransactionRecord(
+        externalID: "re_1", type: .refund, result: .successful, date: Self.t("2026-01-20"), amountInCents: 1000))
     let e = engine([inv])
     #expect(e.issues.oneTimeLines == 1)
     #expect(e.finish().mrr(at: Self.month(2026, 1).endInstant) == 2500)
@@ -120,7 +140,8 @@ import Testing
     let r = engine([
       invoice("in_u", "c1", "2026-01-01", [sub(monthly, "su", "2026-01-01", "2026-02-01", amount: 1000)]),
       // 500.00 EGP × 0.0205 = 10.25 USD
-      invoice("in_e", "c2", "2026-01-01", [sub(egp, "se", "2026-01-01", "2026-02-01", amount: 50_000)], currency: "EGP"),
+      invoice(
+        "in_e", "c2", "2026-01-01", [sub(egp, "se", "2026-01-01", "2026-02-01", amount: 50_000)], currency: "EGP"),
     ]).finish()
     let jan = r.monthly([Self.month(2026, 1)])[0]
     #expect(jan.mrr == 2025)
@@ -133,7 +154,8 @@ import Testing
   }
 
   @Test func reactivationAfterCancellationAndAfterAGap() {
-    let cancel = CancellationRecord(customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-01-20"))
+    let cancel = CancellationRecord(
+      customerExternalID: "c1", subscriptionExternalID: "s1", cancelledAt: Self.t("2026-01-20"))
     let lines = [
       invoice("in_1", "c1", "2026-01-01", [sub(monthly, "s1", "2026-01-01", "2026-02-01", amount: 2000)]),
       // renewed right at the period end, after the cancellation: a reactivation on Feb 1
@@ -220,7 +242,8 @@ import Testing
 
   @Test func dailySeriesReadsEndOfDay() {
     let r = engine([
-      invoice("in_1", "c1", "2026-01-31", [sub(monthly, "s1", "2026-01-31T10:00:00Z", "2026-02-28T10:00:00Z", amount: 1000)])
+      invoice(
+        "in_1", "c1", "2026-01-31", [sub(monthly, "s1", "2026-01-31T10:00:00Z", "2026-02-28T10:00:00Z", amount: 1000)])
     ]).finish()
     let d = r.daily(from: Self.t("2026-01-30"), to: Self.t("2026-03-01"))
     #expect(d.first?.date == "2026-01-30")

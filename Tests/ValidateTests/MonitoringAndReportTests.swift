@@ -1,8 +1,8 @@
 import Foundation
-import Validate
 import RevenueCore
 import Staging
 import Testing
+import Validate
 
 @Suite struct MonitoringAndReportTests {
   static let starter = PlanRecord(name: "Starter", intervalCount: 1, intervalUnit: .month, currency: "USD")
@@ -13,15 +13,26 @@ import Testing
     var invoices: [InvoiceRecord] = []
     for m in 1...4 {
       let start = Timestamp.utc(2026, m, 1)!
-      invoices.append(Fx.invoice("stripe_ch_a\(m)", "1001", "USD", [Fx.line(starter, "stripe_sub_a", start, amount: 2900 + (m >= 3 ? 2000 : 0))]))
+      invoices.append(
+        Fx.invoice(
+          "stripe_ch_a\(m)", "1001", "USD",
+          [Fx.line(starter, "stripe_sub_a", start, amount: 2900 + (m >= 3 ? 2000 : 0))]))
       if m <= 2 {
-        invoices.append(Fx.invoice("paypal_t_b\(m)", "1002", "EGP", [Fx.line(growth, "paypal_I-B", start, amount: 99_900, tax: 12_270)]))
+        invoices.append(
+          Fx.invoice(
+            "paypal_t_b\(m)", "1002", "EGP", [Fx.line(growth, "paypal_I-B", start, amount: 99_900, tax: 12_270)]))
       }
     }
     let rejects = [
-      DiagnosticRecord(source: "stripe", file: "extract/stripe.ndjson", line: 7, code: "unmapped_plan", reason: "plan 'price_<script>alert(1)</script>' is not in plan_mapping", externalID: "stripe_ch_x1"),
-      DiagnosticRecord(source: "stripe", file: "extract/stripe.ndjson", line: 9, code: "unmapped_plan", reason: "plan 'price_legacy' is not in plan_mapping"),
-      DiagnosticRecord(source: "cashier", file: "extract/cashier.ndjson", line: 3, code: "bad_amount", reason: "amount '12,5' is not a number", record: ["email": "someone@example.com"]),
+      DiagnosticRecord(
+        source: "stripe", file: "extract/stripe.ndjson", line: 7, code: "unmapped_plan",
+        reason: "plan 'price_<script>alert(1)</script>' is not in plan_mapping", externalID: "stripe_ch_x1"),
+      DiagnosticRecord(
+        source: "stripe", file: "extract/stripe.ndjson", line: 9, code: "unmapped_plan",
+        reason: "plan 'price_legacy' is not in plan_mapping"),
+      DiagnosticRecord(
+        source: "cashier", file: "extract/cashier.ndjson", line: 3, code: "bad_amount",
+        reason: "amount '12,5' is not a number", record: ["email": "someone@example.com"]),
     ]
     try f.writeTransform(
       customers: [CustomerRecord(externalID: "1001", name: "Ada"), CustomerRecord(externalID: "1002", name: "Omar")],
@@ -39,7 +50,8 @@ import Testing
       ledger: [("invoice", "A", "failed"), ("customer", "B", "failed"), ("customer", "C", "confirmed")],
       http: JSONObject(["requests": 200, "errors": 4, "rate_limited": 10, "median_ms": 120, "p95_ms": 900]))
     let second = try RunFixture(runID: "20261102T020000Z", dir: first.dir)
-    try first.writeLoad(ledger: [("invoice", "A", "confirmed"), ("invoice", "D", "failed")], http: JSONObject(), in: second.run)
+    try first.writeLoad(
+      ledger: [("invoice", "A", "confirmed"), ("invoice", "D", "failed")], http: JSONObject(), in: second.run)
     try RunRecord.update(first.run) { r in
       r["started_at"] = "2026-11-01T02:00:00Z"
       r["finished_at"] = "2026-11-01T02:20:00Z"
@@ -67,7 +79,8 @@ import Testing
     #expect(later["figures"]?["api_error_rate"]?.isNull == true)
 
     // Thresholds are overridable from the pipeline file.
-    let p = try first.pipeline("monitoring:\n  thresholds: { failed_backlog_max: 1, success_rate_min: 0.2, api_errors_per_hour_max: ~ }\n")
+    let p = try first.pipeline(
+      "monitoring:\n  thresholds: { failed_backlog_max: 1, success_rate_min: 0.2, api_errors_per_hour_max: ~ }\n")
     let cfg = try ValidateConfig.parse(p, environment: Environment([:]))
     let custom = try Monitoring.figures(run: first.run, area: first.area, thresholds: cfg.thresholds)
     #expect(Monitoring.breaches(in: custom).map(\.figure) == ["failed_backlog"])
@@ -92,7 +105,8 @@ import Testing
       ledger: [("invoice", "A", "confirmed"), ("invoice", "B", "failed")],
       http: JSONObject(["requests": 50, "errors": 1, "rate_limited": 0, "median_ms": 80, "p95_ms": 300]))
     let p = try f.pipeline("validate:\n  fx: { EGP: 0.0205 }\n")
-    let path = try RunReport.write(run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
+    let path = try RunReport.write(
+      run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
     #expect(path == f.run.path + "/report.html")
     let html = try String(contentsOfFile: path, encoding: .utf8)
     #expect(html.contains("Stage funnel"))

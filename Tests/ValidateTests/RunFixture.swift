@@ -19,7 +19,8 @@ final class RunFixture: @unchecked Sendable {
 
   /// Writes `transform/` with the given records; rejects/skipped count in the accounting.
   func writeTransform(
-    customers: [CustomerRecord], plans: [PlanRecord], invoices: [InvoiceRecord], cancellations: [CancellationRecord] = [],
+    customers: [CustomerRecord], plans: [PlanRecord], invoices: [InvoiceRecord],
+    cancellations: [CancellationRecord] = [],
     rejects: [DiagnosticRecord] = [], skipped: [DiagnosticRecord] = [], details: JSONObject = JSONObject()
   ) throws {
     let b = try StageBuilder(run: run, stage: "transform")
@@ -35,7 +36,8 @@ final class RunFixture: @unchecked Sendable {
     let out = customers.count + plans.count + invoices.count + cancellations.count
     try b.publish(
       inputs: [],
-      accounting: Accounting(input: out + rejects.count + skipped.count, output: out, rejected: rejects.count, skipped: skipped.count),
+      accounting: Accounting(
+        input: out + rejects.count + skipped.count, output: out, rejected: rejects.count, skipped: skipped.count),
       details: details)
   }
 
@@ -66,7 +68,8 @@ final class RunFixture: @unchecked Sendable {
   }
 
   func context(_ pipeline: PipelineFile) -> StageContext {
-    StageContext(pipeline: pipeline, environment: Environment([:]), area: area, run: run, logger: Logger(label: "rc-test"))
+    StageContext(
+      pipeline: pipeline, environment: Environment([:]), area: area, run: run, logger: Logger(label: "rc-test"))
   }
 }
 
@@ -74,14 +77,17 @@ final class RunFixture: @unchecked Sendable {
 enum Fx {
   static func t(_ s: String) -> Timestamp { Timestamp.parse(s)! }
 
-  static func line(_ plan: PlanRecord, _ sub: String, _ start: Timestamp, amount: Int64, tax: Int64 = 0) -> LineItemRecord {
+  static func line(_ plan: PlanRecord, _ sub: String, _ start: Timestamp, amount: Int64, tax: Int64 = 0)
+    -> LineItemRecord
+  {
     LineItemRecord(
       type: .subscription, externalID: "li_\(sub)_\(start.seconds)", amountInCents: amount, taxAmountInCents: tax,
       subscriptionExternalID: sub, planExternalID: plan.externalID, servicePeriodStart: start,
       servicePeriodEnd: start.adding(plan.intervalUnit, count: plan.intervalCount))
   }
 
-  static func invoice(_ id: String, _ customer: String, _ currency: String, _ lines: [LineItemRecord]) -> InvoiceRecord {
+  static func invoice(_ id: String, _ customer: String, _ currency: String, _ lines: [LineItemRecord]) -> InvoiceRecord
+  {
     let date = lines.compactMap(\.servicePeriodStart).min() ?? t("2026-01-01")
     return InvoiceRecord(
       externalID: id, customerExternalID: customer, date: date, currency: currency, lineItems: lines,

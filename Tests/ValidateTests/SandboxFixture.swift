@@ -28,13 +28,18 @@ struct SandboxFixture {
           "data_source_uuid": .string(ds), "name": .string(p.name), "interval_count": .int(p.intervalCount),
           "interval_unit": .string(p.intervalUnit.rawValue), "external_id": .string(p.externalID),
         ])
-      guard r.status == 201, let uuid = r.json?["uuid"]?.stringValue else { throw Failure(description: "plan: \(r.status) \(r.text)") }
+      guard r.status == 201, let uuid = r.json?["uuid"]?.stringValue else {
+        throw Failure(description: "plan: \(r.status) \(r.text)")
+      }
       planUUIDs[p.externalID] = uuid
     }
     for c in customers {
       let r = try await harness.client.post(
         "/v1/customers",
-        ["data_source_uuid": .string(ds), "external_id": .string(c.externalID), "name": .string(c.name ?? c.externalID)])
+        [
+          "data_source_uuid": .string(ds), "external_id": .string(c.externalID),
+          "name": .string(c.name ?? c.externalID),
+        ])
       guard r.status == 201, let uuid = r.json?["uuid"]?.stringValue else {
         throw Failure(description: "customer: \(r.status) \(r.text)")
       }

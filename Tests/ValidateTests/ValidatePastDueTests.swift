@@ -1,10 +1,10 @@
 import ETLTestSupport
 import Foundation
-import Validate
 import RevenueCore
 import Sandbox
 import Staging
 import Testing
+import Validate
 
 /// validate shows the business truth while ChartMogul (the sandbox in its default past-due mode)
 /// keeps counting a subscription that stopped renewing without a cancellation; the drill-down names it.
@@ -19,10 +19,14 @@ import Testing
     // cancellation was ever recorded (a missed webhook).
     var invoices: [InvoiceRecord] = []
     for i in 0...6 {
-      invoices.append(Fx.invoice("in_2001_\(i)", "2001", "USD", [Fx.line(Self.monthly, "sub_2001", m0.adding(months: i), amount: 5000)]))
+      invoices.append(
+        Fx.invoice(
+          "in_2001_\(i)", "2001", "USD", [Fx.line(Self.monthly, "sub_2001", m0.adding(months: i), amount: 5000)]))
     }
     for i in 0...2 {
-      invoices.append(Fx.invoice("in_2002_\(i)", "2002", "USD", [Fx.line(Self.monthly, "sub_2002", m0.adding(months: i), amount: 2900)]))
+      invoices.append(
+        Fx.invoice(
+          "in_2002_\(i)", "2002", "USD", [Fx.line(Self.monthly, "sub_2002", m0.adding(months: i), amount: 2900)]))
     }
     let customers = ["2001", "2002"].map { CustomerRecord(externalID: $0, name: "Customer \($0)") }
     let sb = try await SandboxHarness.start()  // default: past-due subscriptions keep their MRR
@@ -55,7 +59,11 @@ import Testing
       #expect(d.chartMogul == 2900)
       #expect(
         d.pastDue
-          == [.init(customerExternalID: "2002", subscriptionExternalID: "sub_2002", since: m0.adding(months: 3), mrr: 2900, currency: "USD")])
+          == [
+            .init(
+              customerExternalID: "2002", subscriptionExternalID: "sub_2002", since: m0.adding(months: 3), mrr: 2900,
+              currency: "USD")
+          ])
       let text = r.lines.joined(separator: "\n")
       #expect(text.contains("subscription sub_2002 past due since \(m0.adding(months: 3).dateString)"), "\(text)")
       #expect(text.contains("let lapse detection cancel it (transform.lapse_after_days) or lower lapse_after_days"))

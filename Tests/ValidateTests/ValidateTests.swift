@@ -1,10 +1,10 @@
 import ETLTestSupport
 import Foundation
-import Validate
 import RevenueCore
 import Sandbox
 import Staging
 import Testing
+import Validate
 
 /// `validate` against the ChartMogul sandbox (real HTTP on 127.0.0.1), on fixtures dated relative to
 /// today so that "current" customer MRR and complete months both exist.
@@ -50,11 +50,15 @@ import Testing
     // 1005: monthly months 0–1, cancelled at the end of month 1, back from month 4 (reactivation).
     for i in [0, 1, 4, 5, 6] { add("1005", "USD", [Fx.line(monthly, "stripe_sub_1005", month(i), amount: 2900)]) }
     let cancellations = [
-      CancellationRecord(customerExternalID: "1004", subscriptionExternalID: "stripe_sub_1004", cancelledAt: month(4).adding(days: 9)),
+      CancellationRecord(
+        customerExternalID: "1004", subscriptionExternalID: "stripe_sub_1004", cancelledAt: month(4).adding(days: 9)),
       CancellationRecord(customerExternalID: "1005", subscriptionExternalID: "stripe_sub_1005", cancelledAt: month(2)),
     ]
-    let customers = ["1001", "1002", "1003", "1004", "1005"].map { CustomerRecord(externalID: $0, name: "Customer \($0)") }
-    return Data(customers: customers, plans: [monthly, yearly, quarterly, egp], invoices: inv, cancellations: cancellations)
+    let customers = ["1001", "1002", "1003", "1004", "1005"].map {
+      CustomerRecord(externalID: $0, name: "Customer \($0)")
+    }
+    return Data(
+      customers: customers, plans: [monthly, yearly, quarterly, egp], invoices: inv, cancellations: cancellations)
   }
 
   static func pipelineYAML(_ sb: SandboxHarness, webhook: String?) -> String {
@@ -84,7 +88,8 @@ import Testing
     let hook = try await receiver.start()
     do {
       var loader = SandboxFixture(sb)
-      try await loader.load(customers: d.customers, plans: d.plans, invoices: d.invoices, cancellations: d.cancellations)
+      try await loader.load(
+        customers: d.customers, plans: d.plans, invoices: d.invoices, cancellations: d.cancellations)
       let f = try RunFixture()
       try f.writeTransform(customers: d.customers, plans: d.plans, invoices: d.invoices, cancellations: d.cancellations)
       let p = try f.pipeline(Self.pipelineYAML(sb, webhook: hook))
@@ -129,7 +134,8 @@ import Testing
       #expect(!String(decoding: bodies[0], as: UTF8.self).contains(sb.apiKey))
 
       // The report shows local vs ChartMogul and the drill-down.
-      let path = try RunReport.write(run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
+      let path = try RunReport.write(
+        run: f.run, configuration: PipelineConfiguration(pipeline: p, environment: Environment([:])))
       let html = try String(contentsOfFile: path, encoding: .utf8)
       #expect(html.contains("ChartMogul MRR"))
       #expect(html.contains("Customers whose MRR differs most"))
@@ -152,18 +158,22 @@ import Testing
     let c = now.components
     let start = Timestamp.utc(c.year, c.month, 1)!.adding(months: -3)
     let local = (0...3).map { i in
-      Fx.invoice("stripe_ch_p\(i)", "2001", "USD", [Fx.line(Self.monthly, "stripe_sub_2001", start.adding(months: i), amount: 4900)])
+      Fx.invoice(
+        "stripe_ch_p\(i)", "2001", "USD",
+        [Fx.line(Self.monthly, "stripe_sub_2001", start.adding(months: i), amount: 4900)])
     }
     // ChartMogul holds 205 customers (two pages of 200); only the last one differs from local data.
     let customers = (1...205).map { CustomerRecord(externalID: String(2000 + $0)) }
     let sb = try await SandboxHarness.start()
     do {
       var loader = SandboxFixture(sb)
-      try await loader.load(customers: customers, plans: [Self.monthly, Self.yearly], invoices: local, cancellations: [])
+      try await loader.load(
+        customers: customers, plans: [Self.monthly, Self.yearly], invoices: local, cancellations: [])
       try await loader.importInvoice(
         Fx.invoice("manual_205", "2205", "USD", [Fx.line(Self.yearly, "manual_sub_2205", start, amount: 120_000)]))
       let f = try RunFixture()
-      try f.writeTransform(customers: [CustomerRecord(externalID: "2001")], plans: [Self.monthly, Self.yearly], invoices: local)
+      try f.writeTransform(
+        customers: [CustomerRecord(externalID: "2001")], plans: [Self.monthly, Self.yearly], invoices: local)
       let result = try await ValidateStage.run(f.context(try f.pipeline(Self.pipelineYAML(sb, webhook: nil))))
       #expect(!result.passed)
       #expect(result.drillDown.map(\.externalID) == ["2205"])
@@ -182,7 +192,8 @@ import Testing
     let f = try RunFixture()
     try f.writeTransform(customers: d.customers, plans: d.plans, invoices: d.invoices, cancellations: d.cancellations)
     let p = try f.pipeline(
-      "destination:\n  chartmogul: { api_key: k_test_1234, api_url: http://127.0.0.1:9 }\nvalidate:\n  reporting_currency: USD\n")
+      "destination:\n  chartmogul: { api_key: k_test_1234, api_url: http://127.0.0.1:9 }\nvalidate:\n  reporting_currency: USD\n"
+    )
     await #expect(throws: ConfigError.self) { try await ValidateStage.run(f.context(p)) }
     do {
       _ = try await ValidateStage.run(f.context(p))

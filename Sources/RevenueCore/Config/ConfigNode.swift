@@ -21,10 +21,10 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 
   /// The message with every environment value and secret redacted (`ConfigRedaction`).
   public var description: String {
-    var where_ = file
-    if let line { where_ += ":\(line)" }
-    if let key { return ConfigRedaction.redact("\(where_): key '\(key)': \(message)") }
-    return ConfigRedaction.redact("\(where_): \(message)")
+    var place = file
+    if let line { place += ":\(line)" }
+    if let key { return ConfigRedaction.redact("\(place): key '\(key)': \(message)") }
+    return ConfigRedaction.redact("\(place): \(message)")
   }
 }
 
@@ -204,7 +204,8 @@ public final class ConfigNode: @unchecked Sendable {
           } else if let fallback {
             out += fallback
           } else {
-            var unset = error("needs the environment variable \(name), which is not set (set it, or write ${\(name):-default})")
+            var unset = error(
+              "needs the environment variable \(name), which is not set (set it, or write ${\(name):-default})")
             unset.missingEnvironment = true
             throw unset
           }

@@ -39,7 +39,9 @@ public enum YAMLLimits {
         guard yaml_parser_parse(&parser, &event) == 1 else { return }
         defer { yaml_event_delete(&event) }
         let line = Int(event.start_mark.line) + 1
-        func refuse(_ message: String) -> ConfigError { ConfigError(file: file, line: line, key: nil, message: message) }
+        func refuse(_ message: String) -> ConfigError {
+          ConfigError(file: file, line: line, key: nil, message: message)
+        }
         var anchor: UnsafeMutablePointer<yaml_char_t>? = nil
         switch event.type {
         case YAML_STREAM_END_EVENT:

@@ -17,12 +17,16 @@ public struct PayPalActivityLanguage: Sendable {
   public var types: [String: String]
 
   /// The English columns every Activity download needs (any language).
-  public static let requiredColumns = ["Date", "Time", "TimeZone", "Type", "Status", "Currency", "Gross", "Transaction ID"]
+  public static let requiredColumns = [
+    "Date", "Time", "TimeZone", "Type", "Status", "Currency", "Gross", "Transaction ID",
+  ]
 
   /// Every spelling of an English column across the languages (for the extract header check).
   public static func spellings(of english: String) -> [String] {
     var out = [english]
-    for l in all { for (k, v) in l.columns.sorted(by: { $0.key < $1.key }) where v == english && !out.contains(k) { out.append(k) } }
+    for l in all {
+      for (k, v) in l.columns.sorted(by: { $0.key < $1.key }) where v == english && !out.contains(k) { out.append(k) }
+    }
     return out
   }
 
@@ -63,13 +67,19 @@ public struct PayPalActivityLanguage: Sendable {
 
   static let german = PayPalActivityLanguage(
     code: "de",
-    columns: table(english, [
-      "Datum", "Uhrzeit", "Zeitzone", "Name", "Typ", "Status", "Währung", "Brutto", "Gebühr", "Netto",
-      "Absender E-Mail-Adresse", "Empfänger E-Mail-Adresse", "Transaktionscode", "Artikelbezeichnung", "Artikelnummer",
-      "Umsatzsteuer", "Zugehöriger Transaktionscode", "Rechnungsnummer", "Zollnummer", "Anzahl", "Guthaben", "Betreff",
-      "Hinweis", "Ländervorwahl", "Auswirkung auf Guthaben",
+    columns: table(
+      english,
+      [
+        "Datum", "Uhrzeit", "Zeitzone", "Name", "Typ", "Status", "Währung", "Brutto", "Gebühr", "Netto",
+        "Absender E-Mail-Adresse", "Empfänger E-Mail-Adresse", "Transaktionscode", "Artikelbezeichnung",
+        "Artikelnummer",
+        "Umsatzsteuer", "Zugehöriger Transaktionscode", "Rechnungsnummer", "Zollnummer", "Anzahl", "Guthaben",
+        "Betreff",
+        "Hinweis", "Ländervorwahl", "Auswirkung auf Guthaben",
+      ]),
+    statuses: words([
+      ("Abgeschlossen", "Completed"), ("Ausstehend", "Pending"), ("Abgelehnt", "Denied"), ("Storniert", "Reversed"),
     ]),
-    statuses: words([("Abgeschlossen", "Completed"), ("Ausstehend", "Pending"), ("Abgelehnt", "Denied"), ("Storniert", "Reversed")]),
     impacts: words([("Haben", "Credit"), ("Soll", "Debit"), ("Memo", "Memo")]),
     types: words([
       ("Abonnementzahlung", "Subscription Payment"), ("PayPal Express-Zahlung", "Express Checkout Payment"),
@@ -81,30 +91,39 @@ public struct PayPalActivityLanguage: Sendable {
 
   static let french = PayPalActivityLanguage(
     code: "fr",
-    columns: table(english, [
-      "Date", "Heure", "Fuseau horaire", "Nom", "Type", "État", "Devise", "Avant commission", "Commission", "Net",
-      "De l'adresse email", "À l'adresse email", "Numéro de transaction", "Titre de l'objet", "Numéro de l'objet", "TVA",
-      "Numéro de la transaction de référence", "Numéro de facture", "Numéro client", "Quantité", "Solde", "Objet",
-      "Remarque", "Code pays", "Impact sur le solde",
-    ]),
-    statuses: words([("Terminé", "Completed"), ("En attente", "Pending"), ("Refusé", "Denied"), ("Annulé", "Reversed")]),
+    columns: table(
+      english,
+      [
+        "Date", "Heure", "Fuseau horaire", "Nom", "Type", "État", "Devise", "Avant commission", "Commission", "Net",
+        "De l'adresse email", "À l'adresse email", "Numéro de transaction", "Titre de l'objet", "Numéro de l'objet",
+        "TVA",
+        "Numéro de la transaction de référence", "Numéro de facture", "Numéro client", "Quantité", "Solde", "Objet",
+        "Remarque", "Code pays", "Impact sur le solde",
+      ]),
+    statuses: words([("Terminé", "Completed"), ("En attente", "Pending"), ("Refusé", "Denied"), ("Annulé", "Reversed")]
+    ),
     impacts: words([("Crédit", "Credit"), ("Débit", "Debit"), ("Mémo", "Memo"), ("Memo", "Memo")]),
     types: words([
       ("Paiement d'abonnement", "Subscription Payment"), ("Paiement Express Checkout", "Express Checkout Payment"),
       ("Paiement sur site marchand", "Website Payment"), ("Paiement mobile", "Mobile Payment"),
-      ("Paiement général", "General Payment"), ("Paiement préapprouvé de l'utilisateur de facture de paiement", "PreApproved Payment Bill User Payment"),
+      ("Paiement général", "General Payment"),
+      ("Paiement préapprouvé de l'utilisateur de facture de paiement", "PreApproved Payment Bill User Payment"),
       ("Remboursement de paiement", "Payment Refund"), ("Rétrofacturation", "Chargeback"),
     ]))
 
   static let spanish = PayPalActivityLanguage(
     code: "es",
-    columns: table(english, [
-      "Fecha", "Hora", "Zona horaria", "Nombre", "Tipo", "Estado", "Divisa", "Bruto", "Tarifa", "Neto", "Remitente",
-      "Destinatario", "Id. de transacción", "Título del artículo", "Número del artículo", "Impuesto sobre las ventas",
-      "Id. de transacción de referencia", "Número de factura", "Número personalizado", "Cantidad", "Saldo", "Asunto",
-      "Nota", "Código de país", "Impacto en el saldo",
+    columns: table(
+      english,
+      [
+        "Fecha", "Hora", "Zona horaria", "Nombre", "Tipo", "Estado", "Divisa", "Bruto", "Tarifa", "Neto", "Remitente",
+        "Destinatario", "Id. de transacción", "Título del artículo", "Número del artículo", "Impuesto sobre las ventas",
+        "Id. de transacción de referencia", "Número de factura", "Número personalizado", "Cantidad", "Saldo", "Asunto",
+        "Nota", "Código de país", "Impacto en el saldo",
+      ]),
+    statuses: words([
+      ("Completado", "Completed"), ("Pendiente", "Pending"), ("Denegado", "Denied"), ("Revertido", "Reversed"),
     ]),
-    statuses: words([("Completado", "Completed"), ("Pendiente", "Pending"), ("Denegado", "Denied"), ("Revertido", "Reversed")]),
     impacts: words([("Crédito", "Credit"), ("Débito", "Debit"), ("Memo", "Memo")]),
     types: words([
       ("Pago de suscripción", "Subscription Payment"), ("Pago de Express Checkout", "Express Checkout Payment"),
@@ -115,13 +134,18 @@ public struct PayPalActivityLanguage: Sendable {
 
   static let italian = PayPalActivityLanguage(
     code: "it",
-    columns: table(english, [
-      "Data", "Orario", "Fuso orario", "Nome", "Tipo", "Stato", "Valuta", "Lordo", "Tariffa", "Netto",
-      "Indirizzo email mittente", "Indirizzo email destinatario", "Codice transazione", "Titolo oggetto", "Codice articolo",
-      "Imposte sulle vendite", "Codice transazione di riferimento", "N° ordine commerciante", "Numero personalizzato",
-      "Quantità", "Saldo", "Oggetto", "Messaggio", "Prefisso internazionale", "Impatto sul saldo",
+    columns: table(
+      english,
+      [
+        "Data", "Orario", "Fuso orario", "Nome", "Tipo", "Stato", "Valuta", "Lordo", "Tariffa", "Netto",
+        "Indirizzo email mittente", "Indirizzo email destinatario", "Codice transazione", "Titolo oggetto",
+        "Codice articolo",
+        "Imposte sulle vendite", "Codice transazione di riferimento", "N° ordine commerciante", "Numero personalizzato",
+        "Quantità", "Saldo", "Oggetto", "Messaggio", "Prefisso internazionale", "Impatto sul saldo",
+      ]),
+    statuses: words([
+      ("Completata", "Completed"), ("Completato", "Completed"), ("In sospeso", "Pending"), ("Negata", "Denied"),
     ]),
-    statuses: words([("Completata", "Completed"), ("Completato", "Completed"), ("In sospeso", "Pending"), ("Negata", "Denied")]),
     impacts: words([("Accredito", "Credit"), ("Addebito", "Debit"), ("Memo", "Memo")]),
     types: words([
       ("Pagamento abbonamento", "Subscription Payment"), ("Pagamento Express Checkout", "Express Checkout Payment"),
@@ -135,49 +159,65 @@ public struct PayPalActivityLanguage: Sendable {
     code: "nl",
     // Dutch downloads keep several English names (`Reference Txn ID`, `Custom Number`, `Sales Tax`,
     // `Note`, `Item Title`; `Fee` in older files, `Kosten` in newer ones).
-    columns: table(english, [
-      "Datum", "Tijd", "Tijdzone", "Naam", "Type", "Status", "Valuta", "Bruto", "Kosten", "Net", "Van e-mailadres",
-      "Naar e-mailadres", "Transactiereferentie", "Item Title", "Objectreferentie", "Sales Tax", "Reference Txn ID",
-      "Factuurnummer", "Custom Number", "Hoeveelheid", "Saldo", "Onderwerp", "Note", "Landcode", "Effect op saldo",
-    ], also: [("Fee", "Fee"), ("ArtikelNaam", "Item Title"), ("ArtikelNr", "Item ID")]),
+    columns: table(
+      english,
+      [
+        "Datum", "Tijd", "Tijdzone", "Naam", "Type", "Status", "Valuta", "Bruto", "Kosten", "Net", "Van e-mailadres",
+        "Naar e-mailadres", "Transactiereferentie", "Item Title", "Objectreferentie", "Sales Tax", "Reference Txn ID",
+        "Factuurnummer", "Custom Number", "Hoeveelheid", "Saldo", "Onderwerp", "Note", "Landcode", "Effect op saldo",
+      ], also: [("Fee", "Fee"), ("ArtikelNaam", "Item Title"), ("ArtikelNr", "Item ID")]),
     statuses: words([("Voltooid", "Completed"), ("In behandeling", "Pending"), ("Geweigerd", "Denied")]),
     impacts: words([("Bij", "Credit"), ("Af", "Debit"), ("Memo", "Memo")]),
     types: words([
       ("Abonnementsbetaling", "Subscription Payment"), ("Express Checkout betaling", "Express Checkout Payment"),
       ("Express Checkout-betaling", "Express Checkout Payment"),
-      ("Websitebetaling", "Website Payment"), ("Mobiele betaling", "Mobile Payment"), ("Algemene betaling", "General Payment"),
+      ("Websitebetaling", "Website Payment"), ("Mobiele betaling", "Mobile Payment"),
+      ("Algemene betaling", "General Payment"),
       ("Terugbetaling", "Payment Refund"), ("Terugboeking", "Chargeback"),
     ]))
 
   static let polish = PayPalActivityLanguage(
     code: "pl",
-    columns: table(english, [
-      "Data", "Godzina", "Strefa czasowa", "Nazwa", "Typ", "Status", "Waluta", "Brutto", "Opłata", "Netto",
-      "Z adresu e-mail", "Na adres e-mail", "Numer transakcji", "Nazwa przedmiotu", "Numer przedmiotu",
-      "Podatek od sprzedaży", "Pomocniczy numer transakcji", "Numer faktury", "Numer niestandardowy", "Ilość", "Saldo",
-      "Temat", "Uwaga", "Kod kraju", "Wpływ na saldo",
+    columns: table(
+      english,
+      [
+        "Data", "Godzina", "Strefa czasowa", "Nazwa", "Typ", "Status", "Waluta", "Brutto", "Opłata", "Netto",
+        "Z adresu e-mail", "Na adres e-mail", "Numer transakcji", "Nazwa przedmiotu", "Numer przedmiotu",
+        "Podatek od sprzedaży", "Pomocniczy numer transakcji", "Numer faktury", "Numer niestandardowy", "Ilość",
+        "Saldo",
+        "Temat", "Uwaga", "Kod kraju", "Wpływ na saldo",
+      ]),
+    statuses: words([
+      ("Zakończono", "Completed"), ("Zakończona", "Completed"), ("Oczekująca", "Pending"), ("Odrzucona", "Denied"),
     ]),
-    statuses: words([("Zakończono", "Completed"), ("Zakończona", "Completed"), ("Oczekująca", "Pending"), ("Odrzucona", "Denied")]),
     impacts: words([("Uznanie", "Credit"), ("Obciążenie", "Debit"), ("Notatka", "Memo"), ("Memo", "Memo")]),
     types: words([
       ("Płatność za subskrypcję", "Subscription Payment"), ("Płatność Express Checkout", "Express Checkout Payment"),
       ("Płatność na stronie internetowej", "Website Payment"), ("Płatność mobilna", "Mobile Payment"),
-      ("Płatność ogólna", "General Payment"), ("Zwrot płatności", "Payment Refund"), ("Obciążenie zwrotne", "Chargeback"),
+      ("Płatność ogólna", "General Payment"), ("Zwrot płatności", "Payment Refund"),
+      ("Obciążenie zwrotne", "Chargeback"),
     ]))
 
   static let portuguese = PayPalActivityLanguage(
     code: "pt",
-    columns: table(english, [
-      "Data", "Hora", "Fuso horário", "Nome", "Tipo", "Status", "Moeda", "Bruto", "Tarifa", "Líquido",
-      "Endereço de e-mail do remetente", "Endereço de e-mail do destinatário", "Código da transação", "Título do item",
-      "Código do item", "Imposto sobre vendas", "Código da transação de referência", "Número da fatura",
-      "Número personalizado", "Quantidade", "Saldo", "Assunto", "Observação", "Código do país", "Impacto no saldo",
+    columns: table(
+      english,
+      [
+        "Data", "Hora", "Fuso horário", "Nome", "Tipo", "Status", "Moeda", "Bruto", "Tarifa", "Líquido",
+        "Endereço de e-mail do remetente", "Endereço de e-mail do destinatário", "Código da transação",
+        "Título do item",
+        "Código do item", "Imposto sobre vendas", "Código da transação de referência", "Número da fatura",
+        "Número personalizado", "Quantidade", "Saldo", "Assunto", "Observação", "Código do país", "Impacto no saldo",
+      ]),
+    statuses: words([
+      ("Concluída", "Completed"), ("Concluído", "Completed"), ("Pendente", "Pending"), ("Negada", "Denied"),
     ]),
-    statuses: words([("Concluída", "Completed"), ("Concluído", "Completed"), ("Pendente", "Pending"), ("Negada", "Denied")]),
     impacts: words([("Crédito", "Credit"), ("Débito", "Debit"), ("Memorando", "Memo"), ("Memo", "Memo")]),
     types: words([
-      ("Pagamento de assinatura", "Subscription Payment"), ("Pagamento do Express Checkout", "Express Checkout Payment"),
-      ("Pagamento no site", "Website Payment"), ("Pagamento móvel", "Mobile Payment"), ("Pagamento geral", "General Payment"),
+      ("Pagamento de assinatura", "Subscription Payment"),
+      ("Pagamento do Express Checkout", "Express Checkout Payment"),
+      ("Pagamento no site", "Website Payment"), ("Pagamento móvel", "Mobile Payment"),
+      ("Pagamento geral", "General Payment"),
       ("Reembolso de pagamento", "Payment Refund"), ("Estorno", "Chargeback"),
     ]))
 }

@@ -212,7 +212,9 @@ public struct YearMonth: Sendable, Hashable, Comparable, CustomStringConvertible
     self.init(year: c.year, month: c.month)
   }
   public static func < (a: YearMonth, b: YearMonth) -> Bool { (a.year, a.month) < (b.year, b.month) }
-  public var next: YearMonth { month == 12 ? YearMonth(year: year + 1, month: 1) : YearMonth(year: year, month: month + 1) }
+  public var next: YearMonth {
+    month == 12 ? YearMonth(year: year + 1, month: 1) : YearMonth(year: year, month: month + 1)
+  }
   /// `2026-03`.
   public var description: String { "\(year)-\(month < 10 ? "0" : "")\(month)" }
   public var firstInstant: Timestamp { Timestamp.utc(year, month, 1)! }

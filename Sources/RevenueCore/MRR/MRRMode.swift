@@ -64,7 +64,9 @@ extension MRREngine {
     public var mrr: Int64
     public var currency: String
 
-    public init(customerExternalID: String, subscriptionExternalID: String, since: Timestamp, mrr: Int64, currency: String) {
+    public init(
+      customerExternalID: String, subscriptionExternalID: String, since: Timestamp, mrr: Int64, currency: String
+    ) {
       self.customerExternalID = customerExternalID
       self.subscriptionExternalID = subscriptionExternalID
       self.since = since
@@ -81,7 +83,9 @@ extension MRREngine {
     var out: [PastDue] = []
     for (key, tl) in timelines where tl.lineCount > 0 {
       let segments = tl.allSegments
-      guard MRREngine.coveredValue(of: segments, cancellations: tl.cancellations, at: t.seconds) == nil else { continue }
+      guard MRREngine.coveredValue(of: segments, cancellations: tl.cancellations, at: t.seconds) == nil else {
+        continue
+      }
       let v = MRREngine.value(of: segments, cancellations: tl.cancellations, at: t.seconds, mode: mode)
       guard v != 0, let since = segments.lazy.filter({ $0.end <= t.seconds }).map(\.end).max() else { continue }
       out.append(
@@ -89,6 +93,8 @@ extension MRREngine {
           customerExternalID: key.customer, subscriptionExternalID: key.subscription, since: Timestamp(seconds: since),
           mrr: v, currency: tl.currency ?? ""))
     }
-    return out.sorted { ($0.customerExternalID, $0.subscriptionExternalID) < ($1.customerExternalID, $1.subscriptionExternalID) }
+    return out.sorted {
+      ($0.customerExternalID, $0.subscriptionExternalID) < ($1.customerExternalID, $1.subscriptionExternalID)
+    }
   }
 }

@@ -48,6 +48,14 @@ public enum MRRRules {
 
 extension Int64 {
   init(clamping d: Double) {
-    if d.isNaN { self = 0 } else if d >= 9.2e18 { self = .max } else if d <= -9.2e18 { self = .min } else { self = Int64(d) }
+    if d.isNaN {
+      self = 0
+    } else if d >= 9.2e18 {
+      self = .max
+    } else if d <= -9.2e18 {
+      self = .min
+    } else {
+      self = Int64(d)
+    }
   }
 }

@@ -3,7 +3,11 @@
 /// A ChartMogul custom attribute (`String`, `Integer`, `Decimal`, `Timestamp`, `Boolean`).
 public struct CustomAttribute: Sendable, Hashable {
   public enum Kind: String, Sendable, Hashable, CaseIterable {
-    case string = "String", integer = "Integer", decimal = "Decimal", timestamp = "Timestamp", boolean = "Boolean"
+    case string = "String"
+    case integer = "Integer"
+    case decimal = "Decimal"
+    case timestamp = "Timestamp"
+    case boolean = "Boolean"
   }
   public var type: Kind
   public var key: String
@@ -20,7 +24,9 @@ public struct CustomAttribute: Sendable, Hashable {
   public init(json: JSONValue) throws(RecordShapeError) {
     let r = try FieldReader(json, what: "custom attribute")
     let t = try r.string("type")
-    guard let k = Kind(rawValue: t) else { throw RecordShapeError(field: "type", reason: "'\(t)' is not a ChartMogul type") }
+    guard let k = Kind(rawValue: t) else {
+      throw RecordShapeError(field: "type", reason: "'\(t)' is not a ChartMogul type")
+    }
     type = k
     key = try r.string("key")
     guard let v = r.object["value"] else { throw RecordShapeError(field: "value", reason: "is missing") }

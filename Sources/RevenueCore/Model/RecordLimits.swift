@@ -38,7 +38,9 @@ public enum RecordLimits {
       return p
     }
     for l in i.lineItems {
-      if let p = problem(l.servicePeriodStart, "service_period_start") ?? problem(l.servicePeriodEnd, "service_period_end") {
+      if let p = problem(l.servicePeriodStart, "service_period_start")
+        ?? problem(l.servicePeriodEnd, "service_period_end")
+      {
         return p
       }
     }
@@ -52,7 +54,8 @@ public enum RecordLimits {
   }
 
   public static func problem(in p: PlanRecord) -> String? {
-    empty(p.externalID, "external_id") ?? empty(p.name, "name") ?? (p.intervalCount > 0 ? nil : "interval_count must be above 0")
+    empty(p.externalID, "external_id") ?? empty(p.name, "name")
+      ?? (p.intervalCount > 0 ? nil : "interval_count must be above 0")
   }
 
   public static func problem(in c: CancellationRecord) -> String? {

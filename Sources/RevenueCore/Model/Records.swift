@@ -102,7 +102,10 @@ public struct PlanRecord: Sendable, Hashable {
 
 /// One invoice line: a subscription period or a one-time charge (docs/chartmogul.md "Invoices and line items").
 public struct LineItemRecord: Sendable, Hashable {
-  public enum Kind: String, Sendable, Hashable { case subscription, oneTime = "one_time" }
+  public enum Kind: String, Sendable, Hashable {
+    case subscription
+    case oneTime = "one_time"
+  }
   public var type: Kind
   public var externalID: String?
   /// Charged for the line: after discounts, including tax (ChartMogul's definition).
@@ -212,7 +215,9 @@ public struct TransactionRecord: Sendable, Hashable {
     let r = try FieldReader(json, what: "transaction")
     externalID = try r.string("external_id")
     let t = try r.string("type")
-    guard let k = Kind(rawValue: t) else { throw RecordShapeError(field: "type", reason: "'\(t)' is not payment or refund") }
+    guard let k = Kind(rawValue: t) else {
+      throw RecordShapeError(field: "type", reason: "'\(t)' is not payment or refund")
+    }
     type = k
     let res = try r.string("result")
     guard let rr = Result(rawValue: res) else {
