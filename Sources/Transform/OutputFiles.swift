@@ -34,6 +34,8 @@ extension TransformEngine {
       for key in states.keys.sorted() {
         var state = states[key]!
         let decision = Lapse.decide(state, asOf: asOf, policy: policy)
+        // Most subscriptions are kept: resolve the customer only for those that send a record.
+        guard decision != .keep else { continue }
         let customer = customers.currentExternalID(forEarlier: state.customer)
         guard let rec = Lapse.record(decision, subscription: key, customer: customer), !customers.isTest(customer)
         else { continue }
